@@ -1,0 +1,40 @@
+# Two commands for users: `make run` and `make test`. Both set up .venv first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+MODEL ?= models/default
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export HOST PORT
+
+.PHONY: setup run train test lint bench clean
+
+setup: $(STAMP)
+
+# Re-installs only when requirements.txt or pyproject.toml changed.
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is needed (3.11 recommended)")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+$(MODEL)/pipeline.yaml: | $(STAMP)
+	$(PY) -m chatbot train --data data/corpus --out $(MODEL)
+
+train: setup
+	$(PY) -m chatbot train --data data/corpus --out $(MODEL)
+
+run: setup $(MODEL)/pipeline.yaml
+	$(PY) -m chatbot serve --model $(MODEL) --host $(HOST) --port $(PORT)
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) models instance .pytest_cache

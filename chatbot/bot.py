@@ -1,0 +1,63 @@
+"""The one object serving code needs: ``Bot.load(model_dir).reply(text, context)``."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from chatbot.commands import run_command
+from chatbot.message import Message
+from chatbot.nlp.normalize import normalize
+from chatbot.pipeline import Pipeline
+from chatbot.reply import Reply
+
+MAX_MESSAGE_CHARS = 1000
+__all__ = ["MAX_MESSAGE_CHARS", "Bot", "Reply"]
+
+
+class Bot:
+    """A trained pipeline plus the chat commands, ready to reply."""
+
+    def __init__(self, pipeline: Pipeline, model_dir: Path | None = None):
+        self.pipeline = pipeline
+        self.model_dir = model_dir
+        # Tokenizer backends are not all documented as thread-safe; replies are ~ms, so serialise.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> Bot:
+        """Load a model directory written by ``chatbot train``."""
+        model_dir = Path(model_dir)
+        return cls(Pipeline.load(model_dir), model_dir)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.pipeline.meta
+
+    def reply(self, text: str, context: dict[str, Any] | None = None) -> Reply:
+        """Answer one user message. ``context`` carries conversation state (history, user name)."""
+        if not isinstance(text, str):
+            raise TypeError("message must be a string")
+        context = dict(context or {})
+        normalized = normalize(text)
+        if not normalized:
+            raise ValueError("message is empty")
+        if len(normalized) > MAX_MESSAGE_CHARS:
+            raise ValueError(f"message is longer than {MAX_MESSAGE_CHARS} characters")
+        if normalized.startswith("/"):
+            return run_command(normalized, self, context)
+        with self._lock:
+            message = self.pipeline.process(Message(text=text, context=context))
+        return Reply(
+            text=message.reply or "",
+            intent=message.intent,
+            confidence=round(float(message.confidence), 4),
+            fallback=message.fallback,
+            suggestions=list(message.context.get("suggestions", [])),
+            source=message.reply_source,
+        )
+
+    def capabilities(self) -> list[str]:
+        """Short Korean descriptions of what the bot can talk about, for help and fallback."""
+        return list(self.pipeline.meta.get("capabilities", []))

@@ -1,0 +1,87 @@
+"""``python -m chatbot``: analyze and chat here; train/evaluate/serve come from the packages that
+depend on the library (``training``, ``webui``) through the ``chatbot.cli`` entry-point group,
+so the library never imports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from importlib.metadata import entry_points
+
+from chatbot.corpus import CorpusError
+from chatbot.nlp.tokenizers import BACKENDS, DEFAULT, TokenizerUnavailable
+from chatbot.pipeline import ModelNotFound
+
+EXPECTED_ERRORS = (CorpusError, ModelNotFound, TokenizerUnavailable, ValueError, FileNotFoundError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatbot", description="Korean chatbot: train, evaluate, chat, serve.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    analyze = sub.add_parser("analyze", help="show normalisation, morphemes, POS, lemmas and stopwords as JSON")
+    analyze.add_argument("text")
+    analyze.add_argument("--tokenizer", default=DEFAULT, choices=sorted(BACKENDS))
+    analyze.set_defaults(func=run_analyze)
+
+    chat = sub.add_parser("chat", help="talk to a trained model in the terminal")
+    chat.add_argument("--model", required=True, help="model directory")
+    chat.set_defaults(func=run_chat)
+
+    for entry in entry_points(group="chatbot.cli"):
+        try:
+            entry.load()(sub)
+        except ImportError as exc:  # a package that contributes commands is missing
+            logging.getLogger(__name__).warning("commands from %s unavailable: %s", entry.name, exc)
+    return parser
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from chatbot.nlp.analyze import analyze
+
+    print(json.dumps(analyze(args.text, args.tokenizer), ensure_ascii=False, indent=2))
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    from chatbot.bot import Bot
+
+    bot = Bot.load(args.model)
+    name = "한결"
+    print(f"{name}와 대화를 시작해요. 끝내려면 /quit 또는 Ctrl-D.", flush=True)
+    history: list[tuple[str, str]] = []
+    while True:
+        try:
+            text = input("나> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if text.strip() in ("/quit", "/exit", "/종료"):
+            return 0
+        if not text.strip():
+            continue
+        try:
+            reply = bot.reply(text, {"history": history[-10:]})
+        except ValueError as exc:
+            print(f"{name}> ({exc})")
+            continue
+        history += [("user", text), ("bot", reply.text)]
+        print(f"{name}> {reply.text}", flush=True)
+        if reply.suggestions:
+            print("    추천: " + " | ".join(reply.suggestions))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except EXPECTED_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

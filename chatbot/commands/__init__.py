@@ -1,0 +1,49 @@
+"""Chat commands (``/help``, and the tool commands later issues add) by name.
+
+A command is a function ``(args: str, bot, context: dict) -> Reply`` registered with a short
+Korean description, which ``/help`` lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chatbot.reply import Reply
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str
+    usage: str
+    handler: Callable[[str, Any, dict], Reply]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, description: str, usage: str = "") -> Callable:
+    """Register a chat command under ``/name``."""
+
+    def decorate(handler: Callable[[str, Any, dict], Reply]) -> Callable:
+        COMMANDS[name] = Command(name, description, usage or f"/{name}", handler)
+        return handler
+
+    return decorate
+
+
+def run_command(text: str, bot: Any, context: dict[str, Any]) -> Reply:
+    """Dispatch ``/name args`` to its handler; an unknown name gets a helpful reply."""
+    from chatbot.commands import help_command  # noqa: F401  (registers /help)
+
+    name, _, args = text[1:].partition(" ")
+    found = COMMANDS.get(name.lower())
+    if found is None:
+        known = ", ".join(f"/{c}" for c in sorted(COMMANDS))
+        return Reply(
+            text=f"'/{name}' 은(는) 모르는 명령어예요. 사용할 수 있는 명령어: {known}",
+            intent="command_unknown", confidence=1.0, source="command", suggestions=["/help"],
+        )
+    return found.handler(args.strip(), bot, context)

@@ -1,0 +1,1 @@
+"""Intent classifiers and fallback (out-of-domain) detection."""

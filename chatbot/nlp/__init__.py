@@ -1,0 +1,1 @@
+"""Korean text processing: normalisation, morphological tokenizers, lemmas, stopwords, features."""

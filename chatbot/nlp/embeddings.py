@@ -1,0 +1,52 @@
+"""Dense sentence embeddings behind one interface that later models (BERT, seq2seq) plug into.
+
+An embedder sets ``message.embedding`` (a 1-D float32 numpy vector, L2-normalised) and offers
+``embed(messages) -> (n, dim)`` for batch use. ``LsaEmbedder`` is the CPU baseline: a truncated
+SVD of the TF-IDF features (latent semantic analysis).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import TruncatedSVD
+from sklearn.preprocessing import normalize as l2_normalize
+
+from chatbot.components import Component
+from chatbot.message import Message, TrainingData
+from chatbot.nlp.features import stack_features
+
+
+class Embedder(Component):
+    """Base class of dense featurizers."""
+
+    dim: int = 0
+
+    def embed(self, messages: list[Message]) -> np.ndarray:
+        """Return an ``(len(messages), dim)`` float32 array of unit vectors."""
+        raise NotImplementedError
+
+    def process_batch(self, messages: list[Message]) -> list[Message]:
+        if messages:
+            for message, vector in zip(messages, self.embed(messages), strict=True):
+                message.embedding = vector
+        return messages
+
+    def process(self, message: Message) -> Message:
+        return self.process_batch([message])[0]
+
+
+class LsaEmbedder(Embedder):
+    """Latent semantic analysis over the sparse features of the stage before it."""
+
+    name = "lsa_embedder"
+    defaults = {"dim": 128, "seed": 0}
+
+    def fit(self, data: TrainingData) -> LsaEmbedder:
+        matrix = stack_features(data.messages)
+        dim = max(1, min(self.params["dim"], matrix.shape[1] - 1, matrix.shape[0] - 1))
+        self.svd_ = TruncatedSVD(n_components=dim, random_state=self.params["seed"]).fit(matrix)
+        return self
+
+    def embed(self, messages: list[Message]) -> np.ndarray:
+        vectors = self.svd_.transform(stack_features(messages))
+        return l2_normalize(vectors).astype(np.float32)

@@ -1,0 +1,92 @@
+"""Sparse features for the default model: TF-IDF over lemma n-grams plus character n-grams."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize as l2_normalize
+
+from chatbot.components import Component
+from chatbot.message import Message, TrainingData
+
+
+def _identity(x):
+    """Pass pre-tokenized documents through scikit-learn untouched (module-level: picklable)."""
+    return x
+
+
+def word_units(message: Message, unit: str, drop_stopwords: bool) -> list[str]:
+    """The word-level units of a message: lemmas, or lemma/coarse-tag pairs."""
+    units = []
+    for t in message.tokens:
+        if drop_stopwords and t.stopword:
+            continue
+        lemma = (t.lemma or t.form).lower()
+        units.append(f"{lemma}/{t.pos.split('-')[0]}" if unit == "lemma_pos" else lemma)
+    return units
+
+
+class TfidfFeaturizer(Component):
+    """Word (lemma) n-gram TF-IDF and character n-gram TF-IDF, concatenated and L2-normalised.
+
+    Character n-grams make the model robust to typos, missing spaces and slang that the
+    morphological analyser splits badly; lemma n-grams generalise over conjugation.
+    """
+
+    name = "tfidf_featurizer"
+    defaults = {
+        "word_unit": "lemma",  # or "lemma_pos"
+        "word_ngram_range": [1, 2],
+        "char_ngram_range": [1, 4],
+        "char_analyzer": "char_wb",
+        "drop_stopwords": False,
+        "sublinear_tf": True,
+        "min_df": 1,
+        "max_features": None,
+        "char_weight": 1.0,
+    }
+
+    def fit(self, data: TrainingData) -> TfidfFeaturizer:
+        p = self.params
+        self.word_vectorizer_ = TfidfVectorizer(
+            analyzer="word", tokenizer=_identity, preprocessor=_identity, token_pattern=None,
+            lowercase=False, ngram_range=tuple(p["word_ngram_range"]), sublinear_tf=p["sublinear_tf"],
+            min_df=p["min_df"], max_features=p["max_features"],
+        )
+        self.char_vectorizer_ = TfidfVectorizer(
+            analyzer=p["char_analyzer"], ngram_range=tuple(p["char_ngram_range"]),
+            sublinear_tf=p["sublinear_tf"], min_df=p["min_df"], max_features=p["max_features"],
+        )
+        self.word_vectorizer_.fit([self._words(m) for m in data.messages])
+        self.char_vectorizer_.fit([m.normalized.lower() for m in data.messages])
+        return self
+
+    def _words(self, message: Message) -> list[str]:
+        return word_units(message, self.params["word_unit"], self.params["drop_stopwords"])
+
+    def transform(self, messages: list[Message]) -> sp.csr_matrix:
+        """Feature rows for messages, L2-normalised (cosine similarity is a dot product)."""
+        words = self.word_vectorizer_.transform([self._words(m) for m in messages])
+        chars = self.char_vectorizer_.transform([m.normalized.lower() for m in messages])
+        return l2_normalize(sp.hstack([words, chars * self.params["char_weight"]], format="csr"))
+
+    def process_batch(self, messages: list[Message]) -> list[Message]:
+        if not messages:
+            return messages
+        matrix = self.transform(messages)
+        for i, message in enumerate(messages):
+            message.features = matrix[i]
+        return messages
+
+    def process(self, message: Message) -> Message:
+        return self.process_batch([message])[0]
+
+
+def stack_features(messages: list[Message]) -> sp.csr_matrix:
+    """Rows of ``message.features`` as one matrix."""
+    return sp.vstack([m.features for m in messages], format="csr")
+
+
+def empty_features(n_features: int) -> sp.csr_matrix:
+    return sp.csr_matrix((1, n_features), dtype=np.float64)

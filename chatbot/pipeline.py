@@ -1,0 +1,121 @@
+"""An ordered list of components, described by plain data and saved with its own description.
+
+A model directory holds ``pipeline.yaml`` (the ``{name, params}`` list that built it),
+``components/NN_name/`` (each stage's learned state) and ``meta.json`` (what it was trained on,
+with which library versions, and how well it did). Serving reads the directory, never the
+source config, so training and serving process text alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chatbot.components import Component
+from chatbot.message import Message, TrainingData
+from chatbot.registry import create
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+
+
+class ModelNotFound(FileNotFoundError):
+    """A directory that is not a trained model; the message says how to make one."""
+
+
+class Pipeline:
+    """Components applied in order; fitting feeds each stage the output of the ones before."""
+
+    def __init__(self, steps: list[dict[str, Any]], components: list[Component] | None = None,
+                 meta: dict[str, Any] | None = None):
+        self.steps = [{"name": s["name"], "params": dict(s.get("params") or {})} for s in steps]
+        self.components = components or [create(s["name"], s["params"]) for s in self.steps]
+        self.meta = meta or {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Pipeline:
+        """Build an unfitted pipeline from ``{"pipeline": [{name, params}, ...]}``."""
+        steps = config.get("pipeline")
+        if not isinstance(steps, list) or not steps:
+            raise ValueError("a config needs a non-empty 'pipeline' list of {name, params}")
+        for i, step in enumerate(steps):
+            if not isinstance(step, dict) or "name" not in step:
+                raise ValueError(f"pipeline step {i + 1} needs a 'name'")
+        return cls(steps)
+
+    def fit(self, data: TrainingData, progress: Callable[[str], None] | None = None) -> Pipeline:
+        """Fit each stage on the data as processed by the stages before it."""
+        messages = data.messages
+        for i, component in enumerate(self.components):
+            if progress:
+                progress(component.name)
+            stage_data = TrainingData(messages, data.responses, data.descriptions)
+            component.fit(stage_data)
+            if i < len(self.components) - 1:
+                messages = component.process_batch(messages)
+        return self
+
+    def process(self, message: Message) -> Message:
+        for component in self.components:
+            message = component.process(message)
+        return message
+
+    def process_batch(self, messages: list[Message]) -> list[Message]:
+        for component in self.components:
+            messages = component.process_batch(messages)
+        return messages
+
+    def tune(self, messages: list[Message]) -> dict[int, dict[str, Any]]:
+        """Let stages with a ``tune`` method set parameters from held-out messages.
+
+        Returns ``{step index: {param: value}}``, which training writes into the final config.
+        """
+        overrides: dict[int, dict[str, Any]] = {}
+        for i, component in enumerate(self.components):
+            if hasattr(component, "tune"):
+                overrides[i] = component.tune(messages)
+                log.info("tuned %s: %s", component.name, overrides[i])
+            messages = component.process_batch(messages)
+        return overrides
+
+    def find(self, name: str) -> Component | None:
+        return next((c for c in self.components if c.name == name), None)
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        config = {"version": FORMAT_VERSION, "pipeline": self.steps}
+        (directory / "pipeline.yaml").write_text(
+            yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        for i, component in enumerate(self.components):
+            component.save(directory / "components" / f"{i:02d}_{component.name}")
+        (directory / "meta.json").write_text(
+            json.dumps(self.meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Pipeline:
+        directory = Path(directory)
+        config_file = directory / "pipeline.yaml"
+        if not config_file.exists():
+            raise ModelNotFound(
+                f"{directory} is not a trained model (no pipeline.yaml). Train one with: "
+                f"python -m chatbot train --data data/corpus --out {directory}")
+        config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+        if config.get("version") != FORMAT_VERSION:
+            raise ValueError(f"{config_file}: unsupported model format version {config.get('version')}")
+        steps = config["pipeline"]
+        from chatbot.registry import component_class
+
+        components = [
+            component_class(s["name"]).load(directory / "components" / f"{i:02d}_{s['name']}", s.get("params") or {})
+            for i, s in enumerate(steps)
+        ]
+        meta_file = directory / "meta.json"
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
+        return cls(steps, components, meta)

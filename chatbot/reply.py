@@ -1,0 +1,22 @@
+"""What the bot says back."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """What the bot says back, with what it understood."""
+
+    text: str
+    intent: str | None = None
+    confidence: float = 0.0
+    fallback: bool = False
+    suggestions: list[str] = field(default_factory=list)
+    source: str = ""  # which responder or command produced the text
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

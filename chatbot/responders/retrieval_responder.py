@@ -1,0 +1,56 @@
+"""Retrieval: answer with the reply of the closest training question, or an intent-level response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chatbot.message import Message, TrainingData
+from chatbot.nlp.features import stack_features
+from chatbot.responders.base import Responder
+
+
+class RetrievalResponder(Responder):
+    """Nearest-question retrieval over the featurizer's vectors (cosine).
+
+    The nearest training question's own answer is used when it has one and either belongs to
+    the predicted intent or is at least ``min_similarity`` close; otherwise one of the predicted
+    intent's responses is chosen at random (templates filled in).
+    """
+
+    name = "retrieval_responder"
+    defaults = {**Responder.defaults, "min_similarity": 0.5, "ood_label": "OOD"}
+
+    def fit(self, data: TrainingData) -> RetrievalResponder:
+        super().fit(data)
+        rows = [m for m in data.messages if m.gold_intent != self.params["ood_label"]]
+        if not rows:
+            raise ValueError("the retrieval responder needs at least one in-domain training message")
+        self.questions_ = stack_features(rows)
+        self.answers_ = [m.gold_answer or None for m in rows]
+        self.intents_ = [m.gold_intent for m in rows]
+        return self
+
+    def nearest(self, message: Message) -> tuple[int, float]:
+        """Index and cosine similarity of the closest training question."""
+        sims = (self.questions_ @ message.features.T).toarray().ravel()
+        best = int(np.argmax(sims))
+        return best, float(sims[best])
+
+    def respond(self, message: Message, context: dict[str, Any]) -> str:
+        best, similarity = self.nearest(message)
+        answer = self.answers_[best]
+        same_intent = self.intents_[best] == message.intent
+        context["retrieval_similarity"] = round(similarity, 4)
+        if answer and (same_intent or similarity >= self.params["min_similarity"]):
+            message.reply_source = "retrieval:answer"
+            return self.render(answer, message)
+        if self.responses_.get(message.intent):
+            message.reply_source = "retrieval:intent"
+            return self.render(self.rng.choice(self.responses_[message.intent]), message)
+        if answer:
+            message.reply_source = "retrieval:answer"
+            return self.render(answer, message)
+        message.reply_source = "retrieval:none"
+        return "음, 뭐라고 답해야 할지 모르겠어요. 조금 더 이야기해 주실래요?"

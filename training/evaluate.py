@@ -1,0 +1,44 @@
+"""Evaluate a model directory on a labelled corpus: report.json, predictions.jsonl, confusion_matrix.png."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from chatbot.corpus import load_corpus
+from chatbot.evaluation import evaluate_messages
+from chatbot.pipeline import Pipeline
+from training.plots import confusion_matrix_png
+from training.train import fresh
+
+FALLBACK_COLUMN = "(fallback)"
+
+
+def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
+    """Run the model over every row and write the three report files into ``out_dir``."""
+    pipeline = Pipeline.load(model_dir)
+    data = load_corpus(data_paths, min_intents=0)
+    messages = fresh(data.messages)
+    started = time.perf_counter()
+    messages = pipeline.process_batch(messages)
+    seconds = time.perf_counter() - started
+
+    report = evaluate_messages(messages)
+    report.update({"model": str(model_dir), "data": [str(p) for p in data_paths],
+                   "seconds": round(seconds, 3), "rows_per_second": round(len(messages) / max(seconds, 1e-9), 1)})
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    with (out / "predictions.jsonl").open("w", encoding="utf-8") as f:
+        for m in messages:
+            row = {"text": m.text, "gold_intent": m.gold_intent, "pred_intent": m.intent,
+                   "confidence": round(float(m.confidence), 4), "fallback": m.fallback,
+                   "gold_answer": m.gold_answer, "reply": m.reply}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    # Fallback is shown as its own column, so OOD rows and rejected in-domain rows are visible.
+    confusion_matrix_png([m.gold_intent for m in messages],
+                         [FALLBACK_COLUMN if m.fallback else (m.intent or "") for m in messages],
+                         out / "confusion_matrix.png", title=f"{Path(model_dir).name}: intents")
+    return report

@@ -1,0 +1,87 @@
+"""The ``serve`` sub-command, contributed to the library's CLI through the ``chatbot.cli`` entry point."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from webui.extensions import ModelNotFoundError, check_model_dir, load_bot
+
+
+def register(subparsers: Any) -> None:
+    """Add ``serve`` to the ``python -m chatbot`` argument parser."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the web chat page",
+        description="Serve the Korean web chat page (and its JSON API) with waitress.",
+    )
+    parser.add_argument(
+        "--model",
+        default=os.environ.get("CHATBOT_MODEL", "models/default"),
+        metavar="DIR",
+        help="trained model directory (default: $CHATBOT_MODEL or models/default)",
+    )
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("HOST") or "127.0.0.1",
+        help="address to listen on (default: $HOST or 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=os.environ.get("PORT") or "5000",  # argparse converts string defaults
+        help="port to listen on (default: $PORT or 5000)",
+    )
+    parser.add_argument("--threads", type=_positive_int, default=8, help="worker threads (default: 8)")
+    parser.set_defaults(func=serve)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Load the model, build the app and serve it until interrupted; returns the exit code."""
+    try:
+        check_model_dir(args.model)
+    except ModelNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        bot = load_bot(args.model)
+    except Exception as exc:  # a corrupt model: say which directory, not a bare traceback
+        print(f"error: could not load the model from '{args.model}': {exc}", file=sys.stderr)
+        return 1
+
+    import waitress
+
+    from webui import create_app
+
+    app = create_app({"BOT": bot, "MODEL_DIR": args.model})
+    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Serving the chat page at http://{host_for_url}:{args.port}", flush=True)
+    try:
+        waitress.serve(app, host=args.host, port=args.port, threads=args.threads)
+    except OSError as exc:  # port in use, address not available
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _port(value: str) -> int:
+    port = _int(value, "port")
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, got {port}")
+    return port
+
+
+def _positive_int(value: str) -> int:
+    number = _int(value, "value")
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _int(value: str, what: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} must be a whole number, got {value!r}") from None

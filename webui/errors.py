@@ -1,0 +1,78 @@
+"""JSON error responses ``{"error": {"code", "message"}}`` for the API, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+# Korean messages for the HTTP errors that the API can raise through Flask/Werkzeug.
+HTTP_MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "요청이 올바르지 않습니다."),
+    404: ("not_found", "요청한 주소를 찾을 수 없습니다."),
+    405: ("method_not_allowed", "이 주소에서는 허용되지 않는 요청 방식입니다."),
+    413: ("request_too_large", "요청 본문이 너무 큽니다."),
+    415: ("unsupported_media_type", "지원하지 않는 요청 형식입니다."),
+    429: ("too_many_requests", "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."),
+}
+INTERNAL_MESSAGE = "서버 내부 오류가 발생했습니다. 잠시 후 다시 시도해 주세요."
+
+
+class ApiError(Exception):
+    """A client error with a stable machine code and a Korean message for the user."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
+    """The one error shape of the API."""
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def wants_json() -> bool:
+    """API and health routes always answer in JSON; so does any client that prefers JSON to HTML."""
+    if request.path.startswith("/api/") or request.path in ("/api", "/healthz"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def handle_api_error(error: ApiError) -> tuple[Response, int]:
+    """Validation failures found by the views."""
+    return error_response(error.status, error.code, error.message)
+
+
+def handle_http_exception(error: HTTPException) -> Response | HTTPException:
+    """404, 405, 413 and friends: JSON for the API (keeping headers such as Allow), HTML for pages."""
+    if not wants_json():
+        return error
+    status = error.code or 500
+    code, message = HTTP_MESSAGES.get(status, (_snake(error.name), error.description or error.name))
+    response = error.get_response()
+    response.set_data(jsonify({"error": {"code": code, "message": message}}).get_data())
+    response.content_type = "application/json"
+    return response
+
+
+def handle_unexpected(error: Exception) -> tuple[Response, int]:
+    """Anything else is our bug: log the traceback, show the user a short apology."""
+    logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=error)
+    return error_response(500, "internal_error", INTERNAL_MESSAGE)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Attach the JSON error handlers to ``app``."""
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)
+
+
+def _snake(name: str) -> str:
+    return "_".join(name.lower().replace("-", " ").split())

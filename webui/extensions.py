@@ -1,0 +1,53 @@
+"""Unbound Flask extensions and the bot that the app serves (attached in ``create_app``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase
+
+logger = logging.getLogger(__name__)
+
+BOT_EXTENSION_KEY = "chatbot.bot"
+TRAIN_HINT = "python -m chatbot train --data data/corpus --out {model_dir}"
+
+
+class Base(DeclarativeBase):
+    """Declarative base for the web app's tables."""
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """The model directory does not exist or holds no trained pipeline."""
+
+
+def check_model_dir(model_dir: str | Path) -> Path:
+    """Return ``model_dir`` as a Path, or raise ModelNotFoundError naming the command that makes one."""
+    path = Path(model_dir)
+    if not (path / "pipeline.yaml").is_file():
+        raise ModelNotFoundError(
+            f"No trained model in '{path}' (pipeline.yaml is missing). "
+            f"Train one first: {TRAIN_HINT.format(model_dir=path)}"
+        )
+    return path
+
+
+def load_bot(model_dir: str | Path) -> Any:
+    """Load a trained model directory with the library's ``Bot.load``."""
+    path = check_model_dir(model_dir)
+    # Imported here so that the web app (and its tests) import without the library's heavy parts.
+    from chatbot.bot import Bot
+
+    logger.info("Loading the chatbot model from %s", path)
+    return Bot.load(path)
+
+
+def get_bot() -> Any:
+    """The bot attached to the current app."""
+    return current_app.extensions[BOT_EXTENSION_KEY]
