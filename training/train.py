@@ -77,6 +77,7 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
     steps = [dict(s) for s in config["pipeline"]]
 
     validation: dict[str, Any] = {}
+    held_out = None
     train_rows, val_rows = split(data, fraction, seed)
     if val_rows:
         say("validation fit")
@@ -92,7 +93,8 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
     pipeline = Pipeline(steps).fit(TrainingData(fresh(data.messages), data.responses, data.descriptions),
                                    progress=lambda name: say(f"fit {name}"))
     files, data_hash = file_hashes(data_paths)
-    classifier = next((c for c in pipeline.components if hasattr(c, "cv_scores_")), None)
+    chooser = held_out if val_rows else pipeline  # model selection ran in the validation fit
+    classifier = next((c for c in chooser.components if hasattr(c, "cv_scores_")), None)
     tokenizer = pipeline.find("tokenizer")
     pipeline.meta = {
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -45,20 +45,24 @@ class SklearnIntentClassifier(Component):
     defaults = {
         "model": "auto",
         "candidates": list(ESTIMATORS),
-        "cv_folds": 5,
+        "cv_folds": 3,
         "cv_max_rows": 4000,  # model selection on a stratified sample of large corpora
-        "calibration": "sigmoid",  # or "isotonic", or null to use the raw probabilities
+        # Temperature scaling: one parameter for all intents, and a single fitted model at predict
+        # time (ensemble=False), so a reply costs one linear model, not one per fold and intent.
+        "calibration": "temperature",  # or "sigmoid", "isotonic", or null for the raw probabilities
         "estimator_params": {},
         "ood_label": "OOD",
+        "ood_as_class": True,  # learn rows labelled OOD as a class of their own, when there are any
         "ranking_size": 5,
         "seed": 0,
     }
 
     def fit(self, data: TrainingData) -> SklearnIntentClassifier:
         p = self.params
-        messages = [m for m in data.messages if m.gold_intent and m.gold_intent != p["ood_label"]]
+        in_domain = p["ood_label"] if not p["ood_as_class"] else None
+        messages = [m for m in data.messages if m.gold_intent and m.gold_intent != in_domain]
         counts = Counter(m.gold_intent for m in messages)
-        if len(counts) < 2:
+        if len(set(counts) - {p["ood_label"]}) < 2:
             raise ValueError(f"an intent classifier needs at least 2 intents; the data has {len(counts)}")
         X, y = stack_features(messages), np.array([m.gold_intent for m in messages])
         smallest = min(counts.values())
@@ -70,11 +74,11 @@ class SklearnIntentClassifier(Component):
         base = make_estimator(model, p["seed"], p["estimator_params"].get(model))
         folds = min(3, smallest)
         if p["calibration"] and folds >= 2:
-            self.estimator_ = CalibratedClassifierCV(base, method=p["calibration"], cv=folds).fit(X, y)
+            self.estimator_ = CalibratedClassifierCV(base, method=p["calibration"], cv=folds, ensemble=False).fit(X, y)
         elif hasattr(base, "predict_proba"):
             self.estimator_ = base.fit(X, y)
         else:  # an SVM cannot give probabilities without calibration data
-            self.estimator_ = CalibratedClassifierCV(base, method="sigmoid", cv=2).fit(X, y)
+            self.estimator_ = CalibratedClassifierCV(base, method="temperature", cv=2, ensemble=False).fit(X, y)
         self.classes_ = list(self.estimator_.classes_)
         return self
 
@@ -92,6 +96,10 @@ class SklearnIntentClassifier(Component):
         best = max(self.cv_scores_, key=self.cv_scores_.get)
         log.info("classifier chosen by %d-fold CV (macro-F1): %s %s", folds, best, self.cv_scores_)
         return best
+
+    def tune(self, messages: list[Message]) -> dict[str, str]:
+        """Pin the chosen estimator, so that a refit on all the data skips model selection."""
+        return {"model": self.model_}
 
     def process_batch(self, messages: list[Message]) -> list[Message]:
         if not messages:

@@ -16,14 +16,23 @@ def _identity(x):
     return x
 
 
-def word_units(message: Message, unit: str, drop_stopwords: bool) -> list[str]:
-    """The word-level units of a message: lemmas, or lemma/coarse-tag pairs."""
+def word_units(message: Message, unit: str, drop_stopwords: bool, edge_tokens: int = 0) -> list[str]:
+    """The word-level units of a message: lemmas, or lemma/tag pairs.
+
+    With ``edge_tokens=k``, the first and last k morphemes are added again with their position
+    (``<e1>어요/EF``): in Korean the sentence type lives in the final ending and punctuation,
+    which a bag of n-grams cannot place.
+    """
     units = []
     for t in message.tokens:
         if drop_stopwords and t.stopword:
             continue
         lemma = (t.lemma or t.form).lower()
         units.append(f"{lemma}/{t.pos.split('-')[0]}" if unit == "lemma_pos" else lemma)
+    if edge_tokens:
+        tagged = [f"{(t.lemma or t.form).lower()}/{t.pos.split('-')[0]}" for t in message.tokens]
+        units += [f"<b{i + 1}>{u}" for i, u in enumerate(tagged[:edge_tokens])]
+        units += [f"<e{i + 1}>{u}" for i, u in enumerate(reversed(tagged[-edge_tokens:]))]
     return units
 
 
@@ -45,6 +54,7 @@ class TfidfFeaturizer(Component):
         "min_df": 1,
         "max_features": None,
         "char_weight": 1.0,
+        "edge_tokens": 0,
     }
 
     def fit(self, data: TrainingData) -> TfidfFeaturizer:
@@ -63,7 +73,8 @@ class TfidfFeaturizer(Component):
         return self
 
     def _words(self, message: Message) -> list[str]:
-        return word_units(message, self.params["word_unit"], self.params["drop_stopwords"])
+        p = self.params
+        return word_units(message, p["word_unit"], p["drop_stopwords"], p["edge_tokens"])
 
     def transform(self, messages: list[Message]) -> sp.csr_matrix:
         """Feature rows for messages, L2-normalised (cosine similarity is a dot product)."""
