@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,11 @@ class Bot:
     def load(cls, model_dir: str | Path) -> Bot:
         """Load a model directory written by ``chatbot train``."""
         model_dir = Path(model_dir)
-        return cls(Pipeline.load(model_dir), model_dir)
+        bot = cls(Pipeline.load(model_dir), model_dir)
+        # Tokenizers load their dictionaries on first use (seconds for Kiwi): pay that here,
+        # not in the first user's reply.
+        bot.pipeline.process(Message(text="안녕하세요"))
+        return bot
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -40,11 +45,13 @@ class Bot:
         if not isinstance(text, str):
             raise TypeError("message must be a string")
         context = dict(context or {})
+        # The limit applies to the text as sent (in NFC, as the web API counts it), before
+        # repeats are squashed, so nothing unbounded reaches the pipeline.
+        if len(unicodedata.normalize("NFC", text).strip()) > MAX_MESSAGE_CHARS:
+            raise ValueError(f"message is longer than {MAX_MESSAGE_CHARS} characters")
         normalized = normalize(text)
         if not normalized:
             raise ValueError("message is empty")
-        if len(normalized) > MAX_MESSAGE_CHARS:
-            raise ValueError(f"message is longer than {MAX_MESSAGE_CHARS} characters")
         if normalized.startswith("/"):
             return run_command(normalized, self, context)
         with self._lock:

@@ -52,7 +52,7 @@ def run_chat(args: argparse.Namespace) -> int:
 
     bot = Bot.load(args.model)
     name = "한결"
-    print(f"{name}와 대화를 시작해요. 끝내려면 /quit 또는 Ctrl-D.", flush=True)
+    print(f"{name}과 대화를 시작해요. 끝내려면 /quit 또는 Ctrl-D.", flush=True)
     history: list[tuple[str, str]] = []
     while True:
         try:

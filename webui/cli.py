@@ -55,7 +55,11 @@ def serve(args: argparse.Namespace) -> int:
 
     from webui import create_app
 
-    app = create_app({"BOT": bot, "MODEL_DIR": args.model})
+    try:
+        app = create_app({"BOT": bot, "MODEL_DIR": args.model})
+    except Exception as exc:  # e.g. DATABASE_URL names a database that cannot be opened
+        print(f"error: could not start the app (check DATABASE_URL): {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     host_for_url = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Serving the chat page at http://{host_for_url}:{args.port}", flush=True)
     try:

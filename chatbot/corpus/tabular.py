@@ -58,20 +58,24 @@ def read_tabular(path: Path, data: TrainingData, problems: Problems) -> None:
     if path.suffix.lower() == ".jsonl":
         _read_jsonl(path, content, data, problems)
         return
-    reader = csv.DictReader(io.StringIO(content), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-    if not reader.fieldnames:
+    # csv.reader (not DictReader) so that blank lines are seen and line numbers stay exact.
+    reader = csv.reader(io.StringIO(content), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+    header = next(reader, None)
+    if not header:
         problems.add(path, 1, "empty file: a header line is needed")
         return
-    columns = _columns(list(reader.fieldnames), path, problems)
+    columns = _columns(header, path, problems)
     if columns is None:
         return
-    previous_end = 1
-    for row in reader:
-        line, previous_end = previous_end + 1, reader.line_num
-        if None in row:
-            problems.add(path, line, f"more fields than the header has ({len(reader.fieldnames)})")
+    start = reader.line_num + 1
+    for values in reader:
+        line, start = start, reader.line_num + 1
+        if not values:
             continue
-        _add_row(row, columns, path, line, data, problems)
+        if len(values) > len(header):
+            problems.add(path, line, f"more fields than the header has ({len(header)})")
+            continue
+        _add_row(dict(zip(header, values, strict=False)), columns, path, line, data, problems)
 
 
 def _read_jsonl(path: Path, content: str, data: TrainingData, problems: Problems) -> None:

@@ -86,7 +86,8 @@ def _read_intent(node: Node, path: Path, data: TrainingData, problems: Problems)
         if fields is None:
             continue
         q, a = (fields.get(k) for k in ("q", "a"))
-        if not (isinstance(q, ScalarNode) and isinstance(a, ScalarNode) and str(q.value).strip() and str(a.value).strip()):
+        filled = all(isinstance(n, ScalarNode) and str(n.value).strip() for n in (q, a))
+        if not filled:
             problems.add(path, _line(pair), "a pair needs a non-empty 'q' and 'a'")
             continue
         _check_template(str(a.value), _line(a), path, problems)

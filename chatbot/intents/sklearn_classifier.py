@@ -79,7 +79,7 @@ class SklearnIntentClassifier(Component):
             self.estimator_ = base.fit(X, y)
         else:  # an SVM cannot give probabilities without calibration data
             self.estimator_ = CalibratedClassifierCV(base, method="temperature", cv=2, ensemble=False).fit(X, y)
-        self.classes_ = list(self.estimator_.classes_)
+        self.classes_ = [str(c) for c in self.estimator_.classes_]
         return self
 
     def _select(self, X, y, smallest: int) -> str:

@@ -1,0 +1,58 @@
+"""3i4K 7-way intention: accuracy and macro-F1 on a validation split carved from fci_train_val.txt.
+
+The official test split is held back, so 10% of the train+validation file (stratified, seeded)
+is the evaluation set. Targets (issue 2): accuracy >= 0.90, macro-F1 >= 0.82.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks.accuracy import BENCH_CONFIGS, stratified_split, train_and_evaluate  # noqa: E402
+from benchmarks.common import add_common_arguments, arguments_dict, data_file, emit, environment, log  # noqa: E402
+
+LABELS = {"0": "fragment", "1": "statement", "2": "question", "3": "command", "4": "rhetorical_question",
+          "5": "rhetorical_command", "6": "intonation_dependent"}
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """``label<TAB>text`` lines (CRLF) as rows with readable intent names."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        label, _, text = line.partition("\t")
+        if text.strip():
+            rows.append({"text": text.strip(), "intent": LABELS[label.strip()]})
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_common_arguments(parser)
+    parser.add_argument("--config", default=str(BENCH_CONFIGS / "3i4k.yaml"))
+    parser.add_argument("--eval-fraction", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rows = read_rows(data_file(args.data_dir, "3i4k/fci_train_val.txt"))
+    train, held_out = stratified_split(rows, args.eval_fraction, args.seed)
+    log(f"3i4K: {len(train)} training rows, {len(held_out)} validation rows")
+    report = train_and_evaluate(train, held_out, args.config)
+    intent = report["intent"]
+    result = {
+        "benchmark": "3i4k_intent", "accuracy": intent["accuracy"], "macro_f1": intent["macro_f1"],
+        "targets": {"accuracy": 0.90, "macro_f1": 0.82},
+        "met": intent["accuracy"] >= 0.90 and intent["macro_f1"] >= 0.82,
+        "per_class": intent["per_class"], "train_rows": len(train), "eval_rows": len(held_out),
+        "train_seconds": report["train_seconds"], "predict_rows_per_second": report["rows_per_second"],
+        "params": arguments_dict(args), "environment": environment(["kiwipiepy"]),
+    }
+    emit(result, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""Shared fixtures: the default model trained once per session, the bot on it, and tiny corpora.
+
+Training the full default model is the slowest thing the suite does, so it happens once
+(``trained_model_dir``). Every other test that needs a trained model builds one from a tiny
+corpus (``tiny_corpus``, ``tiny_model_dir``), which trains in a few seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CORPUS_DIR = REPO_ROOT / "data" / "corpus"
+
+# Three small intents written for these tests: eight examples each, a description, responses
+# (one with a template) and a question/answer pair per intent.
+TINY_INTENTS: dict[str, dict] = {
+    "greet": {
+        "description": "인사하기",
+        "examples": [
+            "안녕하세요", "안녕", "반가워요", "하이 반가워", "좋은 아침이에요",
+            "안녕 오랜만이야", "처음 뵙겠습니다", "안뇽 ㅎㅎ",
+        ],
+        "responses": ["안녕하세요! 반가워요.", "어서 오세요, 지금은 {time}이에요."],
+        "pairs": [("잘 지냈어요?", "네, 덕분에 잘 지냈어요!")],
+    },
+    "weather": {
+        "description": "날씨 이야기",
+        "examples": [
+            "오늘 날씨 어때", "비 온대?", "내일 눈 와요?", "밖에 많이 추워?",
+            "날씨가 너무 덥다", "우산 챙겨야 해?", "바람 많이 불어요?", "하늘이 맑네요",
+        ],
+        "responses": ["날씨 이야기 좋아요.", "창밖을 한번 보시는 건 어때요?"],
+        "pairs": [("비 오면 뭐 하지?", "비 오는 날엔 따뜻한 차 한 잔 어때요?")],
+    },
+    "food": {
+        "description": "음식 이야기",
+        "examples": [
+            "배고파", "점심 뭐 먹지", "저녁 메뉴 추천해 줘", "김치찌개 먹고 싶다",
+            "떡볶이 좋아해?", "라면 끓여 먹을까", "맛집 알려줘", "야식 땡긴다",
+        ],
+        "responses": ["맛있는 거 드세요!", "따끈한 국밥은 어때요?"],
+        "pairs": [("매운 음식 추천해 줘", "매콤한 떡볶이는 어떠세요?")],
+    },
+}
+
+
+def _yaml_scalar(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def write_tiny_corpus(directory: Path, fmt: str = "yaml", intents: list[str] | None = None,
+                      name: str | None = None, ood: list[str] | tuple[str, ...] = ()) -> Path:
+    """Write the tiny corpus (all or some ``intents``) as ``yaml``, ``csv``, ``tsv`` or ``jsonl``.
+
+    ``ood`` adds rows labelled ``OOD`` (tabular formats only).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    chosen = {k: TINY_INTENTS[k] for k in (intents or TINY_INTENTS)}
+    path = directory / (name or f"tiny.{fmt}")
+    if fmt == "yaml":
+        lines = ["version: 1", "intents:"]
+        for intent, spec in chosen.items():
+            lines += [f"  - intent: {intent}", f"    description: {_yaml_scalar(spec['description'])}",
+                      "    examples:"]
+            lines += [f"      - {_yaml_scalar(e)}" for e in spec["examples"]]
+            lines.append("    responses:")
+            lines += [f"      - {_yaml_scalar(r)}" for r in spec["responses"]]
+            lines.append("    pairs:")
+            for q, a in spec["pairs"]:
+                lines += [f"      - q: {_yaml_scalar(q)}", f"        a: {_yaml_scalar(a)}"]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+    rows = []
+    for intent, spec in chosen.items():
+        rows += [{"text": e, "intent": intent, "answer": ""} for e in spec["examples"]]
+        rows += [{"text": q, "intent": intent, "answer": a} for q, a in spec["pairs"]]
+    rows += [{"text": t, "intent": "OOD", "answer": ""} for t in ood]
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    elif fmt in ("csv", "tsv"):
+        with path.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, ["text", "intent", "answer"], delimiter="\t" if fmt == "tsv" else ",")
+            writer.writeheader()
+            writer.writerows(rows)
+    else:
+        raise ValueError(f"unknown tiny corpus format {fmt!r}")
+    return path
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Callable[..., Path]:
+    """A factory: ``tiny_corpus(fmt="yaml", intents=None, name=None, ood=())`` writes a file in tmp_path."""
+
+    def make(fmt: str = "yaml", intents: list[str] | None = None, name: str | None = None,
+             ood: list[str] | tuple[str, ...] = ()) -> Path:
+        return write_tiny_corpus(tmp_path / "corpus", fmt, intents, name, ood)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained with the default config on the tiny YAML corpus (seconds, once per session)."""
+    from training.train import train_model
+
+    base = tmp_path_factory.mktemp("tiny_model")
+    corpus = write_tiny_corpus(base / "corpus")
+    out = base / "model"
+    train_model([corpus], out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default model trained from data/corpus, once per test session."""
+    from training.train import train_model
+
+    out = tmp_path_factory.mktemp("default_model") / "model"
+    train_model([CORPUS_DIR], out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def bot(trained_model_dir: Path):
+    """A ``Bot`` on the session's default model."""
+    from chatbot.bot import Bot
+
+    return Bot.load(trained_model_dir)
