@@ -1,22 +1,28 @@
 """Fallback detection that works without out-of-domain training data.
 
-Three signals, each with a threshold:
-- **novelty**: the cosine similarity between a message and its nearest training example.
-  Out-of-domain text shares few lemma and character n-grams with anything the bot was
-  trained on, so its nearest neighbour is far;
-- **unknown words**: the share of its content lemmas (nouns, verbs, adjectives, adverbs,
-  foreign words) never seen in training;
-- **confidence**: the classifier's calibrated probability of its top intent.
+Four signals, each with a threshold; a message falls back when any of them says "novel":
+- **similarity**: cosine similarity to the nearest training example. Out-of-domain text shares
+  few lemma and character n-grams with anything the bot was trained on;
+- **margin**: the classifier's top decision score (max-logit), a stronger out-of-domain score
+  than the calibrated probability, which softmax flattens;
+- **unknown words**: the share of content lemmas (nouns, verbs, adjectives, adverbs, foreign
+  words) never seen in training;
+- **unseen bigrams**: the share of lemma bigrams never seen in training (known words in
+  combinations the domain does not use).
+It also falls back when the classifier predicts the ``OOD`` class, which it learns when a corpus
+has rows labelled ``OOD``.
 
-A message falls back when any of them crosses its threshold, or when the classifier itself
-predicts the ``OOD`` class (it learns one when the corpus has rows labelled ``OOD``). ``fit`` sets the novelty threshold
-from leave-one-out nearest-neighbour similarities of the training data itself. ``tune``, called
-by training with held-out messages, sets both thresholds so that ``target_kept`` of held-out
-in-domain messages are kept while as many as possible of the rest are caught: rows labelled
-``OOD`` where a corpus has them, otherwise the in-domain messages the classifier got wrong.
+Thresholds come from held-out messages (``tune``, called by training). With no ``OOD`` rows,
+the false-rejection budget ``1 - target_kept`` is split evenly between the signals, each
+threshold rejecting its share of held-out in-domain messages. With ``OOD`` rows, a grid search
+keeps ``target_kept`` of correctly classified in-domain messages and catches the most ``OOD`` and
+misclassified ones. Before tuning, ``fit`` sets the similarity threshold from leave-one-out
+nearest-neighbour similarities of the training data itself.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -26,19 +32,36 @@ from chatbot.nlp.features import stack_features
 from chatbot.nlp.pos import coarse_pos
 
 CONTENT = {"NOUN", "VERB", "ADJ", "ADV", "LATIN", "FOREIGN", "ROOT"}
+OFF = 1.01  # a ratio threshold that never fires
+RATIO_STEPS = (0.34, 0.5, 0.67, 0.8, 1.0)
+_QUANTILES = (0.0, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1)
+SIGNALS = ("min_similarity", "min_margin", "max_unknown", "max_unseen_bigrams")
 
-_OFF = 1.01  # an unknown-word threshold that never fires
-_QUANTILES = (0.0, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.07, 0.1, 0.15)
+
+def content_lemmas(message: Message) -> list[str]:
+    """Lemmas of the content words of a processed message."""
+    return [(t.lemma or t.form).lower() for t in message.tokens if coarse_pos(t.pos) in CONTENT]
+
+
+def lemma_bigrams(message: Message) -> list[tuple[str, str]]:
+    lemmas = [(t.lemma or t.form).lower() for t in message.tokens]
+    return list(zip(lemmas, lemmas[1:], strict=False))
+
+
+def _ratio(items: list, known: set) -> float:
+    return sum(x not in known for x in items) / len(items) if items else 0.0
 
 
 class FallbackDetector(Component):
-    """Sets ``message.fallback`` (and ``fallback_reason``) from novelty and confidence."""
+    """Sets ``message.fallback`` (and ``fallback_reason``) from novelty signals."""
 
     name = "fallback_detector"
     defaults = {
         "min_similarity": "auto",
-        "min_confidence": "auto",
+        "min_margin": "auto",
         "max_unknown": "auto",
+        "max_unseen_bigrams": "auto",
+        "min_confidence": 0.0,
         "target_kept": 0.98,
         "ood_label": "OOD",
         "max_reference": 50_000,
@@ -50,25 +73,18 @@ class FallbackDetector(Component):
         messages = [m for m in data.messages if m.gold_intent and m.gold_intent != p["ood_label"]]
         rng = np.random.default_rng(p["seed"])
         if len(messages) > p["max_reference"]:
-            keep = rng.choice(len(messages), p["max_reference"], replace=False)
-            messages = [messages[i] for i in sorted(keep)]
+            messages = [messages[i] for i in sorted(rng.choice(len(messages), p["max_reference"], replace=False))]
         self.reference_ = stack_features(messages)
         self.vocabulary_ = {lemma for m in messages for lemma in content_lemmas(m)}
-        self.min_similarity_ = self._fixed("min_similarity")
-        if self.min_similarity_ is None:
+        self.bigrams_ = {b for m in messages for b in lemma_bigrams(m)}
+        fixed = {k: self._fixed(k) for k in SIGNALS}
+        if fixed["min_similarity"] is None:
             sample = rng.choice(len(messages), min(len(messages), 2000), replace=False)
             loo = self._nearest(self.reference_[sample], exclude=sample)
-            self.min_similarity_ = float(np.quantile(loo, (1 - p["target_kept"]) / 2))
-        self.min_confidence_ = self._fixed("min_confidence") or 0.0
-        self.max_unknown_ = self._fixed("max_unknown")
-        if self.max_unknown_ is None:
-            self.max_unknown_ = 1.0  # "every content word is new" until tune() says otherwise
+            fixed["min_similarity"] = float(np.quantile(loo, (1 - p["target_kept"]) / len(SIGNALS)))
+        defaults = {"min_margin": -np.inf, "max_unknown": OFF, "max_unseen_bigrams": OFF}
+        self.thresholds_ = {k: v if v is not None else defaults[k] for k, v in fixed.items()}
         return self
-
-    def unknown_ratio(self, message: Message) -> float:
-        """Share of the message's content lemmas that training never saw (0 when it has none)."""
-        lemmas = content_lemmas(message)
-        return sum(lemma not in self.vocabulary_ for lemma in lemmas) / len(lemmas) if lemmas else 0.0
 
     def _fixed(self, key: str) -> float | None:
         value = self.params[key]
@@ -84,52 +100,79 @@ class FallbackDetector(Component):
             best[lo:lo + 512] = sims.max(axis=1)
         return best
 
+    def signals(self, messages: list[Message]) -> dict[str, np.ndarray]:
+        """Each signal's value per message, keyed by its threshold's name."""
+        return {
+            "min_similarity": self._nearest(stack_features(messages)),
+            "min_margin": np.array([m.context.get("margin", m.confidence) for m in messages]),
+            "max_unknown": np.array([_ratio(content_lemmas(m), self.vocabulary_) for m in messages]),
+            "max_unseen_bigrams": np.array([_ratio(lemma_bigrams(m), self.bigrams_) for m in messages]),
+        }
+
+    @staticmethod
+    def _flags(values: dict[str, np.ndarray], thresholds: dict[str, float]) -> dict[str, np.ndarray]:
+        return {
+            "novel": values["min_similarity"] < thresholds["min_similarity"],
+            "low_margin": values["min_margin"] < thresholds["min_margin"],
+            "unknown_words": values["max_unknown"] >= thresholds["max_unknown"],
+            "unseen_bigrams": values["max_unseen_bigrams"] >= thresholds["max_unseen_bigrams"],
+        }
+
     def tune(self, messages: list[Message]) -> dict[str, float]:
         """Choose the thresholds on held-out messages processed up to this stage."""
-        sims = self._nearest(stack_features(messages))
-        conf = np.array([m.confidence for m in messages])
-        unknown = np.array([self.unknown_ratio(m) for m in messages])
+        values = self.signals(messages)
         ood = np.array([m.gold_intent == self.params["ood_label"] for m in messages])
         wrong = np.array([m.intent != m.gold_intent for m in messages]) & ~ood
         right = ~ood & ~wrong
-        predicted_ood = np.array([m.intent == self.params["ood_label"] for m in messages])
-        current = {"min_similarity": self.min_similarity_, "min_confidence": self.min_confidence_,
-                   "max_unknown": self.max_unknown_}
-        if not right.any():
-            return current
-        target, best_score = self.params["target_kept"], (-1, 0.0)
-        for s in sorted({0.0, *np.quantile(sims[~ood], _QUANTILES)}):
-            for c in sorted({0.0, *np.quantile(conf[~ood], _QUANTILES)}):
-                for u in sorted({_OFF, 1.0, *np.quantile(unknown[~ood], [1 - q for q in _QUANTILES])}):
-                    caught = (sims < s) | (conf < c) | (unknown >= u) | predicted_ood
-                    kept = 1.0 - caught[right].mean()
-                    score = (int(caught[ood | wrong].sum()), -kept)  # catch most, then use the budget
-                    if kept >= target and score > best_score:
-                        best_score = score
-                        current = {"min_similarity": float(s), "min_confidence": float(c), "max_unknown": float(u)}
-        self.min_similarity_, self.min_confidence_, self.max_unknown_ = current.values()
-        return current
+        if right.any():
+            auto = [k for k in SIGNALS if self._fixed(k) is None]
+            search = self._grid if ood.any() else self._budget
+            self.thresholds_.update(search(values, auto, ~ood, right, ood | wrong))
+        return {k: float(v) for k, v in self.thresholds_.items()}
+
+    def _candidates(self, key: str, values: np.ndarray) -> list[float]:
+        if key.startswith("max_"):
+            return [OFF, *RATIO_STEPS]
+        return sorted({-np.inf, *np.quantile(values, _QUANTILES)})
+
+    def _budget(self, values, auto, in_domain, right, catch) -> dict[str, float]:
+        """No OOD rows: each signal may reject an equal share of held-out in-domain messages."""
+        share = (1 - self.params["target_kept"]) / max(1, len(auto))
+        chosen = {}
+        for key in auto:
+            v = values[key][in_domain]
+            if key.startswith("min_"):
+                chosen[key] = float(np.quantile(v, share))
+            else:  # the lowest ratio step that rejects no more than the share
+                chosen[key] = next((s for s in RATIO_STEPS if np.mean(v >= s) <= share), OFF)
+        return chosen
+
+    def _grid(self, values, auto, in_domain, right, catch) -> dict[str, float]:
+        """OOD rows present: keep target_kept of correct in-domain rows, catch the most of the rest."""
+        grids = [self._candidates(k, values[k][in_domain]) for k in auto]
+        best, best_score = {}, (-1, 0.0)
+        for combo in itertools.product(*grids):
+            thresholds = {**self.thresholds_, **dict(zip(auto, combo, strict=True))}
+            caught = np.logical_or.reduce(list(self._flags(values, thresholds).values()))
+            kept = 1.0 - caught[right].mean()
+            score = (int(caught[catch].sum()), -kept)  # catch most, then use the budget
+            if kept >= self.params["target_kept"] and score > best_score:
+                best, best_score = dict(zip(auto, combo, strict=True)), score
+        return best
 
     def process_batch(self, messages: list[Message]) -> list[Message]:
         if not messages:
             return messages
-        sims = self._nearest(stack_features(messages))
-        for message, sim in zip(messages, sims, strict=True):
-            message.context["similarity"] = round(float(sim), 4)
+        values = self.signals(messages)
+        flags = self._flags(values, self.thresholds_)
+        for i, message in enumerate(messages):
+            message.context["similarity"] = round(float(values["min_similarity"][i]), 4)
             reasons = ["ood_intent"] if message.intent == self.params["ood_label"] else []
-            if sim < self.min_similarity_:
-                reasons.append("novel")
-            if message.confidence < self.min_confidence_:
+            reasons += [name for name, flag in flags.items() if flag[i]]
+            if message.confidence < self.params["min_confidence"]:
                 reasons.append("low_confidence")
-            if self.unknown_ratio(message) >= self.max_unknown_:
-                reasons.append("unknown_words")
             message.fallback, message.fallback_reason = bool(reasons), "+".join(reasons)
         return messages
 
     def process(self, message: Message) -> Message:
         return self.process_batch([message])[0]
-
-
-def content_lemmas(message: Message) -> list[str]:
-    """Lemmas of the content words of a processed message."""
-    return [(t.lemma or t.form).lower() for t in message.tokens if coarse_pos(t.pos) in CONTENT]

@@ -104,13 +104,25 @@ class SklearnIntentClassifier(Component):
     def process_batch(self, messages: list[Message]) -> list[Message]:
         if not messages:
             return messages
-        probabilities = self.estimator_.predict_proba(stack_features(messages))
+        X = stack_features(messages)
+        probabilities = self.estimator_.predict_proba(X)
+        margins = self.margins(X, probabilities)
         top = self.params["ranking_size"]
-        for message, row in zip(messages, probabilities, strict=True):
+        for message, row, margin in zip(messages, probabilities, margins, strict=True):
+            message.context["margin"] = float(margin)
             order = np.argsort(row)[::-1][:top]
             message.ranking = [(self.classes_[i], round(float(row[i]), 4)) for i in order]
             message.intent, message.confidence = self.classes_[order[0]], float(row[order[0]])
         return messages
+
+    def margins(self, X, probabilities: np.ndarray) -> np.ndarray:
+        """The top raw decision score (max-logit) when the model has one, else the top probability."""
+        calibrated = getattr(self.estimator_, "calibrated_classifiers_", None)
+        base = calibrated[0].estimator if calibrated and len(calibrated) == 1 else self.estimator_
+        if hasattr(base, "decision_function"):
+            scores = base.decision_function(X)
+            return np.abs(scores) if scores.ndim == 1 else scores.max(axis=1)
+        return probabilities.max(axis=1)
 
     def process(self, message: Message) -> Message:
         return self.process_batch([message])[0]
