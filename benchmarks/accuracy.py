@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sklearn.model_selection import train_test_split
 
 BENCH_CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -47,7 +48,22 @@ def train_and_evaluate(train_rows: list[dict[str, str]], eval_rows: list[dict[st
         meta = train_model([train_file], tmp / "model", config)
         train_seconds = time.perf_counter() - started
         report = evaluate_model(tmp / "model", [eval_file, *extra_eval], tmp / "report")
+        saved = yaml.safe_load((tmp / "model" / "pipeline.yaml").read_text(encoding="utf-8"))
+        report["model_steps"] = saved["pipeline"]
     report["train_seconds"] = round(train_seconds, 1)
     report["model_meta"] = {k: meta[k] for k in ("classifier", "validation", "tokenizer")}
     report["pipeline_config"] = str(config)
     return report
+
+
+def summarise(runs: list[dict[str, Any]], keys: list[str]) -> dict[str, Any]:
+    """Mean, standard deviation, minimum and per-run values of each key over repeated splits."""
+    import statistics
+
+    out = {}
+    for key in keys:
+        values = [r[key] for r in runs]
+        out[key] = {"mean": round(statistics.fmean(values), 4),
+                    "std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
+                    "min": min(values), "runs": values}
+    return out

@@ -1,7 +1,9 @@
-"""3i4K 7-way intention: accuracy and macro-F1 on a validation split carved from fci_train_val.txt.
+"""3i4K 7-way intention: accuracy and macro-F1 on validation splits carved from fci_train_val.txt.
 
-The official test split is held back, so 10% of the train+validation file (stratified, seeded)
-is the evaluation set. Targets (issue 2): accuracy >= 0.90, macro-F1 >= 0.82.
+The official test split is held back, so each run holds out 10% of the train+validation file
+(stratified, one seed per run) and trains on the rest. The figure is the mean over the seeds,
+since one 10% split moves accuracy by about +-0.005. Targets (issue 2): accuracy >= 0.90,
+macro-F1 >= 0.82.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks.accuracy import BENCH_CONFIGS, stratified_split, train_and_evaluate  # noqa: E402
+from benchmarks.accuracy import BENCH_CONFIGS, stratified_split, summarise, train_and_evaluate  # noqa: E402
 from benchmarks.common import add_common_arguments, arguments_dict, data_file, emit, environment, log  # noqa: E402
 
 LABELS = {"0": "fragment", "1": "statement", "2": "question", "3": "command", "4": "rhetorical_question",
@@ -35,19 +37,23 @@ def main() -> int:
     add_common_arguments(parser)
     parser.add_argument("--config", default=str(BENCH_CONFIGS / "3i4k.yaml"))
     parser.add_argument("--eval-fraction", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     rows = read_rows(data_file(args.data_dir, "3i4k/fci_train_val.txt"))
-    train, held_out = stratified_split(rows, args.eval_fraction, args.seed)
-    log(f"3i4K: {len(train)} training rows, {len(held_out)} validation rows")
-    report = train_and_evaluate(train, held_out, args.config)
-    intent = report["intent"]
+    runs = []
+    for seed in args.seeds:
+        train, held_out = stratified_split(rows, args.eval_fraction, seed)
+        log(f"3i4K seed {seed}: {len(train)} training rows, {len(held_out)} validation rows")
+        report = train_and_evaluate(train, held_out, args.config)
+        runs.append({"seed": seed, "accuracy": report["intent"]["accuracy"], "macro_f1": report["intent"]["macro_f1"],
+                     "per_class": report["intent"]["per_class"], "train_seconds": report["train_seconds"],
+                     "predict_rows_per_second": report["rows_per_second"]})
+        log(f"  accuracy {runs[-1]['accuracy']}, macro-F1 {runs[-1]['macro_f1']}")
+    summary = summarise(runs, ["accuracy", "macro_f1"])
     result = {
-        "benchmark": "3i4k_intent", "accuracy": intent["accuracy"], "macro_f1": intent["macro_f1"],
-        "targets": {"accuracy": 0.90, "macro_f1": 0.82},
-        "met": intent["accuracy"] >= 0.90 and intent["macro_f1"] >= 0.82,
-        "per_class": intent["per_class"], "train_rows": len(train), "eval_rows": len(held_out),
-        "train_seconds": report["train_seconds"], "predict_rows_per_second": report["rows_per_second"],
+        "benchmark": "3i4k_intent", **summary, "targets": {"accuracy": 0.90, "macro_f1": 0.82},
+        "met": summary["accuracy"]["mean"] >= 0.90 and summary["macro_f1"]["mean"] >= 0.82,
+        "runs": runs, "train_rows": len(train), "eval_rows": len(held_out),
         "params": arguments_dict(args), "environment": environment(["kiwipiepy"]),
     }
     emit(result, args.out)

@@ -142,7 +142,7 @@ class FallbackDetector(Component):
         for key in auto:
             v = values[key][in_domain]
             if key.startswith("min_"):
-                chosen[key] = float(np.quantile(v, share))
+                chosen[key] = float(np.quantile(v, share, method="lower"))  # rejects at most the share
             else:  # the lowest ratio step that rejects no more than the share
                 chosen[key] = next((s for s in RATIO_STEPS if np.mean(v >= s) <= share), OFF)
         return chosen

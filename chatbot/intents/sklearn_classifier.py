@@ -38,6 +38,23 @@ def make_estimator(model: str, seed: int, overrides: dict | None = None):
 ESTIMATORS = ("logreg", "linear_svm", "knn", "decision_tree")
 
 
+def with_class_weights(params: dict | None, y: np.ndarray) -> tuple[dict, np.ndarray | None]:
+    """Resolve ``class_weight: sqrt_balanced`` into per-example weights sqrt(n_max / n_class).
+
+    Between none and scikit-learn's ``balanced`` (n_max / n_class): rare intents gain recall
+    without the frequent ones losing as much precision (3i4K: see docs/benchmarks.md). It is
+    passed as ``sample_weight`` because CalibratedClassifierCV re-encodes the labels that a
+    ``class_weight`` dict would be keyed by.
+    """
+    params = dict(params or {})
+    if params.get("class_weight") != "sqrt_balanced":
+        return params, None
+    del params["class_weight"]
+    labels, counts = np.unique(y, return_counts=True)
+    weight = dict(zip(labels, np.sqrt(counts.max() / counts), strict=True))
+    return params, np.array([weight[label] for label in y])
+
+
 class SklearnIntentClassifier(Component):
     """Predicts ``message.intent`` with a calibrated ``confidence`` and a ranking of intents."""
 
@@ -71,14 +88,17 @@ class SklearnIntentClassifier(Component):
         if model == "auto":
             model = self._select(X, y, smallest)
         self.model_ = model
-        base = make_estimator(model, p["seed"], p["estimator_params"].get(model))
+        params, weights = with_class_weights(p["estimator_params"].get(model), y)
+        base = make_estimator(model, p["seed"], params)
         folds = min(3, smallest)
         if p["calibration"] and folds >= 2:
-            self.estimator_ = CalibratedClassifierCV(base, method=p["calibration"], cv=folds, ensemble=False).fit(X, y)
+            calibrated = CalibratedClassifierCV(base, method=p["calibration"], cv=folds, ensemble=False)
+            self.estimator_ = calibrated.fit(X, y, sample_weight=weights)
         elif hasattr(base, "predict_proba"):
-            self.estimator_ = base.fit(X, y)
+            self.estimator_ = base.fit(X, y, sample_weight=weights) if weights is not None else base.fit(X, y)
         else:  # an SVM cannot give probabilities without calibration data
-            self.estimator_ = CalibratedClassifierCV(base, method="temperature", cv=2, ensemble=False).fit(X, y)
+            calibrated = CalibratedClassifierCV(base, method="temperature", cv=2, ensemble=False)
+            self.estimator_ = calibrated.fit(X, y, sample_weight=weights)
         self.classes_ = [str(c) for c in self.estimator_.classes_]
         return self
 
@@ -90,8 +110,10 @@ class SklearnIntentClassifier(Component):
         folds = max(2, min(self.params["cv_folds"], smallest))
         cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.params["seed"])
         for name in self.params["candidates"]:
-            est = make_estimator(name, self.params["seed"], self.params["estimator_params"].get(name))
-            scores = cross_val_score(clone(est), X, y, cv=cv, scoring="f1_macro")
+            params, weights = with_class_weights(self.params["estimator_params"].get(name), y)
+            est = make_estimator(name, self.params["seed"], params)
+            fit_params = {"sample_weight": weights} if weights is not None else None
+            scores = cross_val_score(clone(est), X, y, cv=cv, scoring="f1_macro", params=fit_params)
             self.cv_scores_[name] = round(float(scores.mean()), 4)
         best = max(self.cv_scores_, key=self.cv_scores_.get)
         log.info("classifier chosen by %d-fold CV (macro-F1): %s %s", folds, best, self.cv_scores_)
