@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
@@ -98,6 +97,3 @@ def stack_features(messages: list[Message]) -> sp.csr_matrix:
     """Rows of ``message.features`` as one matrix."""
     return sp.vstack([m.features for m in messages], format="csr")
 
-
-def empty_features(n_features: int) -> sp.csr_matrix:
-    return sp.csr_matrix((1, n_features), dtype=np.float64)
