@@ -223,19 +223,36 @@ def check_database_driver(url: str) -> None:
                          f"{sys.executable}: pip install {package} (or leave --database-url out to use SQLite)")
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (gunicorn workers), Linux /proc only."""
+    pids, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        pids.append(current)
+        try:
+            queue.extend(int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split())
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
 def proc_stats(pid: int) -> dict[str, Any]:
-    """The server's OS threads and CPU seconds so far (Linux /proc; empty elsewhere)."""
+    """The server's processes, OS threads, memory and CPU seconds so far, summed over the process
+    tree (Linux /proc; empty elsewhere)."""
     stats: dict[str, Any] = {}
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("Threads:"):
-                stats["os_threads"] = int(line.split()[1])
-            elif line.startswith("VmRSS:"):
-                stats["rss_mib"] = round(int(line.split()[1]) / 1024, 1)
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        stats["cpu_seconds"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        pass
+    for process in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{process}/status").read_text().splitlines():
+                if line.startswith("Threads:"):
+                    stats["os_threads"] = stats.get("os_threads", 0) + int(line.split()[1])
+                elif line.startswith("VmRSS:"):
+                    stats["rss_mib"] = round(stats.get("rss_mib", 0) + int(line.split()[1]) / 1024, 1)
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            stats["cpu_seconds"] = stats.get("cpu_seconds", 0) + cpu
+            stats["processes"] = stats.get("processes", 0) + 1
+        except (OSError, ValueError, IndexError):
+            pass
     return stats
 
 
@@ -354,7 +371,8 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     port = free_port()
     server_log = workdir / "server.log"
     command = [sys.executable, "-m", "chatbot", "serve", "--model", str(args.model),
-               "--host", HOST, "--port", str(port), "--threads", str(args.server_threads)]
+               "--host", HOST, "--port", str(port), "--threads", str(args.server_threads),
+               "--workers", str(args.server_workers)]
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
     log(f"starting the server on {HOST}:{port} ({redact(database_url)}) ...")
     with server_log.open("wb") as log_file:
@@ -402,7 +420,9 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "server": {
             "command": " ".join(command[1:]),
             "database": redact(database_url),
-            "waitress_threads": args.server_threads,
+            "threads_per_process": args.server_threads,
+            "workers": args.server_workers,
+            "processes": after.get("processes"),
             "os_threads": after.get("os_threads"),
             "rss_mib": after.get("rss_mib"),
             "cpu_seconds_measured": round(cpu, 2) if cpu is not None else None,
@@ -425,7 +445,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=120.0,
                         help="time limit of the warm-up and of the measured phase, each (default 120)")
     parser.add_argument("--database-url", help="database for the server (default: a fresh SQLite file in a temp dir)")
-    parser.add_argument("--server-threads", type=int, default=8, help="waitress worker threads (default 8)")
+    parser.add_argument("--server-threads", type=int, default=8, help="threads per server process (default 8)")
+    parser.add_argument("--server-workers", type=int, default=1,
+                        help="server processes: 1 is waitress, more is gunicorn (default 1)")
     parser.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for /healthz")
     parser.add_argument("--request-timeout", type=float, default=30.0, help="seconds before one request fails")
     add_common_arguments(parser, data=False)

@@ -7,6 +7,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import sklearn
+
 from chatbot.commands import run_command
 from chatbot.message import Message
 from chatbot.nlp.normalize import normalize
@@ -54,7 +56,9 @@ class Bot:
             raise ValueError("message is empty")
         if normalized.startswith("/"):
             return run_command(normalized, self, context)
-        with self._lock:
+        # The pipeline's own components built these inputs, so scikit-learn's per-call parameter
+        # and finiteness checks (a third of a reply's time) are skipped while serving.
+        with self._lock, sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             message = self.pipeline.process(Message(text=text, context=context))
         return Reply(
             text=message.reply or "",

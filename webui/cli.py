@@ -34,7 +34,14 @@ def register(subparsers: Any) -> None:
         default=os.environ.get("PORT") or "5000",  # argparse converts string defaults
         help="port to listen on (default: $PORT or 5000)",
     )
-    parser.add_argument("--threads", type=_positive_int, default=8, help="worker threads (default: 8)")
+    parser.add_argument("--threads", type=_positive_int, default=8, help="threads per process (default: 8)")
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=os.environ.get("WORKERS") or "1",  # argparse converts string defaults
+        help="server processes (default: $WORKERS or 1). Above 1, gunicorn forks that many workers "
+        "(Linux and macOS), each with its own copy of the model; use one per CPU core",
+    )
     parser.set_defaults(func=serve)
 
 
@@ -45,27 +52,44 @@ def serve(args: argparse.Namespace) -> int:
     except ModelNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
+    if args.workers > 1:
+        return _serve_processes(args, host_for_url)
     try:
         bot = load_bot(args.model)
     except Exception as exc:  # a corrupt model: say which directory, not a bare traceback
         print(f"error: could not load the model from '{args.model}': {exc}", file=sys.stderr)
         return 1
 
-    import waitress
-
     from webui import create_app
+    from webui.server import serve_waitress
 
     try:
         app = create_app({"BOT": bot, "MODEL_DIR": args.model})
     except Exception as exc:  # e.g. DATABASE_URL names a database that cannot be opened
         print(f"error: could not start the app (check DATABASE_URL): {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Serving the chat page at http://{host_for_url}:{args.port}", flush=True)
     try:
-        waitress.serve(app, host=args.host, port=args.port, threads=args.threads)
+        serve_waitress(app, host=args.host, port=args.port, threads=args.threads)
     except OSError as exc:  # port in use, address not available
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _serve_processes(args: argparse.Namespace, host_for_url: str) -> int:
+    """``serve --workers N``: gunicorn, with the model loaded in every worker."""
+    from webui.server import serve_gunicorn
+
+    print(f"Serving the chat page at http://{host_for_url}:{args.port} ({args.workers} worker processes)", flush=True)
+    try:
+        serve_gunicorn({"MODEL_DIR": args.model}, args.host, args.port, args.workers, args.threads)
+    except RuntimeError as exc:  # no gunicorn on this platform
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the database cannot be opened; a worker could not load the model
+        print(f"error: could not start the server: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -20,7 +20,9 @@ class Base(DeclarativeBase):
     """Declarative base for the web app's tables."""
 
 
-db = SQLAlchemy(model_class=Base)
+# expire_on_commit=False: the chat handler reads the conversation id after committing, and a
+# refresh query per request for it is pure waste (rows are never shared between requests).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 class ModelNotFoundError(FileNotFoundError):

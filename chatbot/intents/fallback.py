@@ -13,8 +13,9 @@ It also falls back when the classifier predicts the ``OOD`` class, which it lear
 has rows labelled ``OOD``.
 
 Thresholds come from held-out messages (``tune``, called by training). With no ``OOD`` rows,
-the false-rejection budget ``1 - target_kept`` is split evenly between the signals, each
-threshold rejecting its share of held-out in-domain messages. With ``OOD`` rows, a grid search
+the signals share the false-rejection budget ``1 - target_kept`` of held-out in-domain messages:
+the ratio signals take an even share, then the similarity and margin thresholds rise together
+until all the signals reject the whole budget (``_budget``). With ``OOD`` rows, a grid search
 keeps ``target_kept`` of correctly classified in-domain messages and catches the most ``OOD`` and
 misclassified ones. Before tuning, ``fit`` sets the similarity threshold from leave-one-out
 nearest-neighbour similarities of the training data itself.
@@ -136,16 +137,38 @@ class FallbackDetector(Component):
         return sorted({-np.inf, *np.quantile(values, _QUANTILES)})
 
     def _budget(self, values, auto, in_domain, right, catch) -> dict[str, float]:
-        """No OOD rows: each signal may reject an equal share of held-out in-domain messages."""
-        share = (1 - self.params["target_kept"]) / max(1, len(auto))
+        """No OOD rows: the signals share the false-rejection budget of held-out in-domain rows.
+
+        Each ratio signal first takes the lowest step that rejects no more than an even share.
+        Those steps are coarse and usually reject much less than their share, and the signals
+        overlap, so an even split alone leaves budget unused. The similarity and margin
+        thresholds are then raised together, to a common quantile of their in-domain values,
+        until the union of all the signals rejects the whole budget and no more."""
+        budget = 1 - self.params["target_kept"]
+        share = budget / max(1, len(auto))
         chosen = {}
-        for key in auto:
+        for key in (k for k in auto if k.startswith("max_")):
             v = values[key][in_domain]
-            if key.startswith("min_"):
-                chosen[key] = float(np.quantile(v, share, method="lower"))  # rejects at most the share
-            else:  # the lowest ratio step that rejects no more than the share
-                chosen[key] = next((s for s in RATIO_STEPS if np.mean(v >= s) <= share), OFF)
-        return chosen
+            chosen[key] = next((s for s in RATIO_STEPS if np.mean(v >= s) <= share), OFF)
+        continuous = [k for k in auto if k.startswith("min_")]
+        if not continuous:
+            return chosen
+
+        def at(q: float) -> dict[str, float]:
+            return {k: float(np.quantile(values[k][in_domain], q, method="lower")) for k in continuous}
+
+        def rejected(q: float) -> float:
+            thresholds = {**self.thresholds_, **chosen, **at(q)}
+            flags = self._flags({k: v[in_domain] for k, v in values.items()}, thresholds)
+            return float(np.logical_or.reduce(list(flags.values())).mean())
+
+        low, high = 0.0, budget  # one signal alone at quantile q rejects at most q
+        if rejected(low) > budget:  # the ratio signals already spent it: fall back to even shares
+            return {**chosen, **at(share)}
+        for _ in range(30):
+            mid = (low + high) / 2
+            low, high = (mid, high) if rejected(mid) <= budget else (low, mid)
+        return {**chosen, **at(low)}
 
     def _grid(self, values, auto, in_domain, right, catch) -> dict[str, float]:
         """OOD rows present: keep target_kept of correct in-domain rows, catch the most of the rest."""

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import os
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
+from sqlalchemy import text
 
 from webui import cli
 
@@ -95,3 +101,58 @@ def test_real_model_answers_through_the_api(request, tmp_path):
     assert 0.0 <= data["confidence"] <= 1.0
     empty = client.post("/api/chat", json={"message": "   "})
     assert empty.status_code == 400
+
+
+def test_sqlite_database_runs_in_wal_mode_with_foreign_keys(app):
+    from webui.extensions import db
+
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_serve_with_two_workers_answers_over_loopback(trained_model_dir, tmp_path):
+    """``serve --workers 2``: a real gunicorn master and two workers, each with the model."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'workers.db'}"}
+    command = [sys.executable, "-m", "chatbot", "serve", "--model", str(trained_model_dir),
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "2"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        conversation_id, answers = None, 0
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and answers < 6:
+            assert server.poll() is None, server.stdout.read().decode(errors="replace")
+            payload = {"message": "안녕하세요", **({"conversation_id": conversation_id} if conversation_id else {})}
+            try:
+                status, data = _post(port, "/api/chat", payload)
+            except OSError:
+                time.sleep(0.5)  # workers still loading the model
+                continue
+            assert status == 200, data
+            conversation_id, answers = data["conversation_id"], answers + 1
+        assert answers == 6
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", f"/api/conversations/{conversation_id}")
+        messages = json.loads(conn.getresponse().read())["messages"]
+        assert [m["role"] for m in messages] == ["user", "bot"] * 6  # both workers wrote to one database
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "2 worker processes" in server.stdout.read().decode(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(port: int, path: str, payload: dict) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", path, body=json.dumps(payload), headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
