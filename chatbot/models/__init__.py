@@ -1,0 +1,1 @@
+"""Neural models (torch): the seq2seq responder's network, decoding and subword vocabulary."""

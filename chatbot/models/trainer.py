@@ -1,0 +1,240 @@
+"""One training loop for the neural components (seq2seq, TextCNN, BiLSTM).
+
+The caller gives a model, datasets, a ``collate`` function and a ``loss_fn(model, batch)``; this
+module does the rest the same way for all of them:
+- AdamW with linear warm-up then linear decay, gradient clipping;
+- bf16 autocast on CUDA;
+- early stopping on validation loss, and the best weights kept in memory and on disk;
+- a checkpoint every ``checkpoint_every`` steps (model, optimiser, scheduler, step, RNG states)
+  that ``resume`` continues from exactly;
+- a wall-clock ``time_budget`` after which it stops cleanly with the best model so far;
+- DistributedDataParallel when ``torch.distributed`` is initialised (``torchrun``): a
+  DistributedSampler shards the data, rank 0 alone writes checkpoints and logs.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 200
+    clip_norm: float = 1.0
+    patience: int = 3  # evaluations without improvement before stopping
+    eval_every: int = 0  # steps; 0 = once per epoch
+    checkpoint_every: int = 500  # steps; 0 = only at the end of each epoch
+    time_budget_minutes: float | None = None
+    seed: int = 0
+    device: str = "auto"  # "auto", "cpu" or "cuda"
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    best_validation_loss: float
+    best_step: int
+    steps: int
+    stopped_by: str  # "epochs", "early_stopping" or "time_budget"
+    seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds_to_best: float = 0.0
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA GPU on this machine")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def distributed() -> tuple[int, int]:
+    """(rank, world size); (0, 1) outside ``torchrun``."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def warmup_linear_decay(warmup: int, total: int) -> Callable[[int], float]:
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+    return factor
+
+
+def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, collate: Callable,
+          loss_fn: Callable[[nn.Module, Any, int], torch.Tensor], config: TrainConfig,
+          out_dir: str | Path | None = None, resume: bool = False) -> TrainResult:
+    """Train ``model`` in place; it ends holding the best validation weights.
+
+    ``loss_fn(model, batch, step)`` returns the mean loss of a batch already on the device (the
+    step lets a loss follow a schedule, such as teacher forcing)."""
+    rank, world = distributed()
+    device = resolve_device(config.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", torch.cuda.current_device())
+    seed_everything(config.seed)
+    model.to(device)
+    wrapped = model
+    if world > 1:
+        wrapped = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    sampler = (DistributedSampler(train_data, num_replicas=world, rank=rank, seed=config.seed) if world > 1
+               else RandomSampler(train_data, generator=torch.Generator().manual_seed(config.seed)))
+    loader = DataLoader(train_data, batch_size=config.batch_size, sampler=sampler, collate_fn=collate)
+    steps_per_epoch = max(1, len(loader))
+    total_steps = steps_per_epoch * config.epochs
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_linear_decay(config.warmup_steps, total_steps))
+    eval_every = config.eval_every or steps_per_epoch
+    state = {"step": 0, "best_loss": math.inf, "best_step": 0, "bad_evals": 0, "history": [], "elapsed": 0.0,
+             "seconds_to_best": 0.0}
+    best_weights = copy.deepcopy(model.state_dict())
+    out = Path(out_dir) if out_dir else None
+    if resume:
+        if out is None or not (out / CHECKPOINT).is_file():
+            raise FileNotFoundError(f"--resume: no {CHECKPOINT} in {out}")
+        best_weights = _load_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, state, device)
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
+                else torch.autocast("cpu", enabled=False))
+    started = time.monotonic() - state["elapsed"]
+    budget = config.time_budget_minutes * 60 if config.time_budget_minutes else None
+    stopped_by = "epochs"
+    progress = _progress(total_steps, state["step"], enabled=config.progress and rank == 0)
+    epoch = state["step"] // steps_per_epoch
+    skip = state["step"] % steps_per_epoch  # batches already seen in a resumed epoch
+    while epoch < config.epochs and stopped_by == "epochs":
+        if isinstance(sampler, DistributedSampler):
+            sampler.set_epoch(epoch)
+        else:
+            sampler.generator.manual_seed(config.seed + epoch)  # same order after a resume
+        wrapped.train()
+        for i, batch in enumerate(loader):
+            if i < skip:
+                continue
+            loss = _step(wrapped, batch, loss_fn, state["step"], optimizer, scheduler, config, device, autocast)
+            state["step"] += 1
+            progress.update(1)
+            progress.set_postfix(loss=f"{loss:.3f}")
+            if state["step"] % eval_every == 0 or i == steps_per_epoch - 1:
+                validation_loss = evaluate_loss(model, validation_data, collate, loss_fn, config, device, autocast)
+                elapsed = time.monotonic() - started
+                state["history"].append({"step": state["step"], "train_loss": loss, "validation_loss": validation_loss,
+                                         "seconds": round(elapsed, 2)})
+                if validation_loss < state["best_loss"]:
+                    state.update(best_loss=validation_loss, best_step=state["step"], bad_evals=0,
+                                 seconds_to_best=round(elapsed, 2))
+                    best_weights = copy.deepcopy(model.state_dict())
+                else:
+                    state["bad_evals"] += 1
+                if state["bad_evals"] >= config.patience:
+                    stopped_by = "early_stopping"
+            if out and rank == 0 and config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
+                state["elapsed"] = time.monotonic() - started
+                _save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, state, best_weights)
+            if budget is not None and time.monotonic() - started >= budget:
+                stopped_by = "time_budget"
+            if stopped_by != "epochs":
+                break
+        skip = 0
+        epoch += 1
+    progress.close()
+    if not state["history"]:  # stopped before the first evaluation: measure what we have
+        state["best_loss"] = evaluate_loss(model, validation_data, collate, loss_fn, config, device, autocast)
+        state["best_step"] = state["step"]
+        best_weights = copy.deepcopy(model.state_dict())
+    state["elapsed"] = time.monotonic() - started
+    if out and rank == 0:
+        _save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, state, best_weights)
+    model.load_state_dict(best_weights)
+    return TrainResult(best_validation_loss=float(state["best_loss"]), best_step=state["best_step"],
+                       steps=state["step"], stopped_by=stopped_by, seconds=round(state["elapsed"], 2),
+                       history=state["history"], seconds_to_best=state["seconds_to_best"])
+
+
+def _step(model, batch, loss_fn, step, optimizer, scheduler, config, device, autocast) -> float:
+    batch = _to(batch, device)
+    with autocast:
+        loss = loss_fn(model, batch, step)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.clip_norm:
+        nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+    optimizer.step()
+    scheduler.step()
+    return float(loss.detach())
+
+
+@torch.no_grad()
+def evaluate_loss(model, data, collate, loss_fn, config, device, autocast) -> float:
+    """Mean validation loss over batches (weighted by batch size)."""
+    model.eval()
+    total, count = 0.0, 0
+    for batch in DataLoader(data, batch_size=config.batch_size, collate_fn=collate):
+        batch = _to(batch, device)
+        with autocast:
+            loss = loss_fn(model, batch, -1)
+        size = len(next(iter(batch.values()))) if isinstance(batch, dict) else len(batch[0])
+        total, count = total + float(loss) * size, count + size
+    model.train()
+    return total / max(1, count)
+
+
+def _to(batch, device):
+    if isinstance(batch, dict):
+        return {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+    return type(batch)(v.to(device) if torch.is_tensor(v) else v for v in batch)
+
+
+def _save_checkpoint(path: Path, model, optimizer, scheduler, state, best_weights) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "state": state, "best_weights": best_weights, "torch_rng": torch.get_rng_state(),
+                "numpy_rng": np.random.get_state(), "python_rng": random.getstate()}, tmp)
+    tmp.replace(path)  # a crash mid-write never leaves a broken checkpoint
+
+
+def _load_checkpoint(path: Path, model, optimizer, scheduler, state, device) -> dict:
+    checkpoint = torch.load(path, map_location=device, weights_only=False)  # our own file
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    state.update(checkpoint["state"])
+    torch.set_rng_state(checkpoint["torch_rng"])
+    np.random.set_state(checkpoint["numpy_rng"])
+    random.setstate(checkpoint["python_rng"])
+    return checkpoint["best_weights"]
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, disable=not enabled, unit="step", dynamic_ncols=True)

@@ -1,0 +1,92 @@
+"""The shared training loop on a tiny classifier: resume, time budget, early stopping."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch import nn  # noqa: E402
+from torch.utils.data import TensorDataset  # noqa: E402
+
+from chatbot.models.trainer import CHECKPOINT, TrainConfig, train  # noqa: E402
+
+
+def _data(seed=0, n=96):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 4, generator=g)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    return TensorDataset(x, y)
+
+
+def _collate(rows):
+    return torch.stack([r[0] for r in rows]), torch.stack([r[1] for r in rows])
+
+
+def _loss(model, batch, step):
+    x, y = batch
+    return nn.functional.cross_entropy(model(x), y)
+
+
+def _model():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+
+
+def _config(**overrides):
+    base = dict(epochs=4, batch_size=16, learning_rate=0.05, warmup_steps=2, patience=100,
+                checkpoint_every=3, device="cpu", progress=False)
+    return TrainConfig(**{**base, **overrides})
+
+
+def test_training_lowers_the_validation_loss_and_keeps_the_best():
+    model = _model()
+    result = train(model, _data(0), _data(1), _collate, _loss, _config())
+    assert result.steps == 4 * 6 and result.stopped_by == "epochs"
+    assert result.history[-1]["validation_loss"] < result.history[0]["validation_loss"]
+    assert result.best_validation_loss == min(h["validation_loss"] for h in result.history)
+
+
+def test_a_resumed_run_continues_from_the_same_step_and_ends_the_same(tmp_path):
+    straight = _model()
+    train(straight, _data(0), _data(1), _collate, _loss, _config())
+
+    class Crash(Exception):
+        pass
+
+    def crashing_loss(model, batch, step):
+        if step == 7:
+            raise Crash
+        return _loss(model, batch, step)
+
+    interrupted = _model()
+    with pytest.raises(Crash):
+        train(interrupted, _data(0), _data(1), _collate, crashing_loss, _config(), out_dir=tmp_path)
+    saved = torch.load(tmp_path / CHECKPOINT, weights_only=False)
+    assert saved["state"]["step"] == 6
+
+    resumed = _model()
+    result = train(resumed, _data(0), _data(1), _collate, _loss, _config(), out_dir=tmp_path, resume=True)
+    assert result.steps == 24
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_time_budget_stops_cleanly_with_a_usable_model(tmp_path):
+    model = _model()
+    result = train(model, _data(0), _data(1), _collate, _loss, _config(epochs=1000, time_budget_minutes=1e-5),
+                   out_dir=tmp_path)
+    assert result.stopped_by == "time_budget" and result.steps < 1000 * 6
+    assert result.best_validation_loss < float("inf")
+    assert (tmp_path / CHECKPOINT).is_file()
+
+
+def test_early_stopping_when_validation_stops_improving():
+    model = _model()
+    result = train(model, _data(0), _data(1), _collate, _loss, _config(epochs=200, patience=1, learning_rate=0.5))
+    assert result.stopped_by == "early_stopping" and result.steps < 200 * 6
+
+
+def test_resume_without_a_checkpoint_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="resume"):
+        train(_model(), _data(0), _data(1), _collate, _loss, _config(), out_dir=tmp_path, resume=True)
