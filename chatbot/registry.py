@@ -20,6 +20,7 @@ COMPONENTS = {
     "sklearn_intent_classifier": "chatbot.intents.sklearn_classifier:SklearnIntentClassifier",
     "fallback_detector": "chatbot.intents.fallback:FallbackDetector",
     "retrieval_responder": "chatbot.responders.retrieval_responder:RetrievalResponder",
+    "seq2seq_responder": "chatbot.responders.seq2seq_responder:Seq2SeqResponder",
 }
 
 

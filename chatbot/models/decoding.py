@@ -119,9 +119,9 @@ def beam_search(model: Seq2Seq, source: Tensor, lengths: Tensor, options: Decode
         return score / (((5 + length) / 6) ** options.length_penalty)
 
     for _ in range(options.max_length):
-        n = len(beams)
-        expand = lambda t: t.expand(n, *t.shape[1:])  # noqa: E731  (same source for every beam)
-        logits, state, feed, _ = model.decoder.step(token, state, feed, expand(keys), expand(mask))
+        n = len(beams)  # every beam attends over the same source
+        beam_keys, beam_mask = keys.expand(n, *keys.shape[1:]), mask.expand(n, *mask.shape[1:])
+        logits, state, feed, _ = model.decoder.step(token, state, feed, beam_keys, beam_mask)
         log_probs = _block(torch.log_softmax(logits.float(), dim=-1), beams, options.no_repeat_ngram)
         candidates = (scores.unsqueeze(1) + log_probs).view(-1)  # [n * V]
         top = torch.topk(candidates, min(2 * width, candidates.numel()))

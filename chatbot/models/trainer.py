@@ -105,7 +105,8 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     model.to(device)
     wrapped = model
     if world > 1:
-        wrapped = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        device_ids = [device.index] if device.type == "cuda" else None
+        wrapped = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
     sampler = (DistributedSampler(train_data, num_replicas=world, rank=rank, seed=config.seed) if world > 1
                else RandomSampler(train_data, generator=torch.Generator().manual_seed(config.seed)))
     loader = DataLoader(train_data, batch_size=config.batch_size, sampler=sampler, collate_fn=collate)

@@ -29,6 +29,10 @@ class SubwordVocab:
         lines = [t.strip() for t in texts if t and t.strip()]
         if not lines:
             raise ValueError("cannot train a vocabulary from no text")
+        # SentencePiece refuses a size below the number of distinct characters it must cover
+        # (Hangul syllables add up fast on a small corpus): never ask for less than that.
+        distinct = len({c for line in lines for c in line if not c.isspace()})
+        vocab_size = max(vocab_size, distinct + 8)
         buffer = io.BytesIO()
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(lines), model_writer=buffer, vocab_size=vocab_size, model_type=model_type,

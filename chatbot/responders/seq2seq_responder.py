@@ -1,0 +1,194 @@
+"""Generative responder: a seq2seq-with-attention network over a SentencePiece vocabulary.
+
+Trained on the corpus's question/answer pairs (for rows without an answer, each of its intent's
+responses pairs with the question). The network, its vocabulary and the training log live in
+the component's directory: ``seq2seq.pt`` (config and weights), ``spm.model``, ``training.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from chatbot.message import Message, TrainingData
+from chatbot.responders.base import Responder
+
+WEIGHTS = "seq2seq.pt"
+LOG = "training.json"
+EMPTY_REPLY = "음, 뭐라고 답해야 할지 모르겠어요. 조금 더 이야기해 주실래요?"
+
+
+class Seq2SeqResponder(Responder):
+    name = "seq2seq_responder"
+    defaults = {
+        **Responder.defaults,
+        "ood_label": "OOD",
+        # vocabulary
+        "vocab_size": 4000,
+        "vocab_model": "unigram",
+        # network (chatbot.models.seq2seq.Seq2SeqConfig)
+        "embedding_size": 256,
+        "hidden_size": 256,
+        "layers": 2,
+        "dropout": 0.2,
+        "cell": "gru",
+        "attention": "bahdanau",
+        "shared_embeddings": True,
+        "max_source_length": 48,
+        "max_target_length": 48,
+        # training (chatbot.models.trainer.TrainConfig)
+        "epochs": 30,
+        "batch_size": 64,
+        "learning_rate": 1e-3,
+        "warmup_steps": 200,
+        "patience": 3,
+        "checkpoint_every": 500,
+        "time_budget_minutes": None,
+        "device": "auto",
+        "validation_split": 0.1,
+        "teacher_forcing_start": 1.0,
+        "teacher_forcing_end": 0.8,
+        "label_smoothing": 0.1,
+        "progress": True,
+        "checkpoint_dir": None,  # where checkpoints go (train sets it inside the output directory)
+        "resume": False,
+        # decoding (chatbot.models.decoding.DecodeOptions)
+        "decode": {"method": "beam", "beam_width": 4, "length_penalty": 1.0, "no_repeat_ngram": 3,
+                   "max_length": 40},
+    }
+
+    def fit(self, data: TrainingData) -> Seq2SeqResponder:
+        import torch
+
+        from chatbot.models.seq2seq import Seq2Seq, Seq2SeqConfig
+        from chatbot.models.trainer import TrainConfig, train
+        from chatbot.models.vocab import SubwordVocab
+
+        super().fit(data)
+        p = self.params
+        pairs = self.pairs(data)
+        if len(pairs) < 2:
+            raise ValueError("the seq2seq responder needs at least two question/answer pairs (or intent responses)")
+        rng = random.Random(p["seed"] or 0)
+        rng.shuffle(pairs)
+        n_val = max(1, int(len(pairs) * p["validation_split"]))
+        validation, training = pairs[:n_val], pairs[n_val:] or pairs
+        self.vocab_ = SubwordVocab.train([t for pair in training for t in pair], p["vocab_size"], p["vocab_model"])
+        config = Seq2SeqConfig(vocab_size=len(self.vocab_), **{k: p[k] for k in (
+            "embedding_size", "hidden_size", "layers", "dropout", "cell", "attention", "shared_embeddings")})
+        self.model_ = Seq2Seq(config)
+        train_config = TrainConfig(**{k: p[k] for k in (
+            "epochs", "batch_size", "learning_rate", "warmup_steps", "patience", "checkpoint_every",
+            "time_budget_minutes", "device", "progress")}, seed=p["seed"] or 0)
+        total_steps = max(1, train_config.epochs * -(-len(training) // train_config.batch_size))
+        criterion = torch.nn.CrossEntropyLoss(ignore_index=0, label_smoothing=p["label_smoothing"])
+
+        def loss_fn(model, batch, step):
+            source, lengths, target_in, target_out = batch
+            forcing = 1.0
+            if step >= 0:  # a linear teacher-forcing schedule; validation always teacher-forces
+                fraction = min(1.0, step / total_steps)
+                start, end = p["teacher_forcing_start"], p["teacher_forcing_end"]
+                forcing = start + fraction * (end - start)
+            logits = model(source, lengths, target_in, teacher_forcing=forcing)
+            return criterion(logits.reshape(-1, logits.size(-1)).float(), target_out.reshape(-1))
+
+        encoded = [self._encode_pair(q, a) for q, a in training]
+        encoded_val = [self._encode_pair(q, a) for q, a in validation]
+        result = train(self.model_, encoded, encoded_val, collate, loss_fn, train_config,
+                       out_dir=p["checkpoint_dir"], resume=bool(p["resume"]))
+        self.model_.to("cpu").eval()
+        self.training_log_ = {**asdict(result), "pairs": len(pairs), "validation_pairs": len(validation),
+                             "vocab_size": len(self.vocab_)}
+        return self
+
+    def pairs(self, data: TrainingData) -> list[tuple[str, str]]:
+        """(question, answer) training pairs from answers, else from intent responses."""
+        pairs = []
+        for m in data.messages:
+            if m.gold_intent == self.params["ood_label"]:
+                continue
+            question = m.normalized or m.text
+            if m.gold_answer:
+                pairs.append((question, m.gold_answer))
+            else:
+                pairs += [(question, r) for r in self.responses_.get(m.gold_intent, []) if "{" not in r]
+        return pairs
+
+    def _encode_pair(self, question: str, answer: str):
+        from chatbot.models.seq2seq import BOS, EOS
+
+        source = self.vocab_.encode(question, self.params["max_source_length"]) or [1]
+        target = self.vocab_.encode(answer, self.params["max_target_length"] - 1)
+        return source, [BOS, *target], [*target, EOS]
+
+    def generate(self, texts: list[str]) -> list[str]:
+        """Replies for many questions at once (batched encoding; beam search per row)."""
+        from chatbot.models.decoding import DecodeOptions, decode
+
+        options = DecodeOptions(**self.params["decode"])
+        rows = [(self.vocab_.encode(t, self.params["max_source_length"]) or [1], [0], [0]) for t in texts]
+        source, lengths, _, _ = collate(rows)
+        return [self.vocab_.decode(ids) for ids in decode(self.model_, source, lengths, options)]
+
+    def respond(self, message: Message, context: dict[str, Any]) -> str:
+        reply = self.generate([message.normalized or message.text])[0]
+        if reply:
+            message.reply_source = "seq2seq"
+            return reply
+        if self.responses_.get(message.intent):
+            message.reply_source = "seq2seq:intent"
+            return self.render(self.rng.choice(self.responses_[message.intent]), message)
+        message.reply_source = "seq2seq:empty"
+        return EMPTY_REPLY
+
+    def learned_state(self) -> dict[str, Any]:
+        """What joblib stores; the network, vocabulary and log have their own files."""
+        own_files = {"model_", "vocab_", "training_log_"}
+        return {k: v for k, v in super().learned_state().items() if k not in own_files}
+
+    def save(self, directory: Path) -> None:
+        import torch
+
+        super().save(directory)  # responses, descriptions, examples
+        directory.mkdir(parents=True, exist_ok=True)
+        weights = {"config": self.model_.config.to_dict(), "state_dict": self.model_.state_dict()}
+        torch.save(weights, directory / WEIGHTS)
+        self.vocab_.save(directory)
+        (directory / LOG).write_text(json.dumps(self.training_log_, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, params: dict[str, Any]) -> Seq2SeqResponder:
+        import torch
+
+        from chatbot.models.seq2seq import Seq2Seq, Seq2SeqConfig
+        from chatbot.models.vocab import SubwordVocab
+
+        component = super().load(directory, params)
+        saved = torch.load(directory / WEIGHTS, map_location="cpu", weights_only=True)
+        component.model_ = Seq2Seq(Seq2SeqConfig(**saved["config"]))
+        component.model_.load_state_dict(saved["state_dict"])
+        component.model_.eval()
+        component.vocab_ = SubwordVocab.load(directory)
+        component.training_log_ = json.loads((directory / LOG).read_text(encoding="utf-8"))
+        return component
+
+
+def collate(rows):
+    """Pad (source, target_in, target_out) id lists into tensors; 0 is padding."""
+    import torch
+
+    longest_source = max(len(r[0]) for r in rows)
+    longest_target = max(len(r[1]) for r in rows)
+    source = torch.zeros(len(rows), longest_source, dtype=torch.long)
+    target_in = torch.zeros(len(rows), longest_target, dtype=torch.long)
+    target_out = torch.zeros(len(rows), longest_target, dtype=torch.long)
+    for i, (s, ti, to) in enumerate(rows):
+        source[i, :len(s)] = torch.tensor(s)
+        target_in[i, :len(ti)] = torch.tensor(ti)
+        target_out[i, :len(to)] = torch.tensor(to)
+    lengths = torch.tensor([len(r[0]) for r in rows])
+    return source, lengths, target_in, target_out

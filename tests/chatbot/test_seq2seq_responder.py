@@ -1,0 +1,58 @@
+"""The seq2seq responder inside a pipeline: it learns pairs, saves, loads and replies in clean text."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+
+from chatbot.message import Message, TrainingData  # noqa: E402
+from chatbot.pipeline import Pipeline  # noqa: E402
+
+PAIRS = [("안녕 반가워", "안녕하세요 만나서 반가워요"), ("배고파", "맛있는 거 드세요"),
+         ("잘 자", "좋은 꿈 꾸세요"), ("고마워", "천만에요 언제든지요")]
+STEPS = [{"name": "normalizer"}, {"name": "tokenizer"}, {"name": "lemmatizer"}, {"name": "stopwords"},
+         {"name": "tfidf_featurizer"}, {"name": "sklearn_intent_classifier", "params": {"model": "logreg"}},
+         {"name": "seq2seq_responder", "params": {
+             "vocab_size": 60, "embedding_size": 32, "hidden_size": 48, "layers": 1, "dropout": 0.0,
+             "epochs": 150, "batch_size": 8, "learning_rate": 0.01, "warmup_steps": 5, "patience": 1000,
+             "validation_split": 0.01, "teacher_forcing_end": 1.0, "label_smoothing": 0.0, "device": "cpu",
+             "progress": False, "seed": 0, "decode": {"method": "greedy", "max_length": 20, "no_repeat_ngram": 0}}}]
+
+
+def _data() -> TrainingData:
+    rows = [Message(text=q, gold_intent=f"i{i % 2}", gold_answer=a) for i, (q, a) in enumerate(PAIRS)]
+    return TrainingData(rows * 4)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    pipeline = Pipeline(STEPS).fit(_data())
+    directory = tmp_path_factory.mktemp("s2s")
+    pipeline.save(directory)
+    return pipeline, directory
+
+
+def test_it_learns_the_training_pairs(trained):
+    pipeline, _ = trained
+    responder = pipeline.find("seq2seq_responder")
+    replies = responder.generate([q for q, _ in PAIRS])
+    assert sum(r == a for r, (_, a) in zip(replies, PAIRS, strict=True)) >= 3, replies
+
+
+def test_saved_model_replies_alike_in_clean_text(trained):
+    pipeline, directory = trained
+    loaded = Pipeline.load(directory)
+    for question, _ in PAIRS:
+        before = pipeline.process(Message(text=question)).reply
+        message = loaded.process(Message(text=question))
+        assert message.reply == before
+        assert message.reply_source.startswith("seq2seq")
+        assert not any(mark in message.reply for mark in ("▁", "<s>", "</s>", "<unk>", "<pad>"))
+    assert (directory / "components").exists()
+
+
+def test_unknown_input_still_gets_a_reply(trained):
+    pipeline, _ = trained
+    reply = pipeline.process(Message(text="햏햏 🤖 quantum")).reply
+    assert isinstance(reply, str) and reply.strip()
