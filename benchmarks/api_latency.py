@@ -19,7 +19,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,14 +30,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 if __package__ in (None, ""):  # run as a script: import from the checkout, not from benchmarks/
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks.common import REPO_ROOT, add_common_arguments, arguments_dict, emit, environment, log, markdown_table
+from benchmarks.server_process import (
+    HOST,
+    check_database_driver,
+    free_port,
+    log_tail,
+    proc_stats,
+    redact,
+    stop,
+    wait_until_ready,
+)
 
-HOST = "127.0.0.1"  # traffic never leaves this machine
 PACKAGES = ("flask", "flask-sqlalchemy", "sqlalchemy", "waitress", "psycopg2-binary", "psycopg", "kiwipiepy")
 DEFAULT_MODEL = REPO_ROOT / "models" / "default"
 ERROR_SAMPLES = 5
@@ -189,113 +196,6 @@ class Client:
             i = mismatched[0]
             report["first_mismatch"] = {"position": i, "expected": expected[i], "stored": stored[i]}
         return report
-
-
-# ---------------------------------------------------------------- server
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def redact(url: str) -> str:
-    """A database URL without its password, for the report."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
-def check_database_driver(url: str) -> None:
-    """Fail early, with the fix, when the URL needs a PostgreSQL driver that is not installed."""
-    import importlib.util
-
-    scheme = urlsplit(url).scheme
-    if not scheme.startswith("postgres"):
-        return
-    module = "psycopg" if scheme.endswith("+psycopg") else "psycopg2"
-    if importlib.util.find_spec(module) is None:
-        package = "psycopg[binary]" if module == "psycopg" else "psycopg2-binary"
-        raise SystemExit(f"error: {redact(url)} needs the {module} driver, which is not installed in "
-                         f"{sys.executable}: pip install {package} (or leave --database-url out to use SQLite)")
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (gunicorn workers), Linux /proc only."""
-    pids, queue = [], [pid]
-    while queue:
-        current = queue.pop()
-        pids.append(current)
-        try:
-            queue.extend(int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split())
-        except (OSError, ValueError):
-            pass
-    return pids
-
-
-def proc_stats(pid: int) -> dict[str, Any]:
-    """The server's processes, OS threads, memory and CPU seconds so far, summed over the process
-    tree (Linux /proc; empty elsewhere)."""
-    stats: dict[str, Any] = {}
-    for process in process_tree(pid):
-        try:
-            for line in Path(f"/proc/{process}/status").read_text().splitlines():
-                if line.startswith("Threads:"):
-                    stats["os_threads"] = stats.get("os_threads", 0) + int(line.split()[1])
-                elif line.startswith("VmRSS:"):
-                    stats["rss_mib"] = round(stats.get("rss_mib", 0) + int(line.split()[1]) / 1024, 1)
-            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
-            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            stats["cpu_seconds"] = stats.get("cpu_seconds", 0) + cpu
-            stats["processes"] = stats.get("processes", 0) + 1
-        except (OSError, ValueError, IndexError):
-            pass
-    return stats
-
-
-def wait_until_ready(server: subprocess.Popen, port: int, timeout: float) -> dict[str, Any]:
-    """Poll ``/healthz`` until it answers 200; raise RuntimeError if the server dies or takes too long."""
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with code {server.returncode} before it was ready")
-        conn = http.client.HTTPConnection(HOST, port, timeout=5)
-        try:
-            conn.request("GET", "/healthz")
-            response = conn.getresponse()
-            body = response.read()
-            if response.status == 200:
-                return json.loads(body)
-            last = f"{response.status} {body[:200]!r}"
-        except (OSError, http.client.HTTPException) as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        finally:
-            conn.close()
-        time.sleep(0.25)
-    raise RuntimeError(f"/healthz was not ready after {timeout:.0f} s (last: {last})")
-
-
-def stop(server: subprocess.Popen) -> int | None:
-    """Terminate the server, killing it if it does not stop within 10 s."""
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-    return server.returncode
-
-
-def log_tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 # ---------------------------------------------------------------- load
