@@ -55,7 +55,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.config["SQLALCHEMY_DATABASE_URI"] = fix_database_uri(app.config["SQLALCHEMY_DATABASE_URI"])
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    if sqlite:
         # A file on this machine cannot drop the connection; pinging it costs a query per request.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     if app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///" + os.path.join(app.instance_path, "chat.db"):
@@ -86,7 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         from webui import models  # noqa: F401  (the tables must be known before create_all)
 
-        if db.engine.dialect.name == "sqlite":
+        if sqlite:
             event.listen(db.engine, "connect", sqlite_pragmas)
 
         db.create_all()

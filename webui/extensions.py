@@ -20,9 +20,7 @@ class Base(DeclarativeBase):
     """Declarative base for the web app's tables."""
 
 
-# expire_on_commit=False: the chat handler reads the conversation id after committing, and a
-# refresh query per request for it is pure waste (rows are never shared between requests).
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+db = SQLAlchemy(model_class=Base)
 
 
 class ModelNotFoundError(FileNotFoundError):

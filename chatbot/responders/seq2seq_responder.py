@@ -119,19 +119,22 @@ class Seq2SeqResponder(Responder):
         return pairs
 
     def _encode_pair(self, question: str, answer: str):
-        from chatbot.models.seq2seq import BOS, EOS
+        from chatbot.models.seq2seq import BOS, EOS, UNK  # torch loads only when a seq2seq is used
 
-        source = self.vocab_.encode(question, self.params["max_source_length"]) or [1]
+        source = self.vocab_.encode(question, self.params["max_source_length"]) or [UNK]
         target = self.vocab_.encode(answer, self.params["max_target_length"] - 1)
         return source, [BOS, *target], [*target, EOS]
 
     def generate(self, texts: list[str]) -> list[str]:
         """Replies for many questions at once (batched encoding; beam search per row)."""
+        import torch
+
         from chatbot.models.decoding import DecodeOptions, decode
+        from chatbot.models.seq2seq import UNK
 
         options = DecodeOptions(**self.params["decode"])
-        rows = [(self.vocab_.encode(t, self.params["max_source_length"]) or [1], [0], [0]) for t in texts]
-        source, lengths, _, _ = collate(rows)
+        sources = [self.vocab_.encode(t, self.params["max_source_length"]) or [UNK] for t in texts]
+        source, lengths = pad(sources), torch.tensor([len(x) for x in sources])
         return [self.vocab_.decode(ids) for ids in decode(self.model_, source, lengths, options)]
 
     def respond(self, message: Message, context: dict[str, Any]) -> str:
@@ -177,18 +180,16 @@ class Seq2SeqResponder(Responder):
         return component
 
 
-def collate(rows):
-    """Pad (source, target_in, target_out) id lists into tensors; 0 is padding."""
+def pad(sequences: list[list[int]]):
+    """Id lists -> a [B, L] tensor padded with 0, the padding id."""
     import torch
 
-    longest_source = max(len(r[0]) for r in rows)
-    longest_target = max(len(r[1]) for r in rows)
-    source = torch.zeros(len(rows), longest_source, dtype=torch.long)
-    target_in = torch.zeros(len(rows), longest_target, dtype=torch.long)
-    target_out = torch.zeros(len(rows), longest_target, dtype=torch.long)
-    for i, (s, ti, to) in enumerate(rows):
-        source[i, :len(s)] = torch.tensor(s)
-        target_in[i, :len(ti)] = torch.tensor(ti)
-        target_out[i, :len(to)] = torch.tensor(to)
-    lengths = torch.tensor([len(r[0]) for r in rows])
-    return source, lengths, target_in, target_out
+    return torch.nn.utils.rnn.pad_sequence([torch.tensor(x) for x in sequences], batch_first=True)
+
+
+def collate(rows):
+    """(source, target_in, target_out) id lists -> source, lengths, target_in, target_out tensors."""
+    import torch
+
+    sources, targets_in, targets_out = zip(*rows, strict=True)
+    return pad(sources), torch.tensor([len(x) for x in sources]), pad(targets_in), pad(targets_out)
