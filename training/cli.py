@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from tqdm import tqdm
 
@@ -19,6 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", required=True, help="model directory to write")
     train.add_argument("--config", default=DEFAULT_CONFIG,
                        help=f"bundled config name ({', '.join(available_configs())}) or a YAML file")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
+                       help="where neural components train (default: the config's, usually auto)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue neural training from the checkpoints in OUT/checkpoints")
+    train.add_argument("--time-budget", type=minutes, default=None, metavar="MINUTES",
+                       help="stop neural training in time for the whole command to end near this, with a usable model")
+    train.add_argument("--seed", type=int, default=None, help="seed for the validation split and every component")
     train.set_defaults(func=run_train)
 
     evaluate = subparsers.add_parser("evaluate", help="evaluate a model on a labelled corpus")
@@ -28,25 +38,71 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(func=run_evaluate)
 
 
+def minutes(text: str) -> float:
+    """``--time-budget``: a positive number of minutes."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 minutes, got {text}")
+    return value
+
+
+@contextmanager
+def distributed_session(device: str | None) -> Iterator[int]:
+    """Under ``torchrun`` (WORLD_SIZE > 1) start the process group for the trainer's DDP; yield the rank.
+
+    gloo for CPU training; with a GPU, NCCL for CUDA tensors (gloo stays for any CPU ones, so a
+    config that pins a component to the CPU still works), one GPU per local rank."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        yield 0
+        return
+    import torch
+    import torch.distributed as dist
+
+    if device != "cpu" and torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("cpu:gloo,cuda:nccl")
+    else:
+        dist.init_process_group("gloo")
+    try:
+        yield dist.get_rank()
+    finally:
+        dist.destroy_process_group()
+
+
 def run_train(args: argparse.Namespace) -> int:
     from training.train import train_model
 
-    with tqdm(total=None, desc="train", unit=" step", file=sys.stderr, dynamic_ncols=True) as bar:
-        def progress(stage: str) -> None:
-            bar.set_postfix_str(stage)
-            bar.update(1)
+    overrides = {"device": args.device, "resume": args.resume, "time_budget_minutes": args.time_budget,
+                 "seed": args.seed}
+    with distributed_session(args.device) as rank:
+        with tqdm(total=None, desc="train", unit=" step", file=sys.stderr, dynamic_ncols=True,
+                  disable=rank != 0) as bar:
+            def progress(stage: str) -> None:
+                bar.set_postfix_str(stage)
+                bar.update(1)
 
-        meta = train_model(args.data, args.out, args.config, progress=progress)
+            meta = train_model(args.data, args.out, args.config, progress=progress, overrides=overrides)
+    if rank != 0:
+        return 0
+    print(json.dumps(train_summary(meta), ensure_ascii=False, indent=2))
+    return 0
+
+
+def train_summary(meta: dict) -> dict:
+    """What ``train`` prints: the headline figures of meta.json."""
     val = meta.get("validation", {})
-    summary = {
+    return {
         "out": meta["out_dir"], "rows": meta["data"]["rows"], "intents": meta["data"]["intents"],
         "classifier": meta["classifier"]["model"], "tokenizer": meta["tokenizer"],
         "validation_accuracy": val.get("intent", {}).get("accuracy"),
         "validation_macro_f1": val.get("intent", {}).get("macro_f1"),
+        "refit": meta.get("refit"), "fit_rows": meta.get("fit_rows"), "world_size": meta.get("world_size", 1),
+        "neural": meta.get("neural", {}), "loss_curve": meta.get("loss_curve"),
         "train_seconds": meta["train_seconds"],
     }
-    print(json.dumps(summary, ensure_ascii=False, indent=2))
-    return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

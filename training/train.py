@@ -1,9 +1,28 @@
-"""Train a model directory: validate the corpus, tune on a held-out split, refit on everything."""
+"""Train a model directory: validate the corpus, tune on a held-out split, then (usually) refit on everything.
+
+Neural components (those with a ``checkpoint_dir`` parameter: the seq2seq responder, the neural
+intent classifier) change three things:
+
+- **No refit by default** (``training.refit: auto``). Refitting on all the data would train the
+  network twice, and the checkpoints, ``--resume`` and ``--time-budget`` would apply to two fits.
+  So the pipeline fitted on the training split is the saved model: ``tune`` already set its
+  thresholds in place, and the tuned values are also written into its params and ``pipeline.yaml``.
+  ``refit: true`` keeps the old behaviour (the validation fit then checkpoints under
+  ``checkpoints/validation/`` and gets its own share of the time budget); pipelines without a neural
+  component refit as before.
+- **Checkpoints** go to ``<out>/checkpoints/NN_name/``, inside the model directory, and
+  ``save_atomically`` carries that folder into the new directory, so ``--resume`` works after a
+  crash, after a time-budget stop and after a finished run alike.
+- **The time budget** is the whole command's: each neural fit gets, when it starts, what is left
+  (less a reserve for tuning, evaluating and saving) divided by the neural fits still to come, so
+  time one component leaves unused passes to the next.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import platform
 import shutil
 import time
@@ -20,10 +39,16 @@ from chatbot.corpus import OOD_LABEL, corpus_files, load_corpus
 from chatbot.evaluation import evaluate_messages
 from chatbot.message import Message, TrainingData
 from chatbot.pipeline import Pipeline
+from chatbot.registry import component_class
 from training.config import load_config
 
 log = logging.getLogger(__name__)
-VERSIONED = ("kiwipiepy", "python-mecab-ko", "konlpy", "scikit-learn", "numpy", "scipy", "nltk")
+VERSIONED = ("kiwipiepy", "python-mecab-ko", "konlpy", "scikit-learn", "numpy", "scipy", "nltk", "torch")
+OVERRIDABLE = ("device", "seed", "resume", "time_budget_minutes")
+CHECKPOINTS = "checkpoints"
+LOSS_CURVE = "loss_curve.png"
+SUMMARY_KEYS = ("steps", "best_step", "best_validation_loss", "stopped_by", "seconds", "seconds_to_best", "device",
+                "precision", "world_size", "resumed_from")
 
 
 def fresh(messages: list[Message]) -> list[Message]:
@@ -64,38 +89,101 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def is_neural(name: str) -> bool:
+    """A component that trains a network through ``chatbot.models.trainer`` (it takes checkpoints)."""
+    return "checkpoint_dir" in component_class(name).defaults
+
+
+def world() -> tuple[int, int]:
+    """(rank, world size) under ``torchrun`` once the process group is up; else (0, 1), without importing torch."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class Budget:
+    """The command's time budget, handed out to the neural fits as each one starts."""
+
+    def __init__(self, minutes: float | None, fits: int = 0, start: float | None = None):
+        """``start`` (``time.monotonic()``) is when the command began: reading the corpus counts too."""
+        start = time.monotonic() if start is None else start
+        self.end = None if minutes is None else start + minutes * 60
+        # Tuning, evaluating and saving follow the last fit; they scale with the data, not the budget.
+        self.reserve = 0.0 if minutes is None else min(0.1 * minutes * 60, 300.0)
+        self.fits_left = fits
+
+    def share(self, own: float | None) -> float | None:
+        """Minutes for the fit starting now (never more than the component's own budget, never zero)."""
+        if self.end is None:
+            return own
+        seconds = max(self.end - time.monotonic() - self.reserve, 1e-3) / max(1, self.fits_left)
+        self.fits_left -= 1
+        return seconds / 60 if own is None else min(float(own), seconds / 60)
+
+
 def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str | Path | dict | None = None,
-                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Train and save a model directory; return its metadata. Raises CorpusError on a bad corpus."""
-    started = time.perf_counter()
-    config = config if isinstance(config, dict) else load_config(config)
-    options = config.get("training", {})
+                progress: Callable[[str], None] | None = None,
+                overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train and save a model directory; return its metadata. Raises CorpusError on a bad corpus.
+
+    ``overrides`` (the CLI's ``--device``, ``--seed``, ``--resume``, ``--time-budget``) set that
+    parameter on every step whose component has it; ``seed`` also seeds the validation split, and
+    ``time_budget_minutes`` is the whole command's (see the module docstring)."""
+    started, clock_start = time.perf_counter(), time.monotonic()
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v is not False}
+    unknown = set(overrides) - set(OVERRIDABLE)
+    if unknown:
+        raise ValueError(f"unknown override(s) {', '.join(sorted(unknown))}; known: {', '.join(OVERRIDABLE)}")
+    config = dict(config) if isinstance(config, dict) else load_config(config)
+    options = {**config.get("training", {}), **({"seed": overrides["seed"]} if "seed" in overrides else {})}
     seed, fraction = int(options.get("seed", 0)), float(options.get("validation_split", 0.15))
+    out = Path(out_dir)
+    rank, world_size = world()
     say = progress or (lambda _stage: None)
+    steps = [{"name": s["name"], "params": dict(s.get("params") or {})} for s in config["pipeline"]]
+    neural = [i for i, s in enumerate(steps) if is_neural(s["name"])]
+    refit = wants_refit(options.get("refit", "auto"), bool(neural))
+    check_overrides(overrides, neural, steps, out)
+    for s in steps:
+        defaults = component_class(s["name"]).defaults
+        s["params"].update({k: v for k, v in overrides.items()
+                            if k in defaults and k not in ("resume", "time_budget_minutes")})
     say("loading corpus")
     data = load_corpus(data_paths)
-    steps = [dict(s) for s in config["pipeline"]]
 
     validation: dict[str, Any] = {}
     held_out = None
     train_rows, val_rows = split(data, fraction, seed)
+    fits = len(neural) * (2 if val_rows and refit else 1)
+    budget = Budget(overrides.get("time_budget_minutes"), fits, start=clock_start)
+    resume = bool(overrides.get("resume"))
     if val_rows:
-        say("validation fit")
-        held_out = Pipeline(steps).fit(TrainingData(fresh(train_rows), data.responses, data.descriptions))
+        phase = "validation" if refit else None
+        held_out = fit(with_checkpoints(steps, neural, out, phase, resume), train_rows, data, budget, say,
+                       "validation fit")
         say("tuning on validation split")
         val = fresh(val_rows)
-        overrides = held_out.tune(val)
+        tuned = held_out.tune(val)
         validation = evaluate_messages(val)
         validation["rows"] = len(val)
-        for index, params in overrides.items():
-            steps[index] = {"name": steps[index]["name"], "params": {**steps[index].get("params", {}), **params}}
-
-    pipeline = Pipeline(steps).fit(TrainingData(fresh(data.messages), data.responses, data.descriptions),
-                                   progress=lambda name: say(f"fit {name}"))
+        for index, params in tuned.items():
+            steps[index]["params"].update(params)
+            held_out.steps[index]["params"].update(params)
+            held_out.components[index].params.update(params)  # what a later process() reads, without a refit
+    if val_rows and not refit:
+        pipeline = held_out
+    else:
+        pipeline = fit(with_checkpoints(steps, neural, out, None, resume), data.messages, data, budget, say, "fit")
     files, data_hash = file_hashes(data_paths)
     chooser = held_out if val_rows else pipeline  # model selection ran in the validation fit
     classifier = next((c for c in chooser.components if hasattr(c, "cv_scores_")), None)
     tokenizer = pipeline.find("tokenizer")
+    logs = {f"{i:02d}_{pipeline.steps[i]['name']}": getattr(pipeline.components[i], "training_log_", {})
+            for i in neural}
+    histories = {name: entry.get("history", []) for name, entry in logs.items() if entry.get("history")}
     pipeline.meta = {
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": config.get("name", "custom"),
@@ -106,19 +194,105 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
         "classifier": {"model": getattr(classifier, "model_", None),
                        "cv_macro_f1": getattr(classifier, "cv_scores_", {})},
         "validation": validation,
+        "training": options,
+        "refit": bool(val_rows and refit),  # False: the saved model is the validation fit
+        "fit_rows": len(train_rows) if val_rows and not refit else len(data.messages),
+        "overrides": overrides,
+        "world_size": world_size,
+        "neural": {name: {k: entry.get(k) for k in SUMMARY_KEYS} for name, entry in logs.items()},
+        "loss_curve": LOSS_CURVE if histories else None,
         "capabilities": sorted(set(data.descriptions.values())),
         "versions": library_versions(),
         "train_seconds": round(time.perf_counter() - started, 2),
     }
+    if rank != 0:  # under torchrun, rank 0 alone writes the model directory
+        return {"out_dir": str(out), **pipeline.meta}
     say("saving")
-    return {"out_dir": str(save_atomically(pipeline, Path(out_dir))), **pipeline.meta}
+
+    def plot(directory: Path) -> None:
+        from training.plots import loss_curve_png
+
+        if histories:
+            loss_curve_png(histories, directory / LOSS_CURVE, title=f"{pipeline.meta['config']}: loss")
+
+    return {"out_dir": str(save_atomically(pipeline, out, extras=plot, keep_checkpoints=bool(neural))),
+            **pipeline.meta}
 
 
-def save_atomically(pipeline: Pipeline, out_dir: Path) -> Path:
-    """Write into a sibling temp directory, then swap it in, so a reader never sees half a model."""
+def wants_refit(option: Any, neural: bool) -> bool:
+    """``training.refit``: true, false, or auto (refit unless a network would be trained twice)."""
+    value = str(option).strip().lower()
+    if value not in ("auto", "true", "false"):
+        raise ValueError(f"training.refit must be auto, true or false, got {option!r}")
+    return not neural if value == "auto" else value == "true"
+
+
+def check_overrides(overrides: dict[str, Any], neural: list[int], steps: list[dict], out: Path) -> None:
+    """Fail before any work on flags that cannot be honoured, with the fix in the message."""
+    if overrides.get("device") not in (None, "auto", "cpu", "cuda"):
+        raise ValueError(f"--device must be auto, cpu or cuda, got {overrides['device']!r}")
+    wants_cuda = [steps[i]["name"] for i in neural
+                  if overrides.get("device", steps[i]["params"].get("device")) == "cuda"]
+    if wants_cuda:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(f"device cuda ({', '.join(wants_cuda)}): torch sees no CUDA GPU on this machine; "
+                             "use --device cpu or auto")
+    if overrides.get("time_budget_minutes") is not None and float(overrides["time_budget_minutes"]) <= 0:
+        raise ValueError("--time-budget must be a positive number of minutes")
+    if overrides.get("resume"):
+        if not neural:
+            raise ValueError("--resume: this config has no neural component, so there is nothing to resume")
+        if not any(out.glob(f"{CHECKPOINTS}/**/checkpoint.pt")):
+            raise FileNotFoundError(f"--resume: no checkpoint under {out / CHECKPOINTS}; "
+                                    "train once without --resume first (with the same --out)")
+
+
+def with_checkpoints(steps: list[dict], neural: list[int], out: Path, phase: str | None,
+                     resume: bool) -> list[dict]:
+    """Steps whose neural components checkpoint under ``<out>/checkpoints/[phase/]NN_name``.
+
+    ``resume`` applies where a checkpoint exists: a run stopped during its second network resumes
+    the second and does not redo the first."""
+    copied = [{"name": s["name"], "params": dict(s["params"])} for s in steps]
+    root = (out / CHECKPOINTS / phase) if phase else out / CHECKPOINTS
+    for i in neural:
+        directory = (root / f"{i:02d}_{steps[i]['name']}").resolve()
+        copied[i]["params"]["checkpoint_dir"] = str(directory)
+        copied[i]["params"]["resume"] = resume and (directory / "checkpoint.pt").is_file()
+    return copied
+
+
+def fit(steps: list[dict], rows: list[Message], data: TrainingData, budget: Budget,
+        say: Callable[[str], None], label: str) -> Pipeline:
+    """Fit a pipeline; each neural component gets its share of the time budget as it starts."""
+    pipeline = Pipeline(steps)
+    order = iter(zip(pipeline.steps, pipeline.components, strict=True))
+
+    def before(name: str) -> None:
+        step, component = next(order)
+        if "checkpoint_dir" in component.params and budget.end is not None:
+            minutes = budget.share(component.params.get("time_budget_minutes"))
+            component.params["time_budget_minutes"] = step["params"]["time_budget_minutes"] = minutes
+        say(f"{label}: {name}")
+
+    return pipeline.fit(TrainingData(fresh(rows), data.responses, data.descriptions), progress=before)
+
+
+def save_atomically(pipeline: Pipeline, out_dir: Path, extras: Callable[[Path], None] | None = None,
+                    keep_checkpoints: bool = False) -> Path:
+    """Write into a sibling temp directory, then swap it in, so a reader never sees half a model.
+
+    ``extras(tmp)`` adds files (figures) before the swap; with ``keep_checkpoints`` the old
+    directory's ``checkpoints/`` moves into the new one, so a later ``--resume`` still finds it."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{int(time.time() * 1000)}")
     pipeline.save(tmp)
+    if extras:
+        extras(tmp)
+    if keep_checkpoints and (out_dir / CHECKPOINTS).is_dir():
+        (out_dir / CHECKPOINTS).rename(tmp / CHECKPOINTS)
     old = out_dir.with_name(f".{out_dir.name}.old-{int(time.time() * 1000)}")
     if out_dir.exists():
         out_dir.rename(old)

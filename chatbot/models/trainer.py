@@ -3,13 +3,15 @@
 The caller gives a model, datasets, a ``collate`` function and a ``loss_fn(model, batch)``; this
 module does the rest the same way for all of them:
 - AdamW with linear warm-up then linear decay, gradient clipping;
-- bf16 autocast on CUDA;
+- autocast on CUDA: bf16 where the GPU supports it, else fp16 with a gradient scaler;
 - early stopping on validation loss, and the best weights kept in memory and on disk;
 - a checkpoint every ``checkpoint_every`` steps (model, optimiser, scheduler, step, RNG states)
   that ``resume`` continues from exactly;
-- a wall-clock ``time_budget`` after which it stops cleanly with the best model so far;
+- a wall-clock ``time_budget`` for this call, after which it stops cleanly with the best model so far;
 - DistributedDataParallel when ``torch.distributed`` is initialised (``torchrun``): a
-  DistributedSampler shards the data, rank 0 alone writes checkpoints and logs.
+  DistributedSampler shards the data, rank 0 alone writes checkpoints and logs, and every stop
+  decision is taken together (validation loss is reduced over the ranks, the time-budget flag
+  too), so no rank waits forever on another that has stopped.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, Subset
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -42,7 +44,7 @@ class TrainConfig:
     patience: int = 3  # evaluations without improvement before stopping
     eval_every: int = 0  # steps; 0 = once per epoch
     checkpoint_every: int = 500  # steps; 0 = only at the end of each epoch
-    time_budget_minutes: float | None = None
+    time_budget_minutes: float | None = None  # for this call: a resumed run gets the whole budget again
     seed: int = 0
     device: str = "auto"  # "auto", "cpu" or "cuda"
     progress: bool = True
@@ -54,9 +56,13 @@ class TrainResult:
     best_step: int
     steps: int
     stopped_by: str  # "epochs", "early_stopping" or "time_budget"
-    seconds: float
+    seconds: float  # training time over all runs of a resumed training
     history: list[dict[str, float]] = field(default_factory=list)
     seconds_to_best: float = 0.0
+    device: str = "cpu"
+    precision: str = "fp32"  # "fp32", "bf16" or "fp16"
+    world_size: int = 1
+    resumed_from: int = 0  # the step a resumed run started at (0 for a fresh run)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -114,6 +120,7 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     total_steps = steps_per_epoch * config.epochs
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_linear_decay(config.warmup_steps, total_steps))
+    autocast, scaler, precision = _precision(device)
     eval_every = config.eval_every or steps_per_epoch
     state = {"step": 0, "best_loss": math.inf, "best_step": 0, "bad_evals": 0, "history": [], "elapsed": 0.0,
              "seconds_to_best": 0.0}
@@ -122,12 +129,13 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     if resume:
         if out is None or not (out / CHECKPOINT).is_file():
             raise FileNotFoundError(f"--resume: no {CHECKPOINT} in {out}")
-        best_weights = _load_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, state, device)
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
-                else torch.autocast("cpu", enabled=False))
-    started = time.monotonic() - state["elapsed"]
+        best_weights = _load_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler, state, device)
+    resumed_from = state["step"]
+    started = time.monotonic() - state["elapsed"]  # the log's clock runs on over resumes
+    run_started = time.monotonic()  # the budget's clock is this call's
     budget = config.time_budget_minutes * 60 if config.time_budget_minutes else None
     stopped_by = "epochs"
+    running = [0.0, 0]  # train loss sum and batches since the last evaluation
     progress = _progress(total_steps, state["step"], enabled=config.progress and rank == 0)
     epoch = state["step"] // steps_per_epoch
     skip = state["step"] % steps_per_epoch  # batches already seen in a resumed epoch
@@ -140,28 +148,34 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
         for i, batch in enumerate(loader):
             if i < skip:
                 continue
-            loss = _step(wrapped, batch, loss_fn, state["step"], optimizer, scheduler, config, device, autocast)
+            loss = _step(wrapped, batch, loss_fn, state["step"], optimizer, scheduler, scaler, config, device,
+                         autocast)
+            running = [running[0] + loss, running[1] + 1]
             state["step"] += 1
             progress.update(1)
             progress.set_postfix(loss=f"{loss:.3f}")
             if state["step"] % eval_every == 0 or i == steps_per_epoch - 1:
                 validation_loss = evaluate_loss(model, validation_data, collate, loss_fn, config, device, autocast)
+                train_loss = _mean_over_ranks(running[0], running[1], device)
+                running = [0.0, 0]
                 elapsed = time.monotonic() - started
-                state["history"].append({"step": state["step"], "train_loss": loss, "validation_loss": validation_loss,
-                                         "seconds": round(elapsed, 2)})
+                state["history"].append({"step": state["step"], "train_loss": train_loss,
+                                         "validation_loss": validation_loss, "seconds": round(elapsed, 2)})
                 if validation_loss < state["best_loss"]:
                     state.update(best_loss=validation_loss, best_step=state["step"], bad_evals=0,
                                  seconds_to_best=round(elapsed, 2))
                     best_weights = copy.deepcopy(model.state_dict())
                 else:
                     state["bad_evals"] += 1
-                if state["bad_evals"] >= config.patience:
+                if state["bad_evals"] >= config.patience:  # the same on every rank: the loss is reduced
                     stopped_by = "early_stopping"
             if out and rank == 0 and config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
                 state["elapsed"] = time.monotonic() - started
-                _save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, state, best_weights)
-            if budget is not None and time.monotonic() - started >= budget:
-                stopped_by = "time_budget"
+                _save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler, state, best_weights)
+            if budget is not None and stopped_by == "epochs":
+                over = time.monotonic() - run_started >= budget
+                if _any_rank(over, device, world):  # ranks' clocks differ; they must stop at the same step
+                    stopped_by = "time_budget"
             if stopped_by != "epochs":
                 break
         skip = 0
@@ -173,29 +187,47 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
         best_weights = copy.deepcopy(model.state_dict())
     state["elapsed"] = time.monotonic() - started
     if out and rank == 0:
-        _save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, state, best_weights)
+        _save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler, state, best_weights)
     model.load_state_dict(best_weights)
     return TrainResult(best_validation_loss=float(state["best_loss"]), best_step=state["best_step"],
                        steps=state["step"], stopped_by=stopped_by, seconds=round(state["elapsed"], 2),
-                       history=state["history"], seconds_to_best=state["seconds_to_best"])
+                       history=state["history"], seconds_to_best=state["seconds_to_best"], device=str(device),
+                       precision=precision, world_size=world, resumed_from=resumed_from)
 
 
-def _step(model, batch, loss_fn, step, optimizer, scheduler, config, device, autocast) -> float:
+def _precision(device: torch.device) -> tuple[torch.autocast, torch.amp.GradScaler, str]:
+    """Autocast and gradient scaler: bf16 on GPUs that have it, fp16 (scaled) on older ones, fp32 on CPU."""
+    if device.type != "cuda":
+        return torch.autocast("cpu", enabled=False), torch.amp.GradScaler("cpu", enabled=False), "fp32"
+    if torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16), torch.amp.GradScaler("cuda", enabled=False), "bf16"
+    return torch.autocast("cuda", dtype=torch.float16), torch.amp.GradScaler("cuda"), "fp16"
+
+
+def _step(model, batch, loss_fn, step, optimizer, scheduler, scaler, config, device, autocast) -> float:
     batch = _to(batch, device)
     with autocast:
         loss = loss_fn(model, batch, step)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    scaler.scale(loss).backward()
     if config.clip_norm:
+        scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
         nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
-    optimizer.step()
+    scaler.step(optimizer)
+    scaler.update()
     scheduler.step()
     return float(loss.detach())
 
 
 @torch.no_grad()
 def evaluate_loss(model, data, collate, loss_fn, config, device, autocast) -> float:
-    """Mean validation loss over batches (weighted by batch size)."""
+    """Mean validation loss over batches (weighted by batch size).
+
+    Under DDP each rank scores every ``world``-th row and the sums are reduced, so all ranks get
+    the same number (and early stopping the same decision) in a ``1/world`` of the time."""
+    rank, world = distributed()
+    if world > 1:
+        data = Subset(data, range(rank, len(data), world))
     model.eval()
     total, count = 0.0, 0
     for batch in DataLoader(data, batch_size=config.batch_size, collate_fn=collate):
@@ -205,7 +237,25 @@ def evaluate_loss(model, data, collate, loss_fn, config, device, autocast) -> fl
         size = len(next(iter(batch.values()))) if isinstance(batch, dict) else len(batch[0])
         total, count = total + float(loss) * size, count + size
     model.train()
+    return _mean_over_ranks(total, count, device)
+
+
+def _mean_over_ranks(total: float, count: int, device: torch.device) -> float:
+    """``total / count`` summed over all ranks (just the local mean outside DDP)."""
+    if distributed()[1] > 1:
+        both = torch.tensor([total, float(count)], dtype=torch.float64, device=device)
+        torch.distributed.all_reduce(both)
+        total, count = float(both[0]), int(both[1])
     return total / max(1, count)
+
+
+def _any_rank(flag: bool, device: torch.device, world: int) -> bool:
+    """True on every rank when it is true on any one."""
+    if world <= 1:
+        return flag
+    value = torch.tensor([int(flag)], device=device)
+    torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
+    return bool(value.item())
 
 
 def _to(batch, device):
@@ -214,22 +264,25 @@ def _to(batch, device):
     return type(batch)(v.to(device) if torch.is_tensor(v) else v for v in batch)
 
 
-def _save_checkpoint(path: Path, model, optimizer, scheduler, state, best_weights) -> None:
+def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, state, best_weights) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "state": state, "best_weights": best_weights, "torch_rng": torch.get_rng_state(),
-                "numpy_rng": np.random.get_state(), "python_rng": random.getstate()}, tmp)
+                "scaler": scaler.state_dict(), "state": state, "best_weights": best_weights,
+                "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
+                "python_rng": random.getstate()}, tmp)
     tmp.replace(path)  # a crash mid-write never leaves a broken checkpoint
 
 
-def _load_checkpoint(path: Path, model, optimizer, scheduler, state, device) -> dict:
+def _load_checkpoint(path: Path, model, optimizer, scheduler, scaler, state, device) -> dict:
     checkpoint = torch.load(path, map_location=device, weights_only=False)  # our own file
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     scheduler.load_state_dict(checkpoint["scheduler"])
+    if checkpoint.get("scaler"):
+        scaler.load_state_dict(checkpoint["scaler"])
     state.update(checkpoint["state"])
-    torch.set_rng_state(checkpoint["torch_rng"])
+    torch.set_rng_state(checkpoint["torch_rng"].cpu())  # map_location moved it; the state lives on the CPU
     np.random.set_state(checkpoint["numpy_rng"])
     random.setstate(checkpoint["python_rng"])
     return checkpoint["best_weights"]

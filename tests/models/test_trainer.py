@@ -90,3 +90,34 @@ def test_early_stopping_when_validation_stops_improving():
 def test_resume_without_a_checkpoint_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="resume"):
         train(_model(), _data(0), _data(1), _collate, _loss, _config(), out_dir=tmp_path, resume=True)
+
+
+def test_a_time_budget_stop_resumes_where_it_stopped_with_a_fresh_budget(tmp_path):
+    first = train(_model(), _data(0), _data(1), _collate, _loss, _config(time_budget_minutes=1e-6), out_dir=tmp_path)
+    assert first.stopped_by == "time_budget" and first.steps == 1 and first.resumed_from == 0
+    saved = torch.load(tmp_path / CHECKPOINT, weights_only=False)
+    saved["state"]["elapsed"] = 3600.0  # an hour already spent in earlier runs
+    torch.save(saved, tmp_path / CHECKPOINT)
+
+    # The budget is this call's (the command's), not the total over resumes: it does not stop at once.
+    resumed = train(_model(), _data(0), _data(1), _collate, _loss, _config(time_budget_minutes=5), out_dir=tmp_path,
+                    resume=True)
+    assert resumed.resumed_from == 1
+    assert resumed.stopped_by == "epochs" and resumed.steps == 4 * 6
+    assert resumed.seconds >= 3600  # the log's clock does run on over resumes
+    assert resumed.device == "cpu" and resumed.precision == "fp32" and resumed.world_size == 1
+
+
+def test_history_train_loss_is_the_mean_since_the_last_evaluation():
+    losses = []
+
+    def recording_loss(model, batch, step):
+        loss = _loss(model, batch, step)
+        if step >= 0:
+            losses.append(float(loss.detach()))
+        return loss
+
+    result = train(_model(), _data(0), _data(1), _collate, recording_loss, _config(epochs=2))
+    assert [h["step"] for h in result.history] == [6, 12]
+    assert result.history[0]["train_loss"] == pytest.approx(sum(losses[:6]) / 6)
+    assert result.history[1]["train_loss"] == pytest.approx(sum(losses[6:]) / 6)
