@@ -79,6 +79,7 @@ class Pipeline:
         for i, component in enumerate(self.components):
             if hasattr(component, "tune"):
                 overrides[i] = component.tune(messages)
+                self.steps[i]["params"].update(overrides[i])  # so that save() records the tuned values
                 log.info("tuned %s: %s", component.name, overrides[i])
             messages = component.process_batch(messages)
         return overrides

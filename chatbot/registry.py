@@ -21,6 +21,7 @@ COMPONENTS = {
     "fallback_detector": "chatbot.intents.fallback:FallbackDetector",
     "retrieval_responder": "chatbot.responders.retrieval_responder:RetrievalResponder",
     "seq2seq_responder": "chatbot.responders.seq2seq_responder:Seq2SeqResponder",
+    "hybrid_responder": "chatbot.responders.hybrid_responder:HybridResponder",
 }
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from chatbot.corpus import load_corpus
+from chatbot.corpus import OOD_LABEL, load_corpus
 from chatbot.evaluation import evaluate_messages
 from chatbot.pipeline import Pipeline
 from training.plots import confusion_matrix_png
@@ -26,6 +27,14 @@ def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir:
     seconds = time.perf_counter() - started
 
     report = evaluate_messages(messages)
+    generative = next((c for c in pipeline.components if hasattr(c, "perplexity")), None)
+    answered = [m for m in messages if m.gold_answer and m.gold_intent != OOD_LABEL]
+    if generative is not None and answered and "response" in report:
+        # Perplexity of the gold answers under the generative model, whichever side replied.
+        report["response"]["perplexity"] = generative.perplexity(
+            [m.normalized or m.text for m in answered], [m.gold_answer for m in answered])
+    sources = Counter(m.reply_source.split(":")[0] for m in messages if m.reply_source)
+    report["reply_sources"] = {k: round(v / len(messages), 4) for k, v in sorted(sources.items())}
     report.update({"model": str(model_dir), "data": [str(p) for p in data_paths],
                    "seconds": round(seconds, 3), "rows_per_second": round(len(messages) / max(seconds, 1e-9), 1)})
     out = Path(out_dir)

@@ -137,8 +137,32 @@ class Seq2SeqResponder(Responder):
         source, lengths = pad(sources), torch.tensor([len(x) for x in sources])
         return [self.vocab_.decode(ids) for ids in decode(self.model_, source, lengths, options)]
 
+    def perplexity(self, questions: list[str], answers: list[str], batch_size: int = 128) -> float:
+        """exp(mean negative log-likelihood per target token) of the gold answers, teacher-forced.
+
+        Computed over SentencePiece tokens plus the end-of-answer token, without label smoothing,
+        so figures compare across runs with the same vocabulary (not across vocabularies)."""
+        import math
+
+        import torch
+
+        self.model_.eval()
+        total, count = 0.0, 0
+        rows = [self._encode_pair(q, a) for q, a in zip(questions, answers, strict=True)]
+        with torch.no_grad():
+            for start in range(0, len(rows), batch_size):
+                source, lengths, target_in, target_out = collate(rows[start:start + batch_size])
+                logits = self.model_(source, lengths, target_in, teacher_forcing=1.0)
+                nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)).float(),
+                                                        target_out.reshape(-1), ignore_index=0, reduction="sum")
+                total, count = total + float(nll), count + int((target_out != 0).sum())
+        return round(math.exp(total / max(1, count)), 3)
+
     def respond(self, message: Message, context: dict[str, Any]) -> str:
-        reply = self.generate([message.normalized or message.text])[0]
+        return self._generated_reply(message, self.generate([message.normalized or message.text])[0])
+
+    def _generated_reply(self, message: Message, reply: str) -> str:
+        """The generated text, or an intent response when the network produced nothing."""
         if reply:
             message.reply_source = "seq2seq"
             return reply

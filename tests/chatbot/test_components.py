@@ -32,6 +32,7 @@ PREREQUISITES = {
     "fallback_detector": _INTENTS,
     "retrieval_responder": [*_INTENTS, "fallback_detector"],
     "seq2seq_responder": [*_INTENTS, "fallback_detector"],
+    "hybrid_responder": [*_INTENTS, "fallback_detector"],
 }
 # Small enough for the tiny corpus.
 PARAMS = {
@@ -39,6 +40,7 @@ PARAMS = {
     "seq2seq_responder": {"vocab_size": 80, "embedding_size": 16, "hidden_size": 16, "layers": 1, "epochs": 2,
                           "batch_size": 16, "device": "cpu", "progress": False, "seed": 0},
 }
+PARAMS["hybrid_responder"] = PARAMS["seq2seq_responder"]
 PROBES = ["안녕하세요 반가워요", "내일 비 와요?", "점심 메뉴 추천해 줘", "양자역학 파동함수 설명"]
 
 

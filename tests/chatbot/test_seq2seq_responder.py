@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytest.importorskip("torch")
@@ -56,3 +58,59 @@ def test_unknown_input_still_gets_a_reply(trained):
     pipeline, _ = trained
     reply = pipeline.process(Message(text="햏햏 🤖 quantum")).reply
     assert isinstance(reply, str) and reply.strip()
+
+
+def test_perplexity_is_lower_for_the_answers_it_learned(trained):
+    pipeline, _ = trained
+    responder = pipeline.find("seq2seq_responder")
+    questions, answers = [q for q, _ in PAIRS], [a for _, a in PAIRS]
+    learned = responder.perplexity(questions, answers)
+    swapped = responder.perplexity(questions, answers[1:] + answers[:1])
+    assert 1.0 <= learned < swapped
+
+
+# --- hybrid: retrieval for close questions, seq2seq for the rest --------------------------------
+
+# Fewer epochs: these tests are about routing, not about what the network learned.
+HYBRID_STEPS = [*STEPS[:-1], {"name": "hybrid_responder", "params": {**STEPS[-1]["params"], "epochs": 30}}]
+
+
+@pytest.fixture(scope="module")
+def hybrid(tmp_path_factory):
+    pipeline = Pipeline(HYBRID_STEPS).fit(_data())
+    held_out = [Message(text=q, gold_intent=f"i{i % 2}", gold_answer=a) for i, (q, a) in enumerate(PAIRS)]
+    held_out += [Message(text=f"{q} 진짜로", gold_intent=f"i{i % 2}", gold_answer=a) for i, (q, a) in enumerate(PAIRS)]
+    overrides = pipeline.tune(held_out)
+    directory = tmp_path_factory.mktemp("hybrid")
+    pipeline.save(directory)
+    return pipeline, directory, overrides
+
+
+def test_hybrid_threshold_is_tuned_and_recorded(hybrid):
+    pipeline, directory, overrides = hybrid
+    responder = pipeline.find("hybrid_responder")
+    tuning = json.loads((directory / "components" / "06_hybrid_responder" / "hybrid.json").read_text("utf-8"))
+    assert tuning["tuned"] and tuning["validation_pairs"] == 2 * len(PAIRS)
+    assert overrides[6] == {"min_similarity": tuning["min_similarity"]} == {"min_similarity": responder.params[
+        "min_similarity"]}
+    best = max(row["bleu4"] for row in tuning["candidates"])
+    assert tuning["validation_bleu4"] == best
+    assert {row["threshold"] for row in tuning["candidates"]} >= {0.0, 1.01}
+
+
+def test_hybrid_routes_by_similarity_and_survives_a_reload(hybrid):
+    pipeline, directory, _ = hybrid
+    responder = pipeline.find("hybrid_responder")
+    responder.params["min_similarity"] = 0.9
+    close = pipeline.process(Message(text=PAIRS[1][0]))
+    assert close.context["responder"] == "retrieval" and close.reply == PAIRS[1][1]
+    far = pipeline.process(Message(text="오늘 뭐 하고 놀까"))
+    assert far.context["retrieval_similarity"] < 0.9
+    assert far.context["responder"] == "seq2seq" and far.reply_source.startswith("seq2seq") and far.reply.strip()
+    loaded = Pipeline.load(directory)
+    assert loaded.find("hybrid_responder").params["min_similarity"] == pytest.approx(
+        responder.tuning_["min_similarity"])
+    loaded.find("hybrid_responder").params["min_similarity"] = 0.9
+    batch = loaded.process_batch([Message(text=PAIRS[1][0]), Message(text="오늘 뭐 하고 놀까")])
+    assert [m.context["responder"] for m in batch] == ["retrieval", "seq2seq"]
+    assert [m.reply for m in batch] == [close.reply, far.reply]
