@@ -117,6 +117,23 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_hybrid_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled ``hybrid`` config with a tiny CPU network, trained on the tiny corpus."""
+    pytest.importorskip("torch")
+    from training.config import load_config
+    from training.train import train_model
+
+    base = tmp_path_factory.mktemp("tiny_hybrid")
+    config = load_config("hybrid")
+    config["pipeline"][-1]["params"] = {
+        "vocab_size": 120, "embedding_size": 24, "hidden_size": 32, "layers": 1, "epochs": 8, "batch_size": 16,
+        "progress": False, "seed": 0, "decode": {"method": "beam", "beam_width": 4, "max_length": 24}}
+    out = base / "model"
+    train_model([write_tiny_corpus(base / "corpus")], out, config, overrides={"device": "cpu"})
+    return out
+
+
+@pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default model trained from data/corpus, once per test session."""
     from training.train import train_model

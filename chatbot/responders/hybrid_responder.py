@@ -4,14 +4,15 @@ Retrieval gives exact, human-written answers to questions the corpus already cov
 network answers the rest instead of a wrong canned reply. The cut-off is the cosine similarity of
 the nearest training question (``min_similarity``). Training sets it on the held-out split
 (``tune``): every candidate threshold is scored by the corpus BLEU-4 of the mixed replies, and the
-best one is kept. The table of candidates and the choice are written to ``hybrid.json`` in the
-component's directory, and each reply says which side answered (``reply_source`` and
-``context["responder"]``).
+best one is kept (references: a row's own answer, else its intent's responses). The table of
+candidates and the choice are written to ``hybrid.json`` in the component's directory, and each
+reply says which side answered (``reply_source`` and ``context["responder"]``).
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from chatbot.responders.seq2seq_responder import Seq2SeqResponder
 
 TUNING = "hybrid.json"
 _QUANTILES = np.linspace(0.0, 1.0, 21)
+MIN_TUNING_ROWS = 3
 
 
 class HybridResponder(Seq2SeqResponder):
@@ -51,28 +53,43 @@ class HybridResponder(Seq2SeqResponder):
 
         from chatbot.evaluation import morphemes
 
-        rows = [m for m in messages if m.gold_answer and m.gold_intent != self.params["ood_label"]]
-        if len(rows) < 5:
+        references = {id(m): self.references(m) for m in messages}
+        rows = [m for m in messages if references[id(m)] and m.gold_intent != self.params["ood_label"]]
+        if len(rows) < MIN_TUNING_ROWS:
+            self.tuning_["reason"] = f"{len(rows)} held-out rows with a reference answer; {MIN_TUNING_ROWS} needed"
             return {}
         sims = self.similarities(rows)
         retrieved = [self.retrieval_.respond(m, {}) for m in rows]
         generated = self.generate([m.normalized or m.text for m in rows])
-        gold = [[r] for r in morphemes([m.gold_answer for m in rows])]
+        flat = morphemes([r for m in rows for r in references[id(m)]])
+        gold, start = [], 0
+        for m in rows:
+            gold.append(flat[start:start + len(references[id(m)])])
+            start += len(references[id(m)])
         hyp_retrieved, hyp_generated = morphemes(retrieved), morphemes(generated)
         candidates = sorted({0.0, 1.01, *np.round(np.quantile(sims, _QUANTILES), 4)})
         table = []
-        for threshold in candidates:
+        for threshold in candidates:  # (NLTK warns about zero 4-gram overlaps; a score of 0 is the answer)
             mixed = [r if s >= threshold else g for r, g, s in zip(hyp_retrieved, hyp_generated, sims, strict=True)]
-            table.append({"threshold": float(threshold), "bleu4": round(100 * corpus_bleu(gold, mixed), 3),
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                bleu = corpus_bleu(gold, mixed)
+            table.append({"threshold": float(threshold), "bleu4": round(100 * bleu, 3),
                           "retrieval_share": round(float(np.mean(sims >= threshold)), 4)})
-        # The highest BLEU; among equals the higher threshold, which prefers the generative side less.
-        best = max(table, key=lambda row: (row["bleu4"], row["threshold"]))
+        # The highest BLEU; among equals the lowest threshold, which prefers human-written answers.
+        best = max(table, key=lambda row: (row["bleu4"], -row["threshold"]))
         self.params["min_similarity"] = best["threshold"]
         self.tuning_ = {"min_similarity": best["threshold"], "tuned": True, "validation_pairs": len(rows),
                         "validation_bleu4": best["bleu4"], "retrieval_share": best["retrieval_share"],
                         "retrieval_only_bleu4": table[0]["bleu4"], "seq2seq_only_bleu4": table[-1]["bleu4"],
                         "candidates": table}
         return {"min_similarity": best["threshold"]}
+
+    def references(self, message: Message) -> list[str]:
+        """A held-out row's reference replies: its own answer, else its intent's plain responses."""
+        if message.gold_answer:
+            return [message.gold_answer]
+        return [r for r in self.responses_.get(message.gold_intent, []) if "{" not in r]
 
     def respond(self, message: Message, context: dict[str, Any]) -> str:
         return self._respond_many([message])[0]
