@@ -35,8 +35,10 @@ def write_csv(rows: list[dict[str, str]], path: Path) -> Path:
 
 
 def train_and_evaluate(train_rows: list[dict[str, str]], eval_rows: list[dict[str, str]], config: str | Path,
-                       extra_eval: list[Path] = ()) -> dict[str, Any]:
-    """Train with the project's trainer on ``train_rows`` and evaluate on ``eval_rows`` (+ files)."""
+                       extra_eval: list[Path] = (), overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train with the project's trainer on ``train_rows`` and evaluate on ``eval_rows`` (+ files).
+
+    ``overrides`` are the train command's flags (``device``, ``seed``, ``time_budget_minutes``)."""
     from training.evaluate import evaluate_model
     from training.train import train_model
 
@@ -45,13 +47,13 @@ def train_and_evaluate(train_rows: list[dict[str, str]], eval_rows: list[dict[st
         train_file = write_csv(train_rows, tmp / "train.csv")
         eval_file = write_csv(eval_rows, tmp / "eval.csv")
         started = time.perf_counter()
-        meta = train_model([train_file], tmp / "model", config)
+        meta = train_model([train_file], tmp / "model", config, overrides=overrides)
         train_seconds = time.perf_counter() - started
         report = evaluate_model(tmp / "model", [eval_file, *extra_eval], tmp / "report")
         saved = yaml.safe_load((tmp / "model" / "pipeline.yaml").read_text(encoding="utf-8"))
         report["model_steps"] = saved["pipeline"]
     report["train_seconds"] = round(train_seconds, 1)
-    report["model_meta"] = {k: meta[k] for k in ("classifier", "validation", "tokenizer")}
+    report["model_meta"] = {k: meta.get(k) for k in ("classifier", "validation", "tokenizer", "neural", "fit_rows")}
     report["pipeline_config"] = str(config)
     return report
 
