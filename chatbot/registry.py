@@ -18,6 +18,7 @@ COMPONENTS = {
     "tfidf_featurizer": "chatbot.nlp.features:TfidfFeaturizer",
     "lsa_embedder": "chatbot.nlp.embeddings:LsaEmbedder",
     "sklearn_intent_classifier": "chatbot.intents.sklearn_classifier:SklearnIntentClassifier",
+    "neural_intent_classifier": "chatbot.intents.neural_classifier:NeuralIntentClassifier",
     "fallback_detector": "chatbot.intents.fallback:FallbackDetector",
     "retrieval_responder": "chatbot.responders.retrieval_responder:RetrievalResponder",
     "seq2seq_responder": "chatbot.responders.seq2seq_responder:Seq2SeqResponder",

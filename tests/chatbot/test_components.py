@@ -29,6 +29,7 @@ PREREQUISITES = {
     "tfidf_featurizer": _TEXT,
     "lsa_embedder": _FEATURES,
     "sklearn_intent_classifier": _FEATURES,
+    "neural_intent_classifier": _FEATURES,
     "fallback_detector": _INTENTS,
     "retrieval_responder": [*_INTENTS, "fallback_detector"],
     "seq2seq_responder": [*_INTENTS, "fallback_detector"],
@@ -37,6 +38,8 @@ PREREQUISITES = {
 # Small enough for the tiny corpus.
 PARAMS = {
     "lsa_embedder": {"dim": 8},
+    "neural_intent_classifier": {"embedding_size": 8, "filters": 8, "kernel_sizes": [1, 2], "min_count": 1,
+                                 "epochs": 2, "batch_size": 16, "device": "cpu", "progress": False},
     "seq2seq_responder": {"vocab_size": 80, "embedding_size": 16, "hidden_size": 16, "layers": 1, "epochs": 2,
                           "batch_size": 16, "device": "cpu", "progress": False, "seed": 0},
 }

@@ -1,0 +1,295 @@
+"""Neural intent classifier (TextCNN or BiLSTM with attention) over the pipeline's morphemes.
+
+It writes what the scikit-learn classifier writes, so the fallback detector and the responders
+cannot tell them apart: ``intent``, a calibrated ``confidence`` (softmax with one temperature fitted
+on a held-out split), a ``ranking``, and ``context["margin"]``, the top raw logit, which is the
+fallback detector's max-logit signal.
+
+Input units are the Kiwi morphemes of ``message.tokens`` (lemma/POS by default), between
+sentence-start and sentence-end markers: the sentence type lives in the final ending and
+punctuation. Training goes through ``chatbot.models.trainer.train``; the network and its config
+are saved in ``classifier.pt``, the training log in ``training.json``, the vocabulary and the
+temperature in the component's joblib state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chatbot.components import Component
+from chatbot.message import Message, TrainingData
+
+log = logging.getLogger(__name__)
+
+WEIGHTS = "classifier.pt"
+LOG = "training.json"
+PAD, UNK, BOS, EOS, SEP = 0, 1, 2, 3, 4  # PAD and UNK as in chatbot.models.text_classifiers
+SPECIAL = ("<pad>", "<unk>", "<s>", "</s>", "<sep>")
+NETWORK = {  # the component parameters each architecture's config takes
+    "textcnn": ("embedding_size", "kernel_sizes", "filters", "dropout"),
+    "bilstm": ("embedding_size", "hidden_size", "layers", "attention_size", "dropout"),
+}
+TRAINING = ("epochs", "batch_size", "learning_rate", "weight_decay", "warmup_steps", "patience", "checkpoint_every",
+            "time_budget_minutes", "device", "progress")
+INFERENCE_BATCH = 256
+
+
+def token_unit(token, unit: str) -> str:
+    """One morpheme as a vocabulary entry: its lemma or surface form, with or without the POS tag."""
+    text = (token.lemma or token.form) if unit.startswith("lemma") else token.form
+    text = text.lower()
+    return f"{text}/{token.pos.split('-')[0]}" if unit.endswith("_pos") else text
+
+
+class NeuralIntentClassifier(Component):
+    """Predicts ``message.intent`` with a calibrated ``confidence`` and a ranking, like the sklearn one."""
+
+    name = "neural_intent_classifier"
+    defaults = {
+        "architecture": "textcnn",  # or "bilstm"
+        # input
+        "token_unit": "lemma_pos",  # "lemma", "form" or "form_pos"
+        "min_count": 2,  # rarer units are the unknown word, so it is learnt too
+        "max_length": 64,  # morphemes kept per message (the last ones, where the ending is)
+        "characters": False,  # also the syllables of the normalised text, after a separator
+        # network (chatbot.models.text_classifiers)
+        "embedding_size": 128,
+        "dropout": 0.3,
+        "kernel_sizes": [1, 2, 3, 4],  # textcnn
+        "filters": 128,  # textcnn, per kernel width
+        "hidden_size": 128,  # bilstm, per direction
+        "layers": 1,  # bilstm
+        "attention_size": 128,  # bilstm
+        # loss
+        "class_weight": None,  # or "balanced" (n_max / n_class) or "sqrt_balanced" (its square root)
+        "label_smoothing": 0.0,
+        "word_dropout": 0.0,  # share of training tokens replaced by the unknown word (regularises, teaches UNK)
+        # training (chatbot.models.trainer.TrainConfig), the names the seq2seq responder uses
+        "epochs": 20,
+        "batch_size": 64,
+        "learning_rate": 2e-3,
+        "weight_decay": 0.01,
+        "warmup_steps": 100,
+        "patience": 3,
+        "checkpoint_every": 500,
+        "time_budget_minutes": None,
+        "device": "auto",
+        "validation_split": 0.1,  # held out for early stopping and the temperature
+        "progress": True,
+        "checkpoint_dir": None,
+        "resume": False,
+        "seed": 0,
+        # output, as in sklearn_intent_classifier
+        "calibration": "temperature",  # or null for the plain softmax
+        "ood_label": "OOD",
+        "ood_as_class": True,
+        "ranking_size": 5,
+    }
+
+    def fit(self, data: TrainingData) -> NeuralIntentClassifier:
+        import torch
+
+        from chatbot.models.text_classifiers import build
+        from chatbot.models.trainer import TrainConfig, train
+
+        p = self._checked_params()
+        in_domain = p["ood_label"] if not p["ood_as_class"] else None
+        messages = [m for m in data.messages if m.gold_intent and m.gold_intent != in_domain]
+        counts = Counter(m.gold_intent for m in messages)
+        if len(set(counts) - {p["ood_label"]}) < 2:
+            raise ValueError(f"an intent classifier needs at least 2 intents; the data has {len(counts)}")
+        if not any(m.tokens for m in messages):
+            raise ValueError(f"{self.name} reads message.tokens: put a tokenizer (and lemmatizer) before it")
+        self.classes_ = sorted(counts)
+        label = {c: i for i, c in enumerate(self.classes_)}
+        training, validation = self._split(messages, p["validation_split"], p["seed"] or 0)
+        self.vocabulary_ = self._vocabulary(training)
+        rows = [(self.encode(m), label[m.gold_intent]) for m in training]
+        validation_rows = [(self.encode(m), label[m.gold_intent]) for m in validation]
+
+        torch.manual_seed(p["seed"] or 0)  # the initial weights depend on the seed alone
+        network = {k: p[k] for k in NETWORK[p["architecture"]]}
+        self.model_ = build(p["architecture"], {"vocab_size": len(self.vocabulary_),
+                                                "num_classes": len(self.classes_), **network})
+        weights = self._class_weights([label[m.gold_intent] for m in training])
+        criterion = torch.nn.CrossEntropyLoss(weight=weights, label_smoothing=p["label_smoothing"])
+
+        def loss_fn(model, batch, step):
+            ids, lengths, labels = batch
+            if step >= 0 and p["word_dropout"]:  # training steps only; validation sees every word
+                dropped = (torch.rand(ids.shape, device=ids.device) < p["word_dropout"]) & (ids > SEP)
+                ids = ids.masked_fill(dropped, UNK)
+            return criterion.to(ids.device)(model(ids, lengths).float(), labels)
+
+        config = TrainConfig(**{k: p[k] for k in TRAINING}, seed=p["seed"] or 0)
+        result = train(self.model_, rows, validation_rows, collate, loss_fn, config,
+                       out_dir=p["checkpoint_dir"], resume=bool(p["resume"]))
+        self.model_.to("cpu").eval()
+        logits = self._logits([ids for ids, _ in validation_rows])
+        gold = np.array([y for _, y in validation_rows])
+        self.temperature_ = fit_temperature(logits, gold) if p["calibration"] == "temperature" else 1.0
+        self.training_log_ = {
+            **asdict(result), "architecture": p["architecture"], "rows": len(rows),
+            "validation_rows": len(validation_rows), "vocab_size": len(self.vocabulary_),
+            "temperature": round(self.temperature_, 4),
+            "validation_accuracy": round(float((logits.argmax(1) == gold).mean()), 4),
+        }
+        log.info("%s (%s): %s", self.name, p["architecture"],
+                 {k: self.training_log_[k] for k in ("validation_accuracy", "temperature", "steps", "stopped_by")})
+        return self
+
+    def _checked_params(self) -> dict[str, Any]:
+        """Validation belongs in fit (scikit-learn's rule); names the bad value and the choices."""
+        p = self.params
+        if p["architecture"] not in NETWORK:
+            raise ValueError(f"architecture must be one of {', '.join(NETWORK)}, got {p['architecture']!r}")
+        if p["token_unit"] not in ("lemma", "lemma_pos", "form", "form_pos"):
+            raise ValueError(f"token_unit must be lemma, lemma_pos, form or form_pos, got {p['token_unit']!r}")
+        if not 0.0 < p["validation_split"] < 1.0:
+            raise ValueError("validation_split must be between 0 and 1: the held-out rows decide early stopping "
+                             f"and the confidence temperature (got {p['validation_split']})")
+        if p["class_weight"] not in (None, "balanced", "sqrt_balanced"):
+            raise ValueError(f"class_weight must be null, balanced or sqrt_balanced, got {p['class_weight']!r}")
+        if p["calibration"] not in (None, "temperature"):
+            raise ValueError(f"calibration must be temperature or null, got {p['calibration']!r}")
+        return p
+
+    @staticmethod
+    def _split(messages: list[Message], fraction: float, seed: int) -> tuple[list[Message], list[Message]]:
+        """Stratified when every intent can give a row, else random; never leaves training empty."""
+        from sklearn.model_selection import train_test_split
+
+        labels = [m.gold_intent for m in messages]
+        n_val = max(1, round(len(messages) * fraction))
+        counts = Counter(labels)
+        stratify = labels if n_val >= len(counts) and min(counts.values()) >= 2 else None
+        if len(messages) - n_val < 1:
+            return messages, messages
+        training, validation = train_test_split(messages, test_size=n_val, random_state=seed, stratify=stratify)
+        return training, validation
+
+    def _vocabulary(self, messages: list[Message]) -> dict[str, int]:
+        counts = Counter(u for m in messages for u in self.units(m))
+        if self.params["characters"]:
+            counts.update(c for m in messages for c in self.characters(m))
+        kept = sorted((u for u, n in counts.items() if n >= self.params["min_count"]), key=lambda u: (-counts[u], u))
+        return {u: i for i, u in enumerate([*SPECIAL, *kept])}
+
+    def _class_weights(self, labels: list[int]):
+        """Per-class loss weights: n_max / n_class (balanced) or its square root; None without weighting."""
+        import torch
+
+        kind = self.params["class_weight"]
+        if kind is None:
+            return None
+        counts = np.bincount(labels, minlength=len(self.classes_)).astype(float)
+        weights = counts.max() / np.maximum(counts, 1.0)
+        return torch.tensor(np.sqrt(weights) if kind == "sqrt_balanced" else weights, dtype=torch.float32)
+
+    def units(self, message: Message) -> list[str]:
+        """The message's morphemes as vocabulary entries."""
+        return [token_unit(t, self.params["token_unit"]) for t in message.tokens]
+
+    def characters(self, message: Message) -> list[str]:
+        """The syllables of the normalised text ('_' for a space), a namespace apart from morphemes."""
+        text = (message.normalized or message.text).lower()
+        return ["#" + ("_" if c.isspace() else c) for c in text[-self.params["max_length"]:]]
+
+    def encode(self, message: Message) -> list[int]:
+        """Ids of the message between <s> and </s>; an overlong message keeps its end."""
+        ids = [self.vocabulary_.get(u, UNK) for u in self.units(message)]
+        ids = [BOS, *ids[-(self.params["max_length"] - 2):], EOS]
+        if self.params["characters"]:
+            ids += [SEP, *(self.vocabulary_.get(c, UNK) for c in self.characters(message)), EOS]
+        return ids
+
+    def _logits(self, sequences: list[list[int]]) -> np.ndarray:
+        """Raw logits [N, C] on the CPU, in batches of similar length (padding does not change them)."""
+        import torch
+
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+        out = np.empty((len(sequences), len(self.classes_)), dtype=np.float64)
+        with torch.inference_mode():
+            for lo in range(0, len(order), INFERENCE_BATCH):
+                chunk = order[lo:lo + INFERENCE_BATCH]
+                ids, lengths, _ = collate([(sequences[i], 0) for i in chunk])
+                out[chunk] = self.model_(ids, lengths).float().numpy()
+        return out
+
+    def process_batch(self, messages: list[Message]) -> list[Message]:
+        if not messages:
+            return messages
+        logits = self._logits([self.encode(m) for m in messages])
+        probabilities = softmax(logits / self.temperature_)
+        top = self.params["ranking_size"]
+        for message, row, raw in zip(messages, probabilities, logits, strict=True):
+            message.context["margin"] = float(raw.max())
+            order = np.argsort(row)[::-1][:top]
+            message.ranking = [(self.classes_[i], round(float(row[i]), 4)) for i in order]
+            message.intent, message.confidence = self.classes_[order[0]], float(row[order[0]])
+        return messages
+
+    def process(self, message: Message) -> Message:
+        return self.process_batch([message])[0]
+
+    def learned_state(self) -> dict[str, Any]:
+        """What joblib stores (vocabulary, classes, temperature); the network and log have their own files."""
+        return {k: v for k, v in super().learned_state().items() if k not in ("model_", "training_log_")}
+
+    def save(self, directory: Path) -> None:
+        import torch
+
+        super().save(directory)
+        weights = {"architecture": self.params["architecture"], "config": self.model_.config.to_dict(),
+                   "state_dict": self.model_.state_dict()}
+        torch.save(weights, directory / WEIGHTS)
+        (directory / LOG).write_text(json.dumps(self.training_log_, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, params: dict[str, Any]) -> NeuralIntentClassifier:
+        import torch
+
+        from chatbot.models.text_classifiers import build
+
+        component = super().load(directory, params)
+        saved = torch.load(directory / WEIGHTS, map_location="cpu", weights_only=True)
+        component.model_ = build(saved["architecture"], saved["config"])
+        component.model_.load_state_dict(saved["state_dict"])
+        component.model_.eval()
+        log_file = directory / LOG
+        component.training_log_ = json.loads(log_file.read_text(encoding="utf-8")) if log_file.exists() else {}
+        return component
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
+    """The softmax temperature that minimises the negative log-likelihood of held-out labels."""
+    from scipy.optimize import minimize_scalar
+
+    def nll(log_t: float) -> float:
+        scaled = logits / np.exp(log_t)
+        scaled = scaled - scaled.max(axis=1, keepdims=True)
+        log_z = np.log(np.exp(scaled).sum(axis=1))
+        return float(np.mean(log_z - scaled[np.arange(len(gold)), gold]))
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
+
+
+def collate(rows: list[tuple[list[int], int]]):
+    """(ids, label) rows -> ids [B, L] padded with 0, lengths [B], labels [B]."""
+    import torch
+
+    sequences, labels = zip(*rows, strict=True)
+    ids = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in sequences], batch_first=True)
+    return ids, torch.tensor([len(s) for s in sequences]), torch.tensor(labels)
