@@ -173,8 +173,12 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
             steps[index]["params"].update(params)
             held_out.steps[index]["params"].update(params)
             held_out.components[index].params.update(params)  # what a later process() reads, without a refit
+    absorbed = 0
     if val_rows and not refit:
         pipeline = held_out
+        # Components that can grow without retraining (retrieval indexes) take the validation rows
+        # now that the validation report is written, so the split is not lost to them.
+        absorbed = sum(c.absorb(val) for c in pipeline.components if hasattr(c, "absorb"))
     else:
         pipeline = fit(with_checkpoints(steps, neural, out, None, resume), data.messages, data, budget, say, "fit")
     files, data_hash = file_hashes(data_paths)
@@ -197,6 +201,7 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
         "training": options,
         "refit": bool(val_rows and refit),  # False: the saved model is the validation fit
         "fit_rows": len(train_rows) if val_rows and not refit else len(data.messages),
+        "absorbed_rows": absorbed,  # validation rows added to retrieval indexes after the report
         "overrides": overrides,
         "world_size": world_size,
         "neural": {name: {k: entry.get(k) for k in SUMMARY_KEYS} for name, entry in logs.items()},

@@ -85,6 +85,10 @@ class HybridResponder(Seq2SeqResponder):
                         "candidates": table}
         return {"min_similarity": best["threshold"]}
 
+    def absorb(self, messages: list[Message]) -> int:
+        """Held-out pairs join the retrieval index after tuning (the network is not retrained)."""
+        return self.retrieval_.absorb(messages)
+
     def references(self, message: Message) -> list[str]:
         """A held-out row's reference replies: its own answer, else its intent's plain responses."""
         if message.gold_answer:

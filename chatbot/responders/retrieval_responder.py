@@ -32,6 +32,21 @@ class RetrievalResponder(Responder):
         self.intents_ = [m.gold_intent for m in rows]
         return self
 
+    def absorb(self, messages: list[Message]) -> int:
+        """Add processed held-out messages to the index without refitting; returns how many were added.
+
+        Training calls this when it keeps the validation fit (a pipeline with a network is not
+        refitted), so the validation split's questions and answers still reach the index."""
+        rows = [m for m in messages if m.gold_intent and m.gold_intent != self.params["ood_label"]
+                and m.features is not None]
+        if rows:
+            import scipy.sparse as sp
+
+            self.questions_ = sp.vstack([self.questions_, stack_features(rows)], format="csr")
+            self.answers_ += [m.gold_answer or None for m in rows]
+            self.intents_ += [m.gold_intent for m in rows]
+        return len(rows)
+
     def nearest(self, message: Message) -> tuple[int, float]:
         """Index and cosine similarity of the closest training question."""
         sims = (self.questions_ @ message.features.T).toarray().ravel()

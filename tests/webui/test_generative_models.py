@@ -27,6 +27,15 @@ def test_the_model_directory_records_the_tuned_threshold(tiny_hybrid_model_dir):
     assert (tiny_hybrid_model_dir / "loss_curve.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_validation_rows_join_the_retrieval_index(tiny_hybrid_model_dir):
+    meta = yaml.safe_load((tiny_hybrid_model_dir / "meta.json").read_text(encoding="utf-8"))
+    assert meta["refit"] is False and meta["absorbed_rows"] > 0
+    retrieval = Bot.load(tiny_hybrid_model_dir).pipeline.find("hybrid_responder").retrieval_
+    # Every corpus row is in the index: the training split from fit, the validation split absorbed.
+    assert retrieval.questions_.shape[0] == len(retrieval.answers_) == meta["fit_rows"] + meta["absorbed_rows"]
+    assert meta["fit_rows"] + meta["absorbed_rows"] == meta["data"]["rows"] - meta["data"]["ood_rows"]
+
+
 def test_both_sides_answer_in_clean_text(tiny_hybrid_model_dir):
     bot = Bot.load(tiny_hybrid_model_dir)
     responder = bot.pipeline.find("hybrid_responder")
