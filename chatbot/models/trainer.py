@@ -88,11 +88,20 @@ def distributed() -> tuple[int, int]:
     return 0, 1
 
 
-def warmup_linear_decay(warmup: int, total: int) -> Callable[[int], float]:
+def warmup_linear_decay(warmup: int, total: int,
+                        time_used: Callable[[], float] | None = None) -> Callable[[int], float]:
+    """Learning-rate factor: linear warm-up over ``warmup`` steps, then linear decay to 0.
+
+    The decay follows the steps, or ``time_used()`` (the share of a time budget spent, 0..1) when
+    that is further along: a run that the budget will stop long before its last epoch still
+    anneals to a small learning rate instead of stopping at a high one."""
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / max(1, warmup)
-        return max(0.0, (total - step) / max(1, total - warmup))
+        done = (step - warmup) / max(1, total - warmup)
+        if time_used is not None:
+            done = max(done, time_used())
+        return max(0.0, 1.0 - done)
     return factor
 
 
@@ -119,7 +128,12 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     steps_per_epoch = max(1, len(loader))
     total_steps = steps_per_epoch * config.epochs
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_linear_decay(config.warmup_steps, total_steps))
+    clock = {"start": time.monotonic()}  # reset below when training starts; the budget's clock is this call's
+    budget = config.time_budget_minutes * 60 if config.time_budget_minutes else None
+    # Under DDP the ranks' clocks differ, and so would their learning rates: the decay follows steps there.
+    time_used = (lambda: (time.monotonic() - clock["start"]) / budget) if budget and world == 1 else None
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, warmup_linear_decay(config.warmup_steps, total_steps, time_used))
     autocast, scaler, precision = _precision(device)
     eval_every = config.eval_every or steps_per_epoch
     state = {"step": 0, "best_loss": math.inf, "best_step": 0, "bad_evals": 0, "history": [], "elapsed": 0.0,
@@ -132,8 +146,7 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
         best_weights = _load_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler, state, device)
     resumed_from = state["step"]
     started = time.monotonic() - state["elapsed"]  # the log's clock runs on over resumes
-    run_started = time.monotonic()  # the budget's clock is this call's
-    budget = config.time_budget_minutes * 60 if config.time_budget_minutes else None
+    run_started = clock["start"] = time.monotonic()  # the budget's clock is this call's
     stopped_by = "epochs"
     running = [0.0, 0]  # train loss sum and batches since the last evaluation
     progress = _progress(total_steps, state["step"], enabled=config.progress and rank == 0)

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 from torch.utils.data import TensorDataset  # noqa: E402
 
-from chatbot.models.trainer import CHECKPOINT, TrainConfig, train  # noqa: E402
+from chatbot.models.trainer import CHECKPOINT, TrainConfig, train, warmup_linear_decay  # noqa: E402
 
 
 def _data(seed=0, n=96):
@@ -121,3 +121,15 @@ def test_history_train_loss_is_the_mean_since_the_last_evaluation():
     assert [h["step"] for h in result.history] == [6, 12]
     assert result.history[0]["train_loss"] == pytest.approx(sum(losses[:6]) / 6)
     assert result.history[1]["train_loss"] == pytest.approx(sum(losses[6:]) / 6)
+
+
+def test_learning_rate_warms_up_then_decays_by_steps_or_by_the_budget_spent():
+    by_steps = warmup_linear_decay(10, 110)
+    assert by_steps(0) == pytest.approx(0.1) and by_steps(9) == pytest.approx(1.0)
+    assert by_steps(60) == pytest.approx(0.5) and by_steps(110) == 0.0
+    spent = {"share": 0.75}
+    by_budget = warmup_linear_decay(10, 110, lambda: spent["share"])
+    assert by_budget(5) == pytest.approx(0.6)  # warm-up ignores the clock
+    assert by_budget(20) == pytest.approx(0.25)  # 3/4 of the budget gone: 1/4 of the rate left
+    spent["share"] = 0.0
+    assert by_budget(60) == pytest.approx(0.5)  # the steps are further along than the clock
