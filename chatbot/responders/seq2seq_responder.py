@@ -37,6 +37,7 @@ class Seq2SeqResponder(Responder):
         "cell": "gru",
         "attention": "bahdanau",
         "shared_embeddings": True,
+        "input_feeding": True,  # off: teacher-forced training runs all decoder steps at once
         "max_source_length": 48,
         "max_target_length": 48,
         # training (chatbot.models.trainer.TrainConfig)
@@ -78,7 +79,8 @@ class Seq2SeqResponder(Responder):
         validation, training = pairs[:n_val], pairs[n_val:] or pairs
         self.vocab_ = SubwordVocab.train([t for pair in training for t in pair], p["vocab_size"], p["vocab_model"])
         config = Seq2SeqConfig(vocab_size=len(self.vocab_), **{k: p[k] for k in (
-            "embedding_size", "hidden_size", "layers", "dropout", "cell", "attention", "shared_embeddings")})
+            "embedding_size", "hidden_size", "layers", "dropout", "cell", "attention", "shared_embeddings",
+            "input_feeding")})
         self.model_ = Seq2Seq(config)
         train_config = TrainConfig(**{k: p[k] for k in (
             "epochs", "batch_size", "learning_rate", "warmup_steps", "patience", "checkpoint_every",

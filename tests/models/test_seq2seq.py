@@ -30,6 +30,24 @@ def test_forward_shapes(cell, attention):
     assert model.encoder.embedding.weight.grad is not None
 
 
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("attention", ATTENTIONS)
+def test_without_input_feeding_the_all_at_once_pass_equals_stepping(cell, attention):
+    torch.manual_seed(0)
+    model = Seq2Seq(Seq2SeqConfig(vocab_size=20, embedding_size=8, hidden_size=12, layers=2, cell=cell,
+                                  attention=attention, input_feeding=False, dropout=0.0)).eval()
+    source, lengths, target_in = _batch()
+    parallel = model(source, lengths, target_in)  # teacher forcing 1: all steps at once
+    keys, mask, state, feed = model.encode(source, lengths)
+    stepped = []
+    for t in range(target_in.size(1)):
+        logits, state, feed, weights = model.decoder.step(target_in[:, t], state, feed, keys, mask)
+        assert torch.allclose(weights.sum(-1), torch.ones(2))
+        stepped.append(logits)
+    assert torch.allclose(parallel, torch.stack(stepped, dim=1), atol=1e-5)
+    assert model.decoder.rnn.input_size == 8  # the embedding alone, no attentional vector fed back
+
+
 def test_separate_embeddings_are_not_tied():
     model = Seq2Seq(Seq2SeqConfig(vocab_size=20, embedding_size=8, hidden_size=8, shared_embeddings=False))
     assert model.encoder.embedding is not model.decoder.embedding
@@ -66,11 +84,13 @@ def test_config_rejects_unknown_choices():
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_beam_width_one_equals_greedy(cell):
+@pytest.mark.parametrize("input_feeding", [True, False])
+def test_beam_width_one_equals_greedy(cell, input_feeding):
     source, lengths, _ = _batch()
     for seed in range(5):
         torch.manual_seed(seed)
-        model = Seq2Seq(Seq2SeqConfig(vocab_size=15, embedding_size=8, hidden_size=8, cell=cell))
+        model = Seq2Seq(Seq2SeqConfig(vocab_size=15, embedding_size=8, hidden_size=8, cell=cell,
+                                      input_feeding=input_feeding))
         greedy = decode(model, source, lengths, DecodeOptions(method="greedy", max_length=12, no_repeat_ngram=0))
         beam = decode(model, source, lengths,
                       DecodeOptions(method="beam", beam_width=1, max_length=12, no_repeat_ngram=0))
