@@ -8,6 +8,7 @@ path is what gets measured.
 from __future__ import annotations
 
 import csv
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -35,10 +36,12 @@ def write_csv(rows: list[dict[str, str]], path: Path) -> Path:
 
 
 def train_and_evaluate(train_rows: list[dict[str, str]], eval_rows: list[dict[str, str]], config: str | Path,
-                       extra_eval: list[Path] = (), overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+                       extra_eval: list[Path] = (), overrides: dict[str, Any] | None = None,
+                       keep_model: Path | None = None) -> dict[str, Any]:
     """Train with the project's trainer on ``train_rows`` and evaluate on ``eval_rows`` (+ files).
 
-    ``overrides`` are the train command's flags (``device``, ``seed``, ``time_budget_minutes``)."""
+    ``overrides`` are the train command's flags (``device``, ``seed``, ``time_budget_minutes``);
+    ``keep_model`` is where to copy the trained model directory (else it is deleted)."""
     from training.evaluate import evaluate_model
     from training.train import train_model
 
@@ -52,6 +55,8 @@ def train_and_evaluate(train_rows: list[dict[str, str]], eval_rows: list[dict[st
         report = evaluate_model(tmp / "model", [eval_file, *extra_eval], tmp / "report")
         saved = yaml.safe_load((tmp / "model" / "pipeline.yaml").read_text(encoding="utf-8"))
         report["model_steps"] = saved["pipeline"]
+        if keep_model is not None:
+            shutil.copytree(tmp / "model", keep_model, dirs_exist_ok=True)
     report["train_seconds"] = round(train_seconds, 1)
     report["model_meta"] = {k: meta.get(k) for k in ("classifier", "validation", "tokenizer", "neural", "fit_rows")}
     report["pipeline_config"] = str(config)

@@ -37,6 +37,8 @@ def main() -> int:
     parser.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
                         help="the train command's --time-budget (whole training run)")
     parser.add_argument("--device", default=None, help="the train command's --device")
+    parser.add_argument("--keep-model", type=Path, default=None, metavar="DIR",
+                        help="copy the last run's model directory here (for benchmarks/seq2seq_latency.py --model)")
     args = parser.parse_args()
     overrides = {"time_budget_minutes": args.time_budget, "device": args.device}
     with data_file(args.data_dir, "chatbot_data/train.csv").open(encoding="utf-8") as f:
@@ -45,7 +47,8 @@ def main() -> int:
     for seed in args.seeds:
         train, held_out = stratified_split(rows, args.eval_fraction, seed)
         log(f"ChatbotData seed {seed}: {len(train)} training pairs, {len(held_out)} held-out questions")
-        report = train_and_evaluate(train, held_out, args.config, overrides=overrides)
+        keep = args.keep_model if seed == args.seeds[-1] else None
+        report = train_and_evaluate(train, held_out, args.config, overrides=overrides, keep_model=keep)
         runs.append({"seed": seed, **{k: report["response"][k] for k in ("bleu4", "distinct1", "distinct2")},
                      "perplexity": report["response"].get("perplexity"), "reply_sources": report["reply_sources"],
                      "intent_accuracy": report["intent"]["accuracy"], "train_seconds": report["train_seconds"],

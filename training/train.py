@@ -47,8 +47,8 @@ VERSIONED = ("kiwipiepy", "python-mecab-ko", "konlpy", "scikit-learn", "numpy", 
 OVERRIDABLE = ("device", "seed", "resume", "time_budget_minutes")
 CHECKPOINTS = "checkpoints"
 LOSS_CURVE = "loss_curve.png"
-SUMMARY_KEYS = ("steps", "best_step", "best_validation_loss", "stopped_by", "seconds", "seconds_to_best", "device",
-                "precision", "world_size", "resumed_from")
+SUMMARY_KEYS = ("steps", "best_step", "best_validation_loss", "best_validation_score", "stopped_by", "seconds",
+                "seconds_to_best", "device", "precision", "world_size", "resumed_from")
 
 
 def fresh(messages: list[Message]) -> list[Message]:

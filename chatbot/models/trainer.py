@@ -4,7 +4,8 @@ The caller gives a model, datasets, a ``collate`` function and a ``loss_fn(model
 module does the rest the same way for all of them:
 - AdamW with linear warm-up then linear decay, gradient clipping;
 - autocast on CUDA: bf16 where the GPU supports it, else fp16 with a gradient scaler;
-- early stopping on validation loss, and the best weights kept in memory and on disk;
+- early stopping on validation loss, or on a validation score from ``score_fn`` (higher is
+  better, such as BLEU of greedy replies), and the best weights kept in memory and on disk;
 - a checkpoint every ``checkpoint_every`` steps (model, optimiser, scheduler, step, RNG states)
   that ``resume`` continues from exactly;
 - a wall-clock ``time_budget`` for this call, after which it stops cleanly with the best model so far;
@@ -63,6 +64,7 @@ class TrainResult:
     precision: str = "fp32"  # "fp32", "bf16" or "fp16"
     world_size: int = 1
     resumed_from: int = 0  # the step a resumed run started at (0 for a fresh run)
+    best_validation_score: float | None = None  # with a score_fn: its value at the best step
 
 
 def resolve_device(name: str) -> torch.device:
@@ -107,11 +109,15 @@ def warmup_linear_decay(warmup: int, total: int,
 
 def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, collate: Callable,
           loss_fn: Callable[[nn.Module, Any, int], torch.Tensor], config: TrainConfig,
-          out_dir: str | Path | None = None, resume: bool = False) -> TrainResult:
+          out_dir: str | Path | None = None, resume: bool = False,
+          score_fn: Callable[[nn.Module], float] | None = None) -> TrainResult:
     """Train ``model`` in place; it ends holding the best validation weights.
 
     ``loss_fn(model, batch, step)`` returns the mean loss of a batch already on the device (the
-    step lets a loss follow a schedule, such as teacher forcing)."""
+    step lets a loss follow a schedule, such as teacher forcing). ``score_fn(model)``, when given,
+    scores the model (in eval mode, on its device) at each evaluation, higher being better; the
+    best step and early stopping then follow the score instead of the loss. It must give every
+    rank the same number (score the whole validation set, deterministically)."""
     rank, world = distributed()
     device = resolve_device(config.device)
     if world > 1 and device.type == "cuda":
@@ -137,7 +143,7 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     autocast, scaler, precision = _precision(device)
     eval_every = config.eval_every or steps_per_epoch
     state = {"step": 0, "best_loss": math.inf, "best_step": 0, "bad_evals": 0, "history": [], "elapsed": 0.0,
-             "seconds_to_best": 0.0}
+             "seconds_to_best": 0.0, "best_criterion": math.inf, "best_score": None}
     best_weights = copy.deepcopy(model.state_dict())
     out = Path(out_dir) if out_dir else None
     if resume:
@@ -172,11 +178,17 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
                 train_loss = _mean_over_ranks(running[0], running[1], device)
                 running = [0.0, 0]
                 elapsed = time.monotonic() - started
-                state["history"].append({"step": state["step"], "train_loss": train_loss,
-                                         "validation_loss": validation_loss, "seconds": round(elapsed, 2)})
-                if validation_loss < state["best_loss"]:
+                entry = {"step": state["step"], "train_loss": train_loss, "validation_loss": validation_loss,
+                         "seconds": round(elapsed, 2)}
+                criterion = validation_loss
+                if score_fn is not None:
+                    entry["validation_score"] = score = _score(model, score_fn)
+                    criterion = -score
+                state["history"].append(entry)
+                if criterion < state["best_criterion"]:
                     state.update(best_loss=validation_loss, best_step=state["step"], bad_evals=0,
-                                 seconds_to_best=round(elapsed, 2))
+                                 seconds_to_best=round(elapsed, 2), best_criterion=criterion,
+                                 best_score=entry.get("validation_score"))
                     best_weights = copy.deepcopy(model.state_dict())
                 else:
                     state["bad_evals"] += 1
@@ -196,6 +208,7 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     progress.close()
     if not state["history"]:  # stopped before the first evaluation: measure what we have
         state["best_loss"] = evaluate_loss(model, validation_data, collate, loss_fn, config, device, autocast)
+        state["best_score"] = _score(model, score_fn) if score_fn is not None else None
         state["best_step"] = state["step"]
         best_weights = copy.deepcopy(model.state_dict())
     state["elapsed"] = time.monotonic() - started
@@ -205,7 +218,16 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     return TrainResult(best_validation_loss=float(state["best_loss"]), best_step=state["best_step"],
                        steps=state["step"], stopped_by=stopped_by, seconds=round(state["elapsed"], 2),
                        history=state["history"], seconds_to_best=state["seconds_to_best"], device=str(device),
-                       precision=precision, world_size=world, resumed_from=resumed_from)
+                       precision=precision, world_size=world, resumed_from=resumed_from,
+                       best_validation_score=state.get("best_score"))
+
+
+def _score(model: nn.Module, score_fn: Callable[[nn.Module], float]) -> float:
+    model.eval()
+    with torch.no_grad():
+        score = float(score_fn(model))
+    model.train()
+    return score
 
 
 def _precision(device: torch.device) -> tuple[torch.autocast, torch.amp.GradScaler, str]:
@@ -295,6 +317,8 @@ def _load_checkpoint(path: Path, model, optimizer, scheduler, scaler, state, dev
     if checkpoint.get("scaler"):
         scaler.load_state_dict(checkpoint["scaler"])
     state.update(checkpoint["state"])
+    if "best_criterion" not in checkpoint["state"]:  # a checkpoint from before score-based selection
+        state["best_criterion"] = state["best_loss"]
     torch.set_rng_state(checkpoint["torch_rng"].cpu())  # map_location moved it; the state lives on the CPU
     np.random.set_state(checkpoint["numpy_rng"])
     random.setstate(checkpoint["python_rng"])

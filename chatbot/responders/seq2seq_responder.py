@@ -18,6 +18,7 @@ from chatbot.responders.base import Responder
 
 WEIGHTS = "seq2seq.pt"
 LOG = "training.json"
+GENERATE_BATCH = 256  # questions per decoding batch
 EMPTY_REPLY = "음, 뭐라고 답해야 할지 모르겠어요. 조금 더 이야기해 주실래요?"
 
 
@@ -53,6 +54,9 @@ class Seq2SeqResponder(Responder):
         "teacher_forcing_start": 1.0,
         "teacher_forcing_end": 0.8,
         "label_smoothing": 0.1,
+        # which validation figure picks the best weights and stops training: "bleu" (BLEU-4 of
+        # greedy replies to the validation questions) or "loss" (teacher-forced cross-entropy)
+        "select_by": "bleu",
         "progress": True,
         "checkpoint_dir": None,  # where checkpoints go (train sets it inside the output directory)
         "resume": False,
@@ -100,12 +104,38 @@ class Seq2SeqResponder(Responder):
 
         encoded = [self._encode_pair(q, a) for q, a in training]
         encoded_val = [self._encode_pair(q, a) for q, a in validation]
+        if p["select_by"] not in ("bleu", "loss"):
+            raise ValueError(f"select_by must be bleu or loss, got {p['select_by']!r}")
+        score_fn = self._bleu_scorer(validation) if p["select_by"] == "bleu" else None
         result = train(self.model_, encoded, encoded_val, collate, loss_fn, train_config,
-                       out_dir=p["checkpoint_dir"], resume=bool(p["resume"]))
+                       out_dir=p["checkpoint_dir"], resume=bool(p["resume"]), score_fn=score_fn)
         self.model_.to("cpu").eval()
         self.training_log_ = {**asdict(result), "pairs": len(pairs), "validation_pairs": len(validation),
                              "vocab_size": len(self.vocab_)}
         return self
+
+    def _bleu_scorer(self, validation: list[tuple[str, str]]):
+        """score_fn for the trainer: BLEU-4 over morphemes of greedy replies to the validation pairs.
+
+        Validation loss keeps falling while replies stay generic and starts rising as the network
+        memorises answers that held-out questions share; the replies' BLEU is what matters."""
+        from chatbot.evaluation import morphemes
+        from chatbot.models.decoding import DecodeOptions
+
+        questions = [q for q, _ in validation]
+        references = [[r] for r in morphemes([a for _, a in validation])]
+        options = DecodeOptions(method="greedy", max_length=self.params["decode"].get("max_length", 40),
+                                no_repeat_ngram=self.params["decode"].get("no_repeat_ngram", 3))
+
+        def score(model) -> float:
+            import warnings
+
+            from nltk.translate.bleu_score import corpus_bleu
+
+            with warnings.catch_warnings():  # NLTK warns on zero n-gram overlaps; 0 is the answer
+                warnings.simplefilter("ignore", UserWarning)
+                return 100 * corpus_bleu(references, morphemes(self.generate(questions, options, model)))
+        return score
 
     def pairs(self, data: TrainingData) -> list[tuple[str, str]]:
         """(question, answer) training pairs from answers, else from intent responses."""
@@ -127,17 +157,26 @@ class Seq2SeqResponder(Responder):
         target = self.vocab_.encode(answer, self.params["max_target_length"] - 1)
         return source, [BOS, *target], [*target, EOS]
 
-    def generate(self, texts: list[str]) -> list[str]:
-        """Replies for many questions at once (batched encoding; beam search per row)."""
+    def generate(self, texts: list[str], options=None, model=None) -> list[str]:
+        """Replies for many questions at once (batched encoding; beam search per row).
+
+        ``options`` (a DecodeOptions) default to the ``decode`` parameter, ``model`` to the fitted
+        network; replies come in batches of GENERATE_BATCH on the model's device."""
         import torch
 
         from chatbot.models.decoding import DecodeOptions, decode
         from chatbot.models.seq2seq import UNK
 
-        options = DecodeOptions(**self.params["decode"])
+        options = options or DecodeOptions(**self.params["decode"])
+        model = model or self.model_
+        device = next(model.parameters()).device
         sources = [self.vocab_.encode(t, self.params["max_source_length"]) or [UNK] for t in texts]
-        source, lengths = pad(sources), torch.tensor([len(x) for x in sources])
-        return [self.vocab_.decode(ids) for ids in decode(self.model_, source, lengths, options)]
+        replies = []
+        for start in range(0, len(sources), GENERATE_BATCH):
+            chunk = sources[start:start + GENERATE_BATCH]
+            source, lengths = pad(chunk).to(device), torch.tensor([len(x) for x in chunk])
+            replies += [self.vocab_.decode(ids) for ids in decode(model, source, lengths, options)]
+        return replies
 
     def perplexity(self, questions: list[str], answers: list[str], batch_size: int = 128) -> float:
         """exp(mean negative log-likelihood per target token) of the gold answers, teacher-forced.

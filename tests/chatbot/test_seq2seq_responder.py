@@ -42,6 +42,14 @@ def test_it_learns_the_training_pairs(trained):
     assert sum(r == a for r, (_, a) in zip(replies, PAIRS, strict=True)) >= 3, replies
 
 
+def test_best_weights_are_chosen_by_the_bleu_of_validation_replies(trained):
+    log = trained[0].find("seq2seq_responder").training_log_
+    scores = [h["validation_score"] for h in log["history"]]
+    assert len(scores) == len(log["history"]) and all(0.0 <= s <= 100.0 for s in scores)
+    assert log["best_validation_score"] == max(scores)
+    assert log["best_step"] == next(h["step"] for h in log["history"] if h["validation_score"] == max(scores))
+
+
 def test_saved_model_replies_alike_in_clean_text(trained):
     pipeline, directory = trained
     loaded = Pipeline.load(directory)

@@ -133,3 +133,19 @@ def test_learning_rate_warms_up_then_decays_by_steps_or_by_the_budget_spent():
     assert by_budget(20) == pytest.approx(0.25)  # 3/4 of the budget gone: 1/4 of the rate left
     spent["share"] = 0.0
     assert by_budget(60) == pytest.approx(0.5)  # the steps are further along than the clock
+
+
+def test_a_score_function_picks_the_best_step_and_drives_early_stopping():
+    model = _model()
+    calls = []
+
+    def score(scored) -> float:  # best at the second evaluation, worse after: not what the loss says
+        assert not scored.training  # scored in eval mode
+        calls.append(len(calls))
+        return [1.0, 5.0, 2.0, 1.0, 0.5, 0.1][min(len(calls) - 1, 5)]
+
+    result = train(model, _data(0), _data(1), _collate, _loss, _config(epochs=20, patience=2), score_fn=score)
+    assert result.best_step == 2 * 6 and result.best_validation_score == 5.0
+    assert result.stopped_by == "early_stopping" and len(result.history) == 4  # two evaluations without a gain
+    assert [h["validation_score"] for h in result.history] == [1.0, 5.0, 2.0, 1.0]
+    assert model.training  # the loop goes on training after a score
