@@ -7,9 +7,11 @@ fallback detector's max-logit signal.
 
 Input units are the Kiwi morphemes of ``message.tokens`` (lemma/POS by default), between
 sentence-start and sentence-end markers: the sentence type lives in the final ending and
-punctuation. Training goes through ``chatbot.models.trainer.train``; the network and its config
-are saved in ``classifier.pt``, the training log in ``training.json``, the vocabulary and the
-temperature in the component's joblib state.
+punctuation. With ``wide_features`` the network also gets the featurizer's sparse TF-IDF row
+(``message.features``) through a linear "wide" part added to its logits (Wide & Deep).
+Training goes through ``chatbot.models.trainer.train``; the network and its config are saved
+in ``classifier.pt``, the training log in ``training.json``, the vocabulary and the temperature
+in the component's joblib state.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class NeuralIntentClassifier(Component):
         "min_count": 2,  # rarer units are the unknown word, so it is learnt too
         "max_length": 64,  # morphemes kept per message (the last ones, where the ending is)
         "characters": False,  # also the syllables of the normalised text, after a separator
+        "wide_features": False,  # also a linear layer over message.features (needs a featurizer before it)
         # network (chatbot.models.text_classifiers)
         "embedding_size": 128,
         "dropout": 0.3,
@@ -107,33 +110,37 @@ class NeuralIntentClassifier(Component):
             raise ValueError(f"an intent classifier needs at least 2 intents; the data has {len(counts)}")
         if not any(m.tokens for m in messages):
             raise ValueError(f"{self.name} reads message.tokens: put a tokenizer (and lemmatizer) before it")
+        if p["wide_features"] and any(m.features is None for m in messages):
+            raise ValueError(f"{self.name} with wide_features reads message.features: put a featurizer "
+                             "(tfidf_featurizer) before it")
         self.classes_ = sorted(counts)
         label = {c: i for i, c in enumerate(self.classes_)}
         training, validation = self._split(messages, p["validation_split"], p["seed"] or 0)
         self.vocabulary_ = self._vocabulary(training)
-        rows = [(self.encode(m), label[m.gold_intent]) for m in training]
-        validation_rows = [(self.encode(m), label[m.gold_intent]) for m in validation]
+        rows = [self._row(m, label[m.gold_intent]) for m in training]
+        validation_rows = [self._row(m, label[m.gold_intent]) for m in validation]
+        wide = messages[0].features.shape[1] if p["wide_features"] else 0
 
         torch.manual_seed(p["seed"] or 0)  # the initial weights depend on the seed alone
         network = {k: p[k] for k in NETWORK[p["architecture"]]}
-        self.model_ = build(p["architecture"], {"vocab_size": len(self.vocabulary_),
+        self.model_ = build(p["architecture"], {"vocab_size": len(self.vocabulary_), "wide_features": wide,
                                                 "num_classes": len(self.classes_), **network})
         weights = self._class_weights([label[m.gold_intent] for m in training])
         criterion = torch.nn.CrossEntropyLoss(weight=weights, label_smoothing=p["label_smoothing"])
 
         def loss_fn(model, batch, step):
-            ids, lengths, labels = batch
+            ids, lengths, labels, *features = batch
             if step >= 0 and p["word_dropout"]:  # training steps only; validation sees every word
                 dropped = (torch.rand(ids.shape, device=ids.device) < p["word_dropout"]) & (ids > SEP)
                 ids = ids.masked_fill(dropped, UNK)
-            return criterion.to(ids.device)(model(ids, lengths).float(), labels)
+            return criterion.to(ids.device)(model(ids, lengths, *features).float(), labels)
 
         config = TrainConfig(**{k: p[k] for k in TRAINING}, seed=p["seed"] or 0)
         result = train(self.model_, rows, validation_rows, collate, loss_fn, config,
                        out_dir=p["checkpoint_dir"], resume=bool(p["resume"]))
         self.model_.to("cpu").eval()
-        logits = self._logits([ids for ids, _ in validation_rows])
-        gold = np.array([y for _, y in validation_rows])
+        logits = self._logits(validation_rows)
+        gold = np.array([row[1] for row in validation_rows])
         self.temperature_ = fit_temperature(logits, gold) if p["calibration"] == "temperature" else 1.0
         self.training_log_ = {
             **asdict(result), "architecture": p["architecture"], "rows": len(rows),
@@ -210,23 +217,29 @@ class NeuralIntentClassifier(Component):
             ids += [SEP, *(self.vocabulary_.get(c, UNK) for c in self.characters(message)), EOS]
         return ids
 
-    def _logits(self, sequences: list[list[int]]) -> np.ndarray:
+    def _row(self, message: Message, label: int) -> tuple:
+        """A dataset row: (ids, label), plus the sparse feature row with a wide part."""
+        if self.params["wide_features"]:
+            return self.encode(message), label, message.features
+        return self.encode(message), label
+
+    def _logits(self, rows: list[tuple]) -> np.ndarray:
         """Raw logits [N, C] on the CPU, in batches of similar length (padding does not change them)."""
         import torch
 
-        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
-        out = np.empty((len(sequences), len(self.classes_)), dtype=np.float64)
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
+        out = np.empty((len(rows), len(self.classes_)), dtype=np.float64)
         with torch.inference_mode():
             for lo in range(0, len(order), INFERENCE_BATCH):
                 chunk = order[lo:lo + INFERENCE_BATCH]
-                ids, lengths, _ = collate([(sequences[i], 0) for i in chunk])
-                out[chunk] = self.model_(ids, lengths).float().numpy()
+                ids, lengths, _, *features = collate([rows[i] for i in chunk])
+                out[chunk] = self.model_(ids, lengths, *features).float().numpy()
         return out
 
     def process_batch(self, messages: list[Message]) -> list[Message]:
         if not messages:
             return messages
-        logits = self._logits([self.encode(m) for m in messages])
+        logits = self._logits([self._row(m, 0) for m in messages])
         probabilities = softmax(logits / self.temperature_)
         top = self.params["ranking_size"]
         for message, row, raw in zip(messages, probabilities, logits, strict=True):
@@ -286,10 +299,20 @@ def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
     return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
 
 
-def collate(rows: list[tuple[list[int], int]]):
-    """(ids, label) rows -> ids [B, L] padded with 0, lengths [B], labels [B]."""
+def collate(rows: list[tuple]):
+    """(ids, label[, sparse feature row]) rows -> ids [B, L] padded with 0, lengths [B], labels [B]
+    (and features [B, N] as a sparse COO tensor)."""
     import torch
 
-    sequences, labels = zip(*rows, strict=True)
+    sequences, labels = [r[0] for r in rows], [r[1] for r in rows]
     ids = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in sequences], batch_first=True)
-    return ids, torch.tensor([len(s) for s in sequences]), torch.tensor(labels)
+    batch = (ids, torch.tensor([len(s) for s in sequences]), torch.tensor(labels))
+    if len(rows[0]) > 2:
+        import scipy.sparse as sp
+
+        coo = sp.vstack([r[2] for r in rows]).tocoo()
+        indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+        features = torch.sparse_coo_tensor(indices, torch.from_numpy(coo.data.astype(np.float32)), coo.shape,
+                                           check_invariants=False)  # scipy's COO from vstack is valid
+        batch += (features.coalesce(),)
+    return batch

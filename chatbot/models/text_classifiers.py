@@ -13,6 +13,10 @@ a message scores the same alone as in a padded batch.
 - BiLSTMAttention (Lin et al. / Yang et al. style): embeddings, a bidirectional multi-layer LSTM
   over packed sequences (padding never enters the recurrence), additive attention
   ``v . tanh(W h_t)`` whose weights sum to 1 over the real tokens, dropout, linear.
+
+Either can add a *wide* part (Cheng et al., 2016, "Wide & Deep"): with ``wide_features`` = N > 0,
+``forward`` also takes a sparse ``features [B, N]`` matrix (the pipeline's TF-IDF n-grams) whose
+linear scores ``[B, C]`` are added to the logits, so the network learns what the n-grams miss.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class TextCNNConfig:
     kernel_sizes: tuple[int, ...] = (1, 2, 3, 4)
     filters: int = 128  # per kernel width
     dropout: float = 0.5
+    wide_features: int = 0  # N > 0: a linear layer over N sparse input features is added to the logits
 
     def __post_init__(self) -> None:
         self.kernel_sizes = tuple(int(k) for k in self.kernel_sizes)
@@ -53,6 +58,7 @@ class BiLSTMAttentionConfig:
     layers: int = 1
     attention_size: int = 128
     dropout: float = 0.3
+    wide_features: int = 0  # as in TextCNNConfig
 
     def __post_init__(self) -> None:
         _check(self.vocab_size, self.num_classes, self.dropout)
@@ -72,6 +78,29 @@ def _check(vocab_size: int, num_classes: int, dropout: float) -> None:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
 
 
+class Wide(nn.Module):
+    """Linear scores of sparse features: features [B, N] (sparse COO or dense) -> [B, C]."""
+
+    def __init__(self, features: int, classes: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(features, classes))  # starts neutral: the deep part leads
+
+    def forward(self, features: Tensor) -> Tensor:
+        return torch.sparse.mm(features, self.weight) if features.is_sparse else features @ self.weight
+
+
+def _wide(config) -> Wide | None:
+    return Wide(config.wide_features, config.num_classes) if config.wide_features > 0 else None
+
+
+def _add_wide(model: nn.Module, logits: Tensor, features: Tensor | None) -> Tensor:
+    if model.wide is None:
+        return logits
+    if features is None:
+        raise ValueError(f"this model has a wide part over {model.config.wide_features} features: pass them")
+    return logits + model.wide(features.to(logits.device)).to(logits.dtype)
+
+
 def padding_mask(ids: Tensor, lengths: Tensor) -> Tensor:
     """[B, L] True on the first ``lengths`` positions of each row."""
     positions = torch.arange(ids.size(1), device=ids.device)
@@ -89,22 +118,24 @@ class TextCNN(nn.Module):
         )
         self.dropout = nn.Dropout(config.dropout)
         self.out = nn.Linear(config.filters * len(config.kernel_sizes), config.num_classes)
+        self.wide = _wide(config)
 
-    def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
-        """ids [B, L], lengths [B] -> logits [B, C]."""
+    def forward(self, ids: Tensor, lengths: Tensor, features: Tensor | None = None) -> Tensor:
+        """ids [B, L], lengths [B] (features [B, N] with a wide part) -> logits [B, C]."""
         lengths = lengths.clamp(min=1).to(ids.device)
         mask = padding_mask(ids, lengths)  # [B, L]
         embedded = self.embedding(ids) * mask.unsqueeze(-1)  # [B, L, E], exact zeros on padding
         embedded = self.dropout(embedded).transpose(1, 2)  # [B, E, L]
         pooled = []
         for width, conv in zip(self.config.kernel_sizes, self.convs, strict=True):
-            features = torch.relu(conv(embedded))  # [B, F, L + width - 1]
+            maps = torch.relu(conv(embedded))  # [B, F, L + width - 1]
             # Output t covers inputs t-width+1 .. t: it holds a real token when t < length + width - 1.
-            positions = torch.arange(features.size(-1), device=ids.device)
+            positions = torch.arange(maps.size(-1), device=ids.device)
             valid = positions.unsqueeze(0) < (lengths + width - 1).unsqueeze(1)  # [B, L + width - 1]
-            features = features.masked_fill(~valid.unsqueeze(1), torch.finfo(features.dtype).min)
-            pooled.append(features.max(dim=-1).values)  # [B, F]
-        return self.out(self.dropout(torch.cat(pooled, dim=-1)))  # [B, K * F] -> [B, C]
+            maps = maps.masked_fill(~valid.unsqueeze(1), torch.finfo(maps.dtype).min)
+            pooled.append(maps.max(dim=-1).values)  # [B, F]
+        logits = self.out(self.dropout(torch.cat(pooled, dim=-1)))  # [B, K * F] -> [B, C]
+        return _add_wide(self, logits, features)
 
 
 class BiLSTMAttention(nn.Module):
@@ -118,9 +149,11 @@ class BiLSTMAttention(nn.Module):
         self.score = nn.Linear(config.attention_size, 1, bias=False)
         self.dropout = nn.Dropout(config.dropout)
         self.out = nn.Linear(2 * config.hidden_size, config.num_classes)
+        self.wide = _wide(config)
 
-    def forward(self, ids: Tensor, lengths: Tensor, return_attention: bool = False):
-        """ids [B, L], lengths [B] -> logits [B, C] (and attention weights [B, L] when asked)."""
+    def forward(self, ids: Tensor, lengths: Tensor, features: Tensor | None = None, return_attention: bool = False):
+        """ids [B, L], lengths [B] (features [B, N] with a wide part) -> logits [B, C]
+        (and attention weights [B, L] when asked)."""
         lengths = lengths.clamp(min=1)  # an empty row would break packing; its one step reads padding
         embedded = self.dropout(self.embedding(ids))  # [B, L, E]
         packed = nn.utils.rnn.pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -132,7 +165,7 @@ class BiLSTMAttention(nn.Module):
         scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
         weights = torch.softmax(scores, dim=-1) * mask  # [B, L], sums to 1 over real tokens, exactly 0 on padding
         pooled = torch.bmm(weights.unsqueeze(1), states).squeeze(1)  # [B, 2H]
-        logits = self.out(self.dropout(pooled))  # [B, C]
+        logits = _add_wide(self, self.out(self.dropout(pooled)), features)  # [B, C]
         return (logits, weights) if return_attention else logits
 
 

@@ -108,3 +108,25 @@ def test_it_needs_tokens_and_two_intents():
         NeuralIntentClassifier(**TINY).fit(TrainingData(messages))
     with pytest.raises(ValueError, match="architecture"):
         NeuralIntentClassifier(architecture="gpt").fit(_data())
+
+
+def test_a_wide_part_over_tfidf_features_trains_saves_and_loads(tmp_path):
+    steps = [*TEXT, {"name": "tfidf_featurizer"},
+             {"name": "neural_intent_classifier", "params": {**TINY, "wide_features": True}}]
+    pipeline = Pipeline(steps).fit(_data())
+    classifier = pipeline.find("neural_intent_classifier")
+    assert classifier.model_.wide is not None
+    assert classifier.model_.config.wide_features == messages_features_width(pipeline)
+    messages = pipeline.process_batch(_data().messages)
+    assert sum(m.intent == m.gold_intent for m in messages) / len(messages) >= 0.9
+    pipeline.save(tmp_path)
+    texts = ["내일 눈 와?", "라면 먹고 싶어", "반가워"]
+    before = [(m.intent, m.confidence) for m in pipeline.process_batch([Message(text=t) for t in texts])]
+    after = [(m.intent, m.confidence) for m in Pipeline.load(tmp_path).process_batch([Message(text=t) for t in texts])]
+    assert after == before
+    with pytest.raises(ValueError, match="featurizer"):
+        Pipeline([*TEXT, steps[-1]]).fit(_data())
+
+
+def messages_features_width(pipeline: Pipeline) -> int:
+    return pipeline.process(Message(text="안녕")).features.shape[1]

@@ -81,3 +81,24 @@ def test_configs_validate_and_round_trip():
         BiLSTMAttentionConfig(vocab_size=30, num_classes=1)
     with pytest.raises(ValueError, match="kernel_sizes"):
         TextCNNConfig(vocab_size=30, num_classes=3, kernel_sizes=[0])
+
+
+@pytest.mark.parametrize("architecture", ["textcnn", "bilstm"])
+def test_the_wide_part_adds_linear_scores_of_sparse_features(architecture):
+    torch.manual_seed(0)
+    small = {"embedding_size": 8, "filters": 5, "kernel_sizes": [1, 2]} if architecture == "textcnn" else \
+        {"embedding_size": 8, "hidden_size": 6, "attention_size": 5}
+    model = build(architecture, {"vocab_size": 30, "num_classes": 3, "wide_features": 6, **small}).eval()
+    ids, lengths = torch.tensor([[5, 6, 7], [8, 9, PAD]]), torch.tensor([3, 2])
+    dense = torch.tensor([[0.0, 0.5, 0.0, 0.0, 0.0, 1.0], [0.2, 0.0, 0.0, 0.0, 0.0, 0.0]])
+    # it starts neutral, so the deep part alone decides at first
+    deep = build(architecture, {"vocab_size": 30, "num_classes": 3, **small})
+    deep.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("wide.")})
+    assert torch.allclose(model(ids, lengths, dense.to_sparse()), deep.eval()(ids, lengths), atol=1e-6)
+    with torch.no_grad():
+        model.wide.weight.copy_(torch.arange(18, dtype=torch.float32).view(6, 3))
+    with_wide = model(ids, lengths, dense.to_sparse())
+    assert torch.allclose(with_wide - deep(ids, lengths), dense @ model.wide.weight, atol=1e-5)
+    assert torch.allclose(with_wide, model(ids, lengths, dense), atol=1e-5)  # sparse and dense agree
+    with pytest.raises(ValueError, match="wide part"):
+        model(ids, lengths)
