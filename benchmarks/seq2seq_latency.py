@@ -8,8 +8,9 @@ of ``--questions`` (default: the Korean probes below, typos and slang included) 
 ``--repeat`` times through ``generate`` (subword encoding, beam search, decoding to text) and the
 median and p95 over all replies are reported: the target's figure (issue 3: <= 50 ms, 2 cores).
 
-Without ``--model``, the network has the seq2seq responder's default size (vocabulary 4,000, embeddings and hidden
-256, 2 layers, GRU, Bahdanau attention). Its weights are random and end-of-reply is masked, so
+Without ``--model``, the network has the seq2seq responder's default size and architecture (read
+from its defaults: vocabulary, embedding and hidden sizes, layers, cell, attention, input
+feeding). Its weights are random and end-of-reply is masked, so
 every reply runs to ``--max-length`` decoding steps: an upper bound on the latency of a trained
 model with the same settings, which stops at its end token. Threads: torch's default.
 """
@@ -30,6 +31,7 @@ import torch  # noqa: E402
 from benchmarks.common import add_common_arguments, arguments_dict, emit, environment  # noqa: E402
 from chatbot.models.decoding import DecodeOptions, beam_search  # noqa: E402
 from chatbot.models.seq2seq import EOS, Seq2Seq, Seq2SeqConfig  # noqa: E402
+from chatbot.responders.seq2seq_responder import Seq2SeqResponder  # noqa: E402
 
 PROBES = ["안녕하세요", "오늘 너무 피곤하다 ㅠㅠ", "헤어진 지 한 달 됐는데 아직도 생각나", "주말에 뭐 하지?",
           "짝사랑하는 사람한테 고백할까 말까", "배고픈데 뭐 먹을까", "요즘 일이 너무 많아서 힘들어", "ㅋㅋㅋ 심심햌ㅋ",
@@ -81,10 +83,13 @@ def main() -> int:
         emit(result, args.out)
         return 0
     torch.manual_seed(0)
-    model = Seq2Seq(Seq2SeqConfig(vocab_size=4000)).eval()
+    defaults = Seq2SeqResponder.defaults
+    config = Seq2SeqConfig(vocab_size=defaults["vocab_size"], **{k: defaults[k] for k in (
+        "embedding_size", "hidden_size", "layers", "cell", "attention", "shared_embeddings", "input_feeding")})
+    model = Seq2Seq(config).eval()
     with torch.no_grad():
         model.decoder.out.bias[EOS] = -1e4  # never end early: the worst case
-    source = torch.randint(4, 4000, (1, args.source_length))
+    source = torch.randint(4, config.vocab_size, (1, args.source_length))
     lengths = torch.tensor([args.source_length])
     options = DecodeOptions(method="beam", beam_width=args.beam_width, max_length=args.max_length)
     timings = []
@@ -98,6 +103,7 @@ def main() -> int:
     result = {
         "benchmark": "seq2seq_cpu_reply_latency",
         "tokens_generated": len(ids),
+        "network": config.to_dict(),
         "median_ms": round(statistics.median(timings), 2),
         "p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 2),
         "target_ms": 50,
