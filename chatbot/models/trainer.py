@@ -116,8 +116,10 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     ``loss_fn(model, batch, step)`` returns the mean loss of a batch already on the device (the
     step lets a loss follow a schedule, such as teacher forcing). ``score_fn(model)``, when given,
     scores the model (in eval mode, on its device) at each evaluation, higher being better; the
-    best step and early stopping then follow the score instead of the loss. It must give every
-    rank the same number (score the whole validation set, deterministically)."""
+    best step then follows the score instead of the loss, and early stopping waits until neither
+    the score nor the loss has improved for ``patience`` evaluations (a score from a small
+    validation set can peak by luck early on, while the loss still shows the model learning).
+    It must give every rank the same number (score the whole validation set, deterministically)."""
     rank, world = distributed()
     device = resolve_device(config.device)
     if world > 1 and device.type == "cuda":
@@ -143,7 +145,7 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     autocast, scaler, precision = _precision(device)
     eval_every = config.eval_every or steps_per_epoch
     state = {"step": 0, "best_loss": math.inf, "best_step": 0, "bad_evals": 0, "history": [], "elapsed": 0.0,
-             "seconds_to_best": 0.0, "best_criterion": math.inf, "best_score": None}
+             "seconds_to_best": 0.0, "best_criterion": math.inf, "best_score": None, "min_loss": math.inf}
     best_weights = copy.deepcopy(model.state_dict())
     out = Path(out_dir) if out_dir else None
     if resume:
@@ -185,11 +187,15 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
                     entry["validation_score"] = score = _score(model, score_fn)
                     criterion = -score
                 state["history"].append(entry)
+                loss_improved = validation_loss < state["min_loss"]
+                state["min_loss"] = min(state["min_loss"], validation_loss)
                 if criterion < state["best_criterion"]:
                     state.update(best_loss=validation_loss, best_step=state["step"], bad_evals=0,
                                  seconds_to_best=round(elapsed, 2), best_criterion=criterion,
                                  best_score=entry.get("validation_score"))
                     best_weights = copy.deepcopy(model.state_dict())
+                elif score_fn is not None and loss_improved:
+                    state["bad_evals"] = 0  # the score has not caught up yet, but the model is still learning
                 else:
                     state["bad_evals"] += 1
                 if state["bad_evals"] >= config.patience:  # the same on every rank: the loss is reduced
@@ -318,7 +324,7 @@ def _load_checkpoint(path: Path, model, optimizer, scheduler, scaler, state, dev
         scaler.load_state_dict(checkpoint["scaler"])
     state.update(checkpoint["state"])
     if "best_criterion" not in checkpoint["state"]:  # a checkpoint from before score-based selection
-        state["best_criterion"] = state["best_loss"]
+        state["best_criterion"] = state["min_loss"] = state["best_loss"]
     torch.set_rng_state(checkpoint["torch_rng"].cpu())  # map_location moved it; the state lives on the CPU
     np.random.set_state(checkpoint["numpy_rng"])
     random.setstate(checkpoint["python_rng"])

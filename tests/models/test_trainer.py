@@ -144,8 +144,21 @@ def test_a_score_function_picks_the_best_step_and_drives_early_stopping():
         calls.append(len(calls))
         return [1.0, 5.0, 2.0, 1.0, 0.5, 0.1][min(len(calls) - 1, 5)]
 
-    result = train(model, _data(0), _data(1), _collate, _loss, _config(epochs=20, patience=2), score_fn=score)
+    # learning rate 0: the loss never improves, so only the score can keep training going
+    result = train(model, _data(0), _data(1), _collate, _loss, _config(epochs=20, patience=2, learning_rate=0.0),
+                   score_fn=score)
     assert result.best_step == 2 * 6 and result.best_validation_score == 5.0
     assert result.stopped_by == "early_stopping" and len(result.history) == 4  # two evaluations without a gain
     assert [h["validation_score"] for h in result.history] == [1.0, 5.0, 2.0, 1.0]
     assert model.training  # the loop goes on training after a score
+
+
+def test_with_a_score_a_falling_loss_still_counts_as_learning():
+    # A lucky early score must not stop training while the validation loss still improves.
+    model = _model()
+    scores = iter([3.0] + [1.0] * 100)
+    result = train(model, _data(0), _data(1), _collate, _loss, _config(epochs=6, patience=2, learning_rate=0.05),
+                   score_fn=lambda scored: next(scores))
+    losses = [h["validation_loss"] for h in result.history]
+    assert all(b < a for a, b in zip(losses, losses[1:], strict=False))  # this set-up keeps improving
+    assert result.stopped_by == "epochs" and result.best_step == 6  # best by score, yet it ran on
