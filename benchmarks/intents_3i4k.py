@@ -43,13 +43,16 @@ def main() -> int:
     parser.add_argument("--target-accuracy", type=float, default=0.90)
     parser.add_argument("--target-macro-f1", type=float, default=0.82)
     parser.add_argument("--device", default=None, help="the train command's --device")
+    parser.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
+                        help="the train command's --time-budget (whole training run)")
     args = parser.parse_args()
     rows = read_rows(data_file(args.data_dir, "3i4k/fci_train_val.txt"))
     runs = []
     for seed in args.seeds:
         train, held_out = stratified_split(rows, args.eval_fraction, seed)
         log(f"3i4K seed {seed}: {len(train)} training rows, {len(held_out)} validation rows")
-        report = train_and_evaluate(train, held_out, args.config, overrides={"device": args.device})
+        overrides = {"device": args.device, "time_budget_minutes": args.time_budget}
+        report = train_and_evaluate(train, held_out, args.config, overrides=overrides)
         runs.append({"seed": seed, "accuracy": report["intent"]["accuracy"], "macro_f1": report["intent"]["macro_f1"],
                      "per_class": report["intent"]["per_class"], "train_seconds": report["train_seconds"],
                      "predict_rows_per_second": report["rows_per_second"],
