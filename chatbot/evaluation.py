@@ -52,6 +52,17 @@ def morphemes(texts: Sequence[str]) -> list[list[str]]:
     return [[t.form for t in tokens] for tokens in get_tokenizer(BLEU_TOKENIZER).tokenize_batch(list(texts))]
 
 
+def bleu4(references: Sequence[Sequence[Sequence[str]]], hypotheses: Sequence[Sequence[str]]) -> float:
+    """NLTK corpus BLEU-4 (x100): each hypothesis's token list against its list of references.
+
+    NLTK warns when a corpus has no matching n-gram of some order; 0 is then the answer."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return 100 * corpus_bleu(references, hypotheses)
+
+
 def distinct_n(token_lists: Sequence[Sequence[str]], n: int) -> float:
     """Unique n-grams over all n-grams in the replies (Li et al.'s distinct-n)."""
     grams = [tuple(t[i:i + n]) for t in token_lists for i in range(len(t) - n + 1)]
@@ -62,7 +73,7 @@ def response_metrics(replies: Sequence[str], golds: Sequence[str]) -> dict[str, 
     """NLTK corpus BLEU-4 over morphemes (x100), and distinct-1/2 of the replies."""
     hyp, ref = morphemes(replies), morphemes(golds)
     return {
-        "bleu4": round(100 * corpus_bleu([[r] for r in ref], hyp), 2),
+        "bleu4": round(bleu4([[r] for r in ref], hyp), 2),
         "distinct1": distinct_n(hyp, 1),
         "distinct2": distinct_n(hyp, 2),
         "tokenizer": BLEU_TOKENIZER,

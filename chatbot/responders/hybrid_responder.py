@@ -12,7 +12,6 @@ reply says which side answered (``reply_source`` and ``context["responder"]``).
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +48,7 @@ class HybridResponder(Seq2SeqResponder):
 
     def tune(self, messages: list[Message]) -> dict[str, float]:
         """Pick the similarity cut-off that maximises BLEU-4 of the mixed replies on held-out pairs."""
-        from nltk.translate.bleu_score import corpus_bleu
-
-        from chatbot.evaluation import morphemes
+        from chatbot.evaluation import bleu4, morphemes
 
         references = {id(m): self.references(m) for m in messages}
         rows = [m for m in messages if references[id(m)] and m.gold_intent != self.params["ood_label"]]
@@ -69,12 +66,9 @@ class HybridResponder(Seq2SeqResponder):
         hyp_retrieved, hyp_generated = morphemes(retrieved), morphemes(generated)
         candidates = sorted({0.0, 1.01, *np.round(np.quantile(sims, _QUANTILES), 4)})
         table = []
-        for threshold in candidates:  # (NLTK warns about zero 4-gram overlaps; a score of 0 is the answer)
+        for threshold in candidates:
             mixed = [r if s >= threshold else g for r, g, s in zip(hyp_retrieved, hyp_generated, sims, strict=True)]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                bleu = corpus_bleu(gold, mixed)
-            table.append({"threshold": float(threshold), "bleu4": round(100 * bleu, 3),
+            table.append({"threshold": float(threshold), "bleu4": round(bleu4(gold, mixed), 3),
                           "retrieval_share": round(float(np.mean(sims >= threshold)), 4)})
         # The highest BLEU; among equals the lowest threshold, which prefers human-written answers.
         best = max(table, key=lambda row: (row["bleu4"], -row["threshold"]))

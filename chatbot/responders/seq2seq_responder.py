@@ -126,23 +126,14 @@ class Seq2SeqResponder(Responder):
 
         Validation loss keeps falling while replies stay generic and starts rising as the network
         memorises answers that held-out questions share; the replies' BLEU is what matters."""
-        from chatbot.evaluation import morphemes
+        from chatbot.evaluation import bleu4, morphemes
         from chatbot.models.decoding import DecodeOptions
 
         questions = [q for q, _ in validation]
         references = [[r] for r in morphemes([a for _, a in validation])]
         options = DecodeOptions(method="greedy", max_length=self.params["decode"].get("max_length", 40),
                                 no_repeat_ngram=self.params["decode"].get("no_repeat_ngram", 3))
-
-        def score(model) -> float:
-            import warnings
-
-            from nltk.translate.bleu_score import corpus_bleu
-
-            with warnings.catch_warnings():  # NLTK warns on zero n-gram overlaps; 0 is the answer
-                warnings.simplefilter("ignore", UserWarning)
-                return 100 * corpus_bleu(references, morphemes(self.generate(questions, options, model)))
-        return score
+        return lambda model: bleu4(references, morphemes(self.generate(questions, options, model)))
 
     def pairs(self, data: TrainingData) -> list[tuple[str, str]]:
         """(question, answer) training pairs from answers, else from intent responses."""
