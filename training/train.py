@@ -48,7 +48,8 @@ OVERRIDABLE = ("device", "seed", "resume", "time_budget_minutes")
 CHECKPOINTS = "checkpoints"
 LOSS_CURVE = "loss_curve.png"
 SUMMARY_KEYS = ("steps", "best_step", "best_validation_loss", "best_validation_score", "stopped_by", "seconds",
-                "seconds_to_best", "device", "precision", "world_size", "resumed_from")
+                "seconds_to_best", "device", "precision", "world_size", "resumed_from", "examples_per_second",
+                "target_tokens_per_second", "peak_gpu_memory_mib")
 
 
 def fresh(messages: list[Message]) -> list[Message]:

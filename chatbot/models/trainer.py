@@ -65,6 +65,8 @@ class TrainResult:
     world_size: int = 1
     resumed_from: int = 0  # the step a resumed run started at (0 for a fresh run)
     best_validation_score: float | None = None  # with a score_fn: its value at the best step
+    examples_per_second: float = 0.0  # training examples over all ranks per second of this call's training
+    peak_gpu_memory_mib: float | None = None  # torch.cuda.max_memory_allocated on this rank (CUDA only)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -155,6 +157,9 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     resumed_from = state["step"]
     started = time.monotonic() - state["elapsed"]  # the log's clock runs on over resumes
     run_started = clock["start"] = time.monotonic()  # the budget's clock is this call's
+    seen = 0  # training examples this call has stepped through on this rank
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     stopped_by = "epochs"
     running = [0.0, 0]  # train loss sum and batches since the last evaluation
     progress = _progress(total_steps, state["step"], enabled=config.progress and rank == 0)
@@ -171,6 +176,7 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
                 continue
             loss = _step(wrapped, batch, loss_fn, state["step"], optimizer, scheduler, scaler, config, device,
                          autocast)
+            seen += _batch_size(batch)
             running = [running[0] + loss, running[1] + 1]
             state["step"] += 1
             progress.update(1)
@@ -225,7 +231,10 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
                        steps=state["step"], stopped_by=stopped_by, seconds=round(state["elapsed"], 2),
                        history=state["history"], seconds_to_best=state["seconds_to_best"], device=str(device),
                        precision=precision, world_size=world, resumed_from=resumed_from,
-                       best_validation_score=state.get("best_score"))
+                       best_validation_score=state.get("best_score"),
+                       examples_per_second=round(seen * world / max(time.monotonic() - run_started, 1e-9), 1),
+                       peak_gpu_memory_mib=(round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+                                            if device.type == "cuda" else None))
 
 
 def _score(model: nn.Module, score_fn: Callable[[nn.Module], float]) -> float:
@@ -275,7 +284,7 @@ def evaluate_loss(model, data, collate, loss_fn, config, device, autocast) -> fl
         batch = _to(batch, device)
         with autocast:
             loss = loss_fn(model, batch, -1)
-        size = len(next(iter(batch.values()))) if isinstance(batch, dict) else len(batch[0])
+        size = _batch_size(batch)
         total, count = total + float(loss) * size, count + size
     model.train()
     return _mean_over_ranks(total, count, device)
@@ -297,6 +306,10 @@ def _any_rank(flag: bool, device: torch.device, world: int) -> bool:
     value = torch.tensor([int(flag)], device=device)
     torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
     return bool(value.item())
+
+
+def _batch_size(batch) -> int:
+    return len(next(iter(batch.values()))) if isinstance(batch, dict) else len(batch[0])
 
 
 def _to(batch, device):

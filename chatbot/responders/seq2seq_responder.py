@@ -117,8 +117,10 @@ class Seq2SeqResponder(Responder):
         result = train(self.model_, encoded, encoded_val, collate, loss_fn, train_config,
                        out_dir=p["checkpoint_dir"], resume=bool(p["resume"]), score_fn=score_fn)
         self.model_.to("cpu").eval()
+        mean_target = sum(len(out) for _, _, out in encoded) / max(1, len(encoded))  # pieces + end token
         self.training_log_ = {**asdict(result), "pairs": len(pairs), "validation_pairs": len(validation),
-                             "vocab_size": len(self.vocab_)}
+                              "vocab_size": len(self.vocab_),
+                              "target_tokens_per_second": round(result.examples_per_second * mean_target, 1)}
         return self
 
     def _bleu_scorer(self, validation: list[tuple[str, str]]):

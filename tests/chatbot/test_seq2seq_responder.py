@@ -47,6 +47,7 @@ def test_best_weights_are_chosen_by_the_bleu_of_validation_replies(trained):
     scores = [h["validation_score"] for h in log["history"]]
     assert len(scores) == len(log["history"]) and all(0.0 <= s <= 100.0 for s in scores)
     assert log["best_validation_score"] == max(scores)
+    assert log["target_tokens_per_second"] > log["examples_per_second"] > 0  # answers are several pieces long
     assert log["best_step"] == next(h["step"] for h in log["history"] if h["validation_score"] == max(scores))
 
 

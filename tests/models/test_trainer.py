@@ -45,6 +45,7 @@ def test_training_lowers_the_validation_loss_and_keeps_the_best():
     assert result.steps == 4 * 6 and result.stopped_by == "epochs"
     assert result.history[-1]["validation_loss"] < result.history[0]["validation_loss"]
     assert result.best_validation_loss == min(h["validation_loss"] for h in result.history)
+    assert result.examples_per_second > 0 and result.peak_gpu_memory_mib is None  # CPU: no GPU memory figure
 
 
 def test_a_resumed_run_continues_from_the_same_step_and_ends_the_same(tmp_path):
