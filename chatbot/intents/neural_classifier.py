@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import special
 
 from chatbot.components import Component
 from chatbot.message import Message, TrainingData
@@ -282,8 +283,8 @@ class NeuralIntentClassifier(Component):
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    """Row-wise softmax of [N, C] logits."""
+    return special.softmax(logits, axis=1)
 
 
 def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
@@ -291,10 +292,8 @@ def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
     from scipy.optimize import minimize_scalar
 
     def nll(log_t: float) -> float:
-        scaled = logits / np.exp(log_t)
-        scaled = scaled - scaled.max(axis=1, keepdims=True)
-        log_z = np.log(np.exp(scaled).sum(axis=1))
-        return float(np.mean(log_z - scaled[np.arange(len(gold)), gold]))
+        log_probabilities = special.log_softmax(logits / np.exp(log_t), axis=1)
+        return float(-np.mean(log_probabilities[np.arange(len(gold)), gold]))
 
     return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
 
