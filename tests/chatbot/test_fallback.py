@@ -1,6 +1,8 @@
 """Fallback detection: its signals and both ways of tuning the thresholds."""
 
-from chatbot.intents.fallback import OFF, FallbackDetector, content_lemmas
+import numpy as np
+
+from chatbot.intents.fallback import OFF, SIGNALS, FallbackDetector, content_lemmas
 from chatbot.message import Message, TrainingData
 from chatbot.pipeline import Pipeline
 
@@ -46,7 +48,7 @@ def test_tune_without_ood_rows_spends_the_budget_on_every_signal():
     held_out = _held_out(pipeline, [("모레 비 올까", "weather"), ("오늘 눈 와", "weather"), ("점심 추천 좀", "food"),
                                     ("라면 끓일까", "food"), ("날씨 좋아?", "weather"), ("배고픈데 뭐 먹지", "food")])
     tuned = detector.tune(held_out)
-    assert set(tuned) == {"min_similarity", "min_margin", "max_unknown", "max_unseen_bigrams"}
+    assert set(tuned) == set(SIGNALS)
     caught = sum(m.fallback for m in detector.process_batch(held_out))
     assert caught <= len(held_out) * (1 - 0.9)  # never more than the budget
 
@@ -69,3 +71,41 @@ def test_fixed_thresholds_are_kept():
     detector.fit(TrainingData(messages))
     assert detector.thresholds_["max_unknown"] == 0.5 and detector.thresholds_["min_similarity"] == 0.1
     assert detector.thresholds_["max_unseen_bigrams"] == OFF
+
+
+def test_language_model_prefers_the_domain_word_order():
+    pipeline = _fit()
+    detector = pipeline.find("fallback_detector")
+    usual, shuffled = _held_out(pipeline, [("점심 뭐 먹지", "food"), ("먹지 뭐 점심", "food")])
+    scores = detector.signals([usual, shuffled])["min_lm_score"]
+    assert np.isfinite(scores).all()  # unseen words and orders never give -inf
+    assert scores[0] > scores[1]
+    unknown = _held_out(pipeline, [("양자역학 파동함수 붕괴", "food")])[0]
+    assert np.isfinite(detector.signals([unknown])["min_lm_score"][0])
+
+
+def test_neighbour_and_intent_similarities():
+    pipeline = _fit()
+    detector = pipeline.find("fallback_detector")
+    message = _held_out(pipeline, [("내일 날씨 어때", "weather")])[0]
+    values = detector.signals([message])
+    assert values["min_similarity"][0] <= values["nearest"][0]  # a mean over 5 neighbours
+    assert values["min_intent_similarity"][0] <= values["nearest"][0] + 1e-12
+    message.intent = "food"  # the nearest food line is further away than the nearest line overall
+    assert detector.signals([message])["min_intent_similarity"][0] < values["nearest"][0]
+    detector.params["neighbours"] = 1
+    values = detector.signals([message])
+    assert values["min_similarity"][0] == values["nearest"][0]
+
+
+def test_a_detector_saved_before_the_new_signals_still_works():
+    pipeline = _fit()
+    detector = pipeline.find("fallback_detector")
+    del detector.lm_, detector.reference_intents_
+    for key in ("min_intent_similarity", "min_lm_score"):
+        detector.thresholds_.pop(key)
+    detector.thresholds_["max_unknown"] = 1.0
+    inside = pipeline.process(Message(text="내일 날씨 어때?"))
+    outside = pipeline.process(Message(text="양자역학 파동함수 붕괴 원리"))
+    assert outside.fallback_reason == "unknown_words" and not inside.fallback
+    assert np.isinf(detector.signals([inside])["min_lm_score"]).all()  # the missing signal never fires
