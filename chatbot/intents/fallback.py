@@ -131,6 +131,13 @@ class FallbackDetector(Component):
         value = self.params[key]
         return None if value in (None, "auto") else float(value)
 
+    def _reference_t(self):
+        """The reference matrix transposed, as CSR: built once, not on every message (not saved)."""
+        cached = getattr(self, "_reference_t_cache", None)
+        if cached is None or cached[0] is not self.reference_:
+            self._reference_t_cache = (self.reference_, self.reference_.T.tocsr())
+        return self._reference_t_cache[1]
+
     def _nearest(self, rows, exclude=None, intents=None) -> dict[str, np.ndarray]:
         """Cosine similarities of each row (a unit vector) to the reference examples.
 
@@ -142,8 +149,9 @@ class FallbackDetector(Component):
         k = max(1, min(int(self.params["neighbours"]), self.reference_.shape[0]))
         labels = getattr(self, "reference_intents_", None)
         out = {key: np.empty(n) for key in ("nearest", "min_similarity", "min_intent_similarity")}
+        reference_t = self._reference_t()
         for lo in range(0, n, 512):
-            sims = (rows[lo:lo + 512] @ self.reference_.T).toarray()
+            sims = (rows[lo:lo + 512] @ reference_t).toarray()
             if exclude is not None:
                 sims[np.arange(sims.shape[0]), exclude[lo:lo + 512]] = -1.0
             top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
