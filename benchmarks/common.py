@@ -14,6 +14,7 @@ import platform
 import re
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -121,11 +122,25 @@ def git_revision() -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
+def cpu_probe_ms(repeats: int = 3) -> float:
+    """Best of ``repeats`` timings of a fixed pure-Python loop (10 million additions), in ms.
+
+    Hosts of the same kind differ in speed from day to day; this figure says how fast the
+    machine was when a benchmark ran, so timings from different days can be compared."""
+    best = float("inf")
+    for _ in range(repeats):
+        start, total = time.perf_counter(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1000, 1)
+
+
 def environment(packages: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
-    """Machine, Python, library versions, repository revision and the date (UTC)."""
+    """Machine (with a CPU speed probe), Python, library versions, repository revision and the date (UTC)."""
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine_info(),
+        "machine": {**machine_info(), "cpu_probe_ms": cpu_probe_ms()},
         "python": {"version": platform.python_version(), "implementation": platform.python_implementation(),
                    "executable": sys.executable},
         "packages": package_versions(["korean-chatbot", *BASE_PACKAGES, *packages]),
