@@ -19,6 +19,7 @@ COMPONENTS = {
     "lsa_embedder": "chatbot.nlp.embeddings:LsaEmbedder",
     "sklearn_intent_classifier": "chatbot.intents.sklearn_classifier:SklearnIntentClassifier",
     "neural_intent_classifier": "chatbot.intents.neural_classifier:NeuralIntentClassifier",
+    "bert_intent_classifier": "chatbot.intents.bert_classifier:BertIntentClassifier",
     "fallback_detector": "chatbot.intents.fallback:FallbackDetector",
     "retrieval_responder": "chatbot.responders.retrieval_responder:RetrievalResponder",
     "seq2seq_responder": "chatbot.responders.seq2seq_responder:Seq2SeqResponder",

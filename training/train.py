@@ -44,7 +44,7 @@ from training.config import load_config
 
 log = logging.getLogger(__name__)
 VERSIONED = ("kiwipiepy", "python-mecab-ko", "konlpy", "scikit-learn", "numpy", "scipy", "nltk", "torch")
-OVERRIDABLE = ("device", "seed", "resume", "time_budget_minutes")
+OVERRIDABLE = ("device", "seed", "resume", "time_budget_minutes", "pretrained")
 CHECKPOINTS = "checkpoints"
 LOSS_CURVE = "loss_curve.png"
 SUMMARY_KEYS = ("steps", "best_step", "best_validation_loss", "best_validation_score", "stopped_by", "seconds",
@@ -130,7 +130,7 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
                 overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train and save a model directory; return its metadata. Raises CorpusError on a bad corpus.
 
-    ``overrides`` (the CLI's ``--device``, ``--seed``, ``--resume``, ``--time-budget``) set that
+    ``overrides`` (the CLI's ``--device``, ``--seed``, ``--resume``, ``--time-budget``, ``--pretrained``) set that
     parameter on every step whose component has it; ``seed`` also seeds the validation split, and
     ``time_budget_minutes`` is the whole command's (see the module docstring)."""
     started, clock_start = time.perf_counter(), time.monotonic()
@@ -245,6 +245,16 @@ def check_overrides(overrides: dict[str, Any], neural: list[int], steps: list[di
         if not torch.cuda.is_available():
             raise ValueError(f"device cuda ({', '.join(wants_cuda)}): torch sees no CUDA GPU on this machine; "
                              "use --device cpu or auto")
+    if overrides.get("pretrained") is not None:
+        takers = [s["name"] for s in steps if "pretrained" in component_class(s["name"]).defaults]
+        if not takers:
+            raise ValueError("--pretrained: no component of this config takes a pretrained checkpoint; "
+                             "use a BERT config (--config bert-intent)")
+    missing = [s["name"] for s in steps if "pretrained" in component_class(s["name"]).defaults
+               and not overrides.get("pretrained", s["params"].get("pretrained"))]
+    if missing:
+        raise ValueError(f"{', '.join(missing)} needs a pretrained checkpoint: add --pretrained PATH_OR_ID "
+                         "(a folder from `python -m chatbot pretrain`, or a BERT-family checkpoint copied here)")
     if overrides.get("time_budget_minutes") is not None and float(overrides["time_budget_minutes"]) <= 0:
         raise ValueError("--time-budget must be a positive number of minutes")
     if overrides.get("resume"):

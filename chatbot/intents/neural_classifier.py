@@ -42,6 +42,12 @@ NETWORK = {  # the component parameters each architecture's config takes
 TRAINING = ("epochs", "batch_size", "learning_rate", "weight_decay", "warmup_steps", "patience", "checkpoint_every",
             "time_budget_minutes", "device", "progress")
 INFERENCE_BATCH = 256
+OUTPUT_DEFAULTS = {  # what every intent classifier writes, as in sklearn_intent_classifier
+    "calibration": "temperature",  # or null for the plain softmax
+    "ood_label": "OOD",
+    "ood_as_class": True,
+    "ranking_size": 5,
+}
 
 
 def token_unit(token, unit: str) -> str:
@@ -90,11 +96,7 @@ class NeuralIntentClassifier(Component):
         "checkpoint_dir": None,
         "resume": False,
         "seed": 0,
-        # output, as in sklearn_intent_classifier
-        "calibration": "temperature",  # or null for the plain softmax
-        "ood_label": "OOD",
-        "ood_as_class": True,
-        "ranking_size": 5,
+        **OUTPUT_DEFAULTS,
     }
 
     def fit(self, data: TrainingData) -> NeuralIntentClassifier:
@@ -104,17 +106,12 @@ class NeuralIntentClassifier(Component):
         from chatbot.models.trainer import TrainConfig, train
 
         p = self._checked_params()
-        in_domain = p["ood_label"] if not p["ood_as_class"] else None
-        messages = [m for m in data.messages if m.gold_intent and m.gold_intent != in_domain]
-        counts = Counter(m.gold_intent for m in messages)
-        if len(set(counts) - {p["ood_label"]}) < 2:
-            raise ValueError(f"an intent classifier needs at least 2 intents; the data has {len(counts)}")
+        messages, self.classes_ = labelled_messages(data, p)
         if not any(m.tokens for m in messages):
             raise ValueError(f"{self.name} reads message.tokens: put a tokenizer (and lemmatizer) before it")
         if p["wide_features"] and any(m.features is None for m in messages):
             raise ValueError(f"{self.name} with wide_features reads message.features: put a featurizer "
                              "(tfidf_featurizer) before it")
-        self.classes_ = sorted(counts)
         label = {c: i for i, c in enumerate(self.classes_)}
         training, validation = self._split(messages, p["validation_split"], p["seed"] or 0)
         self.vocabulary_ = self._vocabulary(training)
@@ -160,13 +157,7 @@ class NeuralIntentClassifier(Component):
             raise ValueError(f"architecture must be one of {', '.join(NETWORK)}, got {p['architecture']!r}")
         if p["token_unit"] not in ("lemma", "lemma_pos", "form", "form_pos"):
             raise ValueError(f"token_unit must be lemma, lemma_pos, form or form_pos, got {p['token_unit']!r}")
-        if not 0.0 < p["validation_split"] < 1.0:
-            raise ValueError("validation_split must be between 0 and 1: the held-out rows decide early stopping "
-                             f"and the confidence temperature (got {p['validation_split']})")
-        if p["class_weight"] not in (None, "balanced", "sqrt_balanced"):
-            raise ValueError(f"class_weight must be null, balanced or sqrt_balanced, got {p['class_weight']!r}")
-        if p["calibration"] not in (None, "temperature"):
-            raise ValueError(f"calibration must be temperature or null, got {p['calibration']!r}")
+        check_training_params(p)
         return p
 
     @staticmethod
@@ -241,14 +232,7 @@ class NeuralIntentClassifier(Component):
         if not messages:
             return messages
         logits = self._logits([self._row(m, 0) for m in messages])
-        probabilities = softmax(logits / self.temperature_)
-        top = self.params["ranking_size"]
-        for message, row, raw in zip(messages, probabilities, logits, strict=True):
-            message.context["margin"] = float(raw.max())
-            order = np.argsort(row)[::-1][:top]
-            message.ranking = [(self.classes_[i], round(float(row[i]), 4)) for i in order]
-            message.intent, message.confidence = self.classes_[order[0]], float(row[order[0]])
-        return messages
+        return annotate(messages, logits, self.temperature_, self.classes_, self.params["ranking_size"])
 
     def process(self, message: Message) -> Message:
         return self.process_batch([message])[0]
@@ -280,6 +264,39 @@ class NeuralIntentClassifier(Component):
         log_file = directory / LOG
         component.training_log_ = json.loads(log_file.read_text(encoding="utf-8")) if log_file.exists() else {}
         return component
+
+
+def labelled_messages(data: TrainingData, p: dict[str, Any]) -> tuple[list[Message], list[str]]:
+    """The rows an intent classifier learns from (``OOD`` ones only with ``ood_as_class``) and its classes."""
+    excluded = p["ood_label"] if not p["ood_as_class"] else None
+    messages = [m for m in data.messages if m.gold_intent and m.gold_intent != excluded]
+    counts = Counter(m.gold_intent for m in messages)
+    if len(set(counts) - {p["ood_label"]}) < 2:
+        raise ValueError(f"an intent classifier needs at least 2 intents; the data has {len(counts)}")
+    return messages, sorted(counts)
+
+
+def check_training_params(p: dict[str, Any]) -> None:
+    """The checks every neural intent classifier shares; each names the bad value and the choices."""
+    if not 0.0 < p["validation_split"] < 1.0:
+        raise ValueError("validation_split must be between 0 and 1: the held-out rows decide early stopping "
+                         f"and the confidence temperature (got {p['validation_split']})")
+    if p["class_weight"] not in (None, "balanced", "sqrt_balanced"):
+        raise ValueError(f"class_weight must be null, balanced or sqrt_balanced, got {p['class_weight']!r}")
+    if p["calibration"] not in (None, "temperature"):
+        raise ValueError(f"calibration must be temperature or null, got {p['calibration']!r}")
+
+
+def annotate(messages: list[Message], logits: np.ndarray, temperature: float, classes: list[str],
+             ranking_size: int) -> list[Message]:
+    """Write intent, calibrated confidence, ranking and the max-logit margin from raw logits [N, C]."""
+    probabilities = softmax(logits / temperature)
+    for message, row, raw in zip(messages, probabilities, logits, strict=True):
+        message.context["margin"] = float(raw.max())
+        order = np.argsort(row)[::-1][:ranking_size]
+        message.ranking = [(classes[i], round(float(row[i]), 4)) for i in order]
+        message.intent, message.confidence = classes[order[0]], float(row[order[0]])
+    return messages
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

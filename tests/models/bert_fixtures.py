@@ -14,12 +14,13 @@ KOBERT_SPECIAL = {"unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS
                   "mask_token": "[MASK]"}
 
 
-def train_spm(path: Path, vocab_size: int = 80) -> Path:
+def train_spm(path: Path, vocab_size: int = 80, sentences: list[str] | None = None) -> Path:
     import sentencepiece as spm
 
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(SENTENCES * 10), model_writer=model, vocab_size=vocab_size, model_type="unigram",
+        sentence_iterator=iter((sentences or SENTENCES) * 10), model_writer=model, vocab_size=vocab_size,
+        model_type="unigram",
         unk_id=0, pad_id=1, bos_id=-1, eos_id=-1, unk_piece="[UNK]", pad_piece="[PAD]",
         user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"], hard_vocab_limit=False, minloglevel=2)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,7 +28,8 @@ def train_spm(path: Path, vocab_size: int = 80) -> Path:
     return path
 
 
-def tiny_bert(folder: Path, kobert_style: bool = False, vocab_size: int = 80) -> Path:
+def tiny_bert(folder: Path, kobert_style: bool = False, vocab_size: int = 80,
+              sentences: list[str] | None = None) -> Path:
     """A random 1-layer BERT with our SentencePiece tokenizer, saved as a checkpoint folder.
 
     ``kobert_style``: the tokenizer files are KoBERT's (spiece.model and a tokenizer_config.json
@@ -37,7 +39,7 @@ def tiny_bert(folder: Path, kobert_style: bool = False, vocab_size: int = 80) ->
     from chatbot.models.bert import spm_tokenizer
 
     folder.mkdir(parents=True, exist_ok=True)
-    spm_file = train_spm(folder / "spiece.model", vocab_size)
+    spm_file = train_spm(folder / "spiece.model", vocab_size, sentences)
     tokenizer = spm_tokenizer(spm_file)
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=64, pad_token_id=tokenizer.pad_token_id)
