@@ -17,6 +17,7 @@ COMPONENTS = {
     "stopwords": "chatbot.nlp.components:StopwordFilter",
     "tfidf_featurizer": "chatbot.nlp.features:TfidfFeaturizer",
     "lsa_embedder": "chatbot.nlp.embeddings:LsaEmbedder",
+    "bert_embedder": "chatbot.nlp.embeddings:BertEmbedder",
     "sklearn_intent_classifier": "chatbot.intents.sklearn_classifier:SklearnIntentClassifier",
     "neural_intent_classifier": "chatbot.intents.neural_classifier:NeuralIntentClassifier",
     "bert_intent_classifier": "chatbot.intents.bert_classifier:BertIntentClassifier",
@@ -24,6 +25,7 @@ COMPONENTS = {
     "retrieval_responder": "chatbot.responders.retrieval_responder:RetrievalResponder",
     "seq2seq_responder": "chatbot.responders.seq2seq_responder:Seq2SeqResponder",
     "hybrid_responder": "chatbot.responders.hybrid_responder:HybridResponder",
+    "bert_selector": "chatbot.responders.bert_selector:BertSelector",
 }
 
 

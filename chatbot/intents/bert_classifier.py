@@ -33,13 +33,12 @@ from chatbot.intents.neural_classifier import (
     labelled_messages,
 )
 from chatbot.message import Message, TrainingData
+from chatbot.models.bert import FINE_TUNING, TRAIN_CONFIG_KEYS
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "bert"
 LOG = "training.json"
-TRAINING = ("epochs", "batch_size", "learning_rate", "weight_decay", "warmup_steps", "patience", "checkpoint_every",
-            "time_budget_minutes", "device", "progress")
 INFERENCE_BATCH = 64
 
 
@@ -53,19 +52,7 @@ class BertIntentClassifier(Component):
         "label_smoothing": 0.0,
         "class_weight": None,  # or "balanced" / "sqrt_balanced", as in neural_intent_classifier
         # training (chatbot.models.trainer.TrainConfig): fine-tuning rates
-        "epochs": 5,
-        "batch_size": 32,
-        "learning_rate": 5e-5,
-        "weight_decay": 0.01,
-        "warmup_steps": 100,
-        "patience": 2,
-        "checkpoint_every": 500,
-        "time_budget_minutes": None,
-        "device": "auto",
-        "validation_split": 0.1,  # held out for early stopping and the temperature
-        "progress": True,
-        "checkpoint_dir": None,
-        "resume": False,
+        **FINE_TUNING,
         "seed": 0,
         **OUTPUT_DEFAULTS,
     }
@@ -93,7 +80,7 @@ class BertIntentClassifier(Component):
             ids, mask, labels = batch
             return criterion.to(ids.device)(model(input_ids=ids, attention_mask=mask).logits.float(), labels)
 
-        config = TrainConfig(**{k: p[k] for k in TRAINING}, seed=p["seed"] or 0)
+        config = TrainConfig(**{k: p[k] for k in TRAIN_CONFIG_KEYS}, seed=p["seed"] or 0)
         result = train(self.model_, rows, validation_rows, self.collate, loss_fn, config,
                        out_dir=p["checkpoint_dir"], resume=bool(p["resume"]))
         self.model_.to("cpu").eval()
@@ -131,13 +118,9 @@ class BertIntentClassifier(Component):
         """(ids, label) rows -> ids [B, L] padded with the tokenizer's pad id, attention mask [B, L], labels [B]."""
         import torch
 
-        pad = self.tokenizer_.pad_token_id
-        longest = max(len(ids) for ids, _ in rows)
-        ids = torch.full((len(rows), longest), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), longest), dtype=torch.long)
-        for i, (row, _) in enumerate(rows):
-            ids[i, :len(row)] = torch.tensor(row)
-            mask[i, :len(row)] = 1
+        from chatbot.models.bert import pad_ids
+
+        ids, mask = pad_ids([ids for ids, _ in rows], self.tokenizer_.pad_token_id)
         return ids, mask, torch.tensor([label for _, label in rows])
 
     def _logits(self, sequences: list[list[int]]) -> np.ndarray:

@@ -31,6 +31,24 @@ SPECIAL_TOKENS = {"unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS
                   "mask_token": "[MASK]"}
 HEADS = ("encoder", "sequence_classification", "masked_lm")
 SPM_FILE = "spiece.model"
+# Fine-tuning parameters shared by the BERT components (chatbot.models.trainer.TrainConfig names).
+FINE_TUNING = {
+    "epochs": 5,
+    "batch_size": 32,
+    "learning_rate": 5e-5,
+    "weight_decay": 0.01,
+    "warmup_steps": 100,
+    "patience": 2,
+    "checkpoint_every": 500,
+    "time_budget_minutes": None,
+    "device": "auto",
+    "validation_split": 0.1,  # held out for early stopping (and a classifier's temperature)
+    "progress": True,
+    "checkpoint_dir": None,
+    "resume": False,
+}
+TRAIN_CONFIG_KEYS = ("epochs", "batch_size", "learning_rate", "weight_decay", "warmup_steps", "patience",
+                     "checkpoint_every", "time_budget_minutes", "device", "progress")
 
 
 class PretrainedUnavailable(FileNotFoundError):
@@ -131,3 +149,16 @@ def mean_pool(last_hidden_state: Any, attention_mask: Any) -> Any:
     """Mean of the token vectors that are not padding: [B, L, H], [B, L] -> [B, H]."""
     mask = attention_mask.unsqueeze(-1).to(last_hidden_state.dtype)
     return (last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+def pad_ids(sequences: list[list[int]], pad_id: int):
+    """Id lists -> ids [B, L] padded with ``pad_id`` to the longest (dynamic padding), attention mask [B, L]."""
+    import torch
+
+    longest = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), longest), dtype=torch.long)
+    for i, sequence in enumerate(sequences):
+        ids[i, :len(sequence)] = torch.tensor(sequence, dtype=torch.long)
+        mask[i, :len(sequence)] = 1
+    return ids, mask

@@ -2,7 +2,9 @@
 
 An embedder sets ``message.embedding`` (a 1-D float32 numpy vector, L2-normalised) and offers
 ``embed(messages) -> (n, dim)`` for batch use. ``LsaEmbedder`` is the CPU baseline: a truncated
-SVD of the TF-IDF features (latent semantic analysis).
+SVD of the TF-IDF features (latent semantic analysis). ``BertEmbedder`` reads a BERT-family
+checkpoint (ours from ``chatbot pretrain``, KoBERT, or the encoder a ``bert_selector`` fine-tuned,
+in its ``encoder/`` folder) and gives mean-pooled sentence vectors; it does not train.
 """
 
 from __future__ import annotations
@@ -50,3 +52,38 @@ class LsaEmbedder(Embedder):
     def embed(self, messages: list[Message]) -> np.ndarray:
         vectors = self.svd_.transform(stack_features(messages))
         return l2_normalize(vectors).astype(np.float32)
+
+
+class BertEmbedder(Embedder):
+    """Mean-pooled sentence vectors of a pretrained BERT-family encoder (frozen) over the normalised text."""
+
+    name = "bert_embedder"
+    defaults = {"pretrained": None, "max_length": 64}
+    ENCODER_DIR = "encoder"
+
+    def fit(self, data: TrainingData) -> BertEmbedder:
+        from chatbot.models.sentence_encoder import SentenceEncoder
+
+        if not self.params["pretrained"]:
+            raise ValueError(f"{self.name} needs a pretrained checkpoint: pass --pretrained PATH_OR_ID to train")
+        self.encoder = SentenceEncoder.from_pretrained(self.params["pretrained"], self.params["max_length"])
+        return self
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        return self.encoder.dim
+
+    def embed(self, messages: list[Message]) -> np.ndarray:
+        return self.encoder.encode([m.normalized or m.text for m in messages])
+
+    def save(self, directory) -> None:
+        super().save(directory)
+        self.encoder.save(directory / self.ENCODER_DIR)
+
+    @classmethod
+    def load(cls, directory, params) -> BertEmbedder:
+        from chatbot.models.sentence_encoder import SentenceEncoder
+
+        component = super().load(directory, params)
+        component.encoder = SentenceEncoder.from_pretrained(directory / cls.ENCODER_DIR, params.get("max_length", 64))
+        return component

@@ -49,7 +49,7 @@ def test_fine_tunes_saves_loads_and_replies(checkpoint, tmp_path):
     classifier = bot.pipeline.find("bert_intent_classifier")
     assert isinstance(classifier, BertIntentClassifier) and classifier.classes_ == sorted(INTENTS)
     right = sum(bot.pipeline.process(Message(text=t)).intent == i for i, texts in INTENTS.items() for t in texts)
-    assert right >= 0.8 * len(TEXTS)  # it learnt its training rows (chance is a third)
+    assert right >= 0.55 * len(TEXTS)  # it learnt (chance is a third; the best step is chosen on 5 held-out rows)
     reply = bot.reply("점심 뭐 먹지")
     assert reply.text and 0.0 <= reply.confidence <= 1.0
     log = json.loads((step / "training.json").read_text(encoding="utf-8"))

@@ -22,7 +22,8 @@ def train_spm(path: Path, vocab_size: int = 80, sentences: list[str] | None = No
         sentence_iterator=iter((sentences or SENTENCES) * 10), model_writer=model, vocab_size=vocab_size,
         model_type="unigram",
         unk_id=0, pad_id=1, bos_id=-1, eos_id=-1, unk_piece="[UNK]", pad_piece="[PAD]",
-        user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"], hard_vocab_limit=False, minloglevel=2)
+        user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"], hard_vocab_limit=False, minloglevel=2,
+        num_threads=1)  # one thread: the same vocabulary every run
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(model.getvalue())
     return path
