@@ -1,4 +1,4 @@
-"""``train`` and ``evaluate`` sub-commands, contributed to ``python -m chatbot`` by entry point."""
+"""``train``, ``evaluate`` and ``pretrain`` sub-commands, contributed to ``python -m chatbot`` by entry point."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from tqdm import tqdm
 
 from training.config import DEFAULT_CONFIG, available_configs
+from training.pretrain import register as register_pretrain
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--data", action="append", required=True, help="labelled corpus; repeatable")
     evaluate.add_argument("--out", required=True, help="directory for report.json, predictions.jsonl and the PNG")
     evaluate.set_defaults(func=run_evaluate)
+
+    register_pretrain(subparsers)
 
 
 def minutes(text: str) -> float:

@@ -9,10 +9,13 @@ module does the rest the same way for all of them:
 - a checkpoint every ``checkpoint_every`` steps (model, optimiser, scheduler, step, RNG states)
   that ``resume`` continues from exactly;
 - a wall-clock ``time_budget`` for this call, after which it stops cleanly with the best model so far;
+- batches drawn at random (``RandomSampler``), or by the caller's ``batch_sampler`` (such as
+  length bucketing, which pads less), whose ``set_epoch(epoch)`` fixes each epoch's batches;
 - DistributedDataParallel when ``torch.distributed`` is initialised (``torchrun``): a
-  DistributedSampler shards the data, rank 0 alone writes checkpoints and logs, and every stop
-  decision is taken together (validation loss is reduced over the ranks, the time-budget flag
-  too), so no rank waits forever on another that has stopped.
+  DistributedSampler shards the data (a ``batch_sampler`` shards its own batches), rank 0 alone
+  writes checkpoints and logs, and every stop decision is taken together (validation loss is
+  reduced over the ranks, the time-budget flag too), so no rank waits forever on another that
+  has stopped.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ def warmup_linear_decay(warmup: int, total: int,
 def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, collate: Callable,
           loss_fn: Callable[[nn.Module, Any, int], torch.Tensor], config: TrainConfig,
           out_dir: str | Path | None = None, resume: bool = False,
-          score_fn: Callable[[nn.Module], float] | None = None) -> TrainResult:
+          score_fn: Callable[[nn.Module], float] | None = None, batch_sampler: Any = None) -> TrainResult:
     """Train ``model`` in place; it ends holding the best validation weights.
 
     ``loss_fn(model, batch, step)`` returns the mean loss of a batch already on the device (the
@@ -121,7 +124,12 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     best step then follows the score instead of the loss, and early stopping waits until neither
     the score nor the loss has improved for ``patience`` evaluations (a score from a small
     validation set can peak by luck early on, while the loss still shows the model learning).
-    It must give every rank the same number (score the whole validation set, deterministically)."""
+    It must give every rank the same number (score the whole validation set, deterministically).
+
+    ``batch_sampler``, when given, replaces the random sampler: an iterable of index lists with
+    ``len()`` (batches per epoch on this rank) and ``set_epoch(epoch)``, after which it yields the
+    same batches every time. A resumed epoch then starts at its next batch without collating the
+    ones before it, so a collate that draws random numbers (MLM masks) continues exactly."""
     rank, world = distributed()
     device = resolve_device(config.device)
     if world > 1 and device.type == "cuda":
@@ -135,7 +143,7 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     sampler = (DistributedSampler(train_data, num_replicas=world, rank=rank, seed=config.seed) if world > 1
                else RandomSampler(train_data, generator=torch.Generator().manual_seed(config.seed)))
     loader = DataLoader(train_data, batch_size=config.batch_size, sampler=sampler, collate_fn=collate)
-    steps_per_epoch = max(1, len(loader))
+    steps_per_epoch = max(1, len(batch_sampler if batch_sampler is not None else loader))
     total_steps = steps_per_epoch * config.epochs
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     clock = {"start": time.monotonic()}  # reset below when training starts; the budget's clock is this call's
@@ -166,12 +174,15 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     epoch = state["step"] // steps_per_epoch
     skip = state["step"] % steps_per_epoch  # batches already seen in a resumed epoch
     while epoch < config.epochs and stopped_by == "epochs":
-        if isinstance(sampler, DistributedSampler):
+        epoch_loader, first = loader, 0
+        if batch_sampler is not None:
+            epoch_loader, first = _resumable_epoch(train_data, collate, batch_sampler, epoch, skip), skip
+        elif isinstance(sampler, DistributedSampler):
             sampler.set_epoch(epoch)
         else:
             sampler.generator.manual_seed(config.seed + epoch)  # same order after a resume
         wrapped.train()
-        for i, batch in enumerate(loader):
+        for i, batch in enumerate(epoch_loader, start=first):
             if i < skip:
                 continue
             loss = _step(wrapped, batch, loss_fn, state["step"], optimizer, scheduler, scaler, config, device,
@@ -235,6 +246,14 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
                        examples_per_second=round(seen * world / max(time.monotonic() - run_started, 1e-9), 1),
                        peak_gpu_memory_mib=(round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
                                             if device.type == "cuda" else None))
+
+
+def _resumable_epoch(data: Dataset, collate: Callable, batch_sampler: Any, epoch: int, skip: int) -> DataLoader:
+    """The epoch's batches from the ``skip``-th on. The loader has its own generator: a DataLoader
+    draws a base seed when it starts, and from the global RNG that draw would shift a resumed run."""
+    batch_sampler.set_epoch(epoch)
+    batches = list(batch_sampler)[skip:]
+    return DataLoader(data, batch_sampler=batches, collate_fn=collate, generator=torch.Generator())
 
 
 def _score(model: nn.Module, score_fn: Callable[[nn.Module], float]) -> float:
