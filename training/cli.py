@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--time-budget", type=minutes, default=None, metavar="MINUTES",
                        help="stop neural training in time for the whole command to end near this, with a usable model")
     train.add_argument("--seed", type=int, default=None, help="seed for the validation split and every component")
+    train.add_argument("--pretrained", default=None, metavar="PATH_OR_ID",
+                       help="BERT-family checkpoint for the bert-* configs: a folder from `chatbot pretrain`, "
+                            "or KoBERT/KLUE-BERT/KoELECTRA copied here (nothing is downloaded)")
     train.set_defaults(func=run_train)
 
     evaluate = subparsers.add_parser("evaluate", help="evaluate a model on a labelled corpus")
@@ -79,7 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
     from training.train import train_model
 
     overrides = {"device": args.device, "resume": args.resume, "time_budget_minutes": args.time_budget,
-                 "seed": args.seed}
+                 "seed": args.seed, "pretrained": args.pretrained}
     with distributed_session(args.device) as rank:
         with tqdm(total=None, desc="train", unit=" step", file=sys.stderr, dynamic_ncols=True,
                   disable=rank != 0) as bar:

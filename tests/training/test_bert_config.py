@@ -39,3 +39,21 @@ def test_pretrained_flag_errors_name_the_fix(tmp_path):
         train_model([corpus], tmp_path / "a", "bert-intent")
     with pytest.raises(ValueError, match="no component of this config takes"):
         train_model([corpus], tmp_path / "b", "default", overrides={"pretrained": str(tmp_path)})
+
+
+def test_train_cli_takes_pretrained_and_explains_its_absence(tmp_path, capsys):
+    from chatbot.cli import main
+
+    corpus = write_tiny_corpus(tmp_path / "corpus")
+    assert main(["train", "--data", str(corpus), "--out", str(tmp_path / "m0"), "--config", "bert-selector"]) == 2
+    assert "add --pretrained" in capsys.readouterr().err
+    absent = tmp_path / "absent"
+    code = main(["train", "--data", str(corpus), "--out", str(tmp_path / "m1"), "--config", "bert-selector",
+                 "--pretrained", str(absent), "--device", "cpu"])
+    assert code == 2 and "cannot be used" in capsys.readouterr().err
+    checkpoint = tiny_bert(tmp_path / "tiny")
+    code = main(["train", "--data", str(corpus), "--out", str(tmp_path / "m2"), "--config", "bert-selector",
+                 "--pretrained", str(checkpoint), "--device", "cpu", "--time-budget", "1"])
+    assert code == 0
+    reply = Bot.load(tmp_path / "m2").reply("점심 메뉴 추천 좀")
+    assert reply.text
