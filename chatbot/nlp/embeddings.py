@@ -66,24 +66,27 @@ class BertEmbedder(Embedder):
 
         if not self.params["pretrained"]:
             raise ValueError(f"{self.name} needs a pretrained checkpoint: pass --pretrained PATH_OR_ID to train")
-        self.encoder = SentenceEncoder.from_pretrained(self.params["pretrained"], self.params["max_length"])
+        self.encoder_ = SentenceEncoder.from_pretrained(self.params["pretrained"], self.params["max_length"])
         return self
 
     @property
     def dim(self) -> int:  # type: ignore[override]
-        return self.encoder.dim
+        return self.encoder_.dim
 
     def embed(self, messages: list[Message]) -> np.ndarray:
-        return self.encoder.encode([m.normalized or m.text for m in messages])
+        return self.encoder_.encode([m.normalized or m.text for m in messages])
+
+    def learned_state(self) -> dict:
+        return {k: v for k, v in super().learned_state().items() if k != "encoder_"}  # saved as a checkpoint
 
     def save(self, directory) -> None:
         super().save(directory)
-        self.encoder.save(directory / self.ENCODER_DIR)
+        self.encoder_.save(directory / self.ENCODER_DIR)
 
     @classmethod
     def load(cls, directory, params) -> BertEmbedder:
         from chatbot.models.sentence_encoder import SentenceEncoder
 
         component = super().load(directory, params)
-        component.encoder = SentenceEncoder.from_pretrained(directory / cls.ENCODER_DIR, params.get("max_length", 64))
+        component.encoder_ = SentenceEncoder.from_pretrained(directory / cls.ENCODER_DIR, params.get("max_length", 64))
         return component

@@ -8,6 +8,9 @@ round-trips to the same output.
 from __future__ import annotations
 
 import copy
+import functools
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,6 +37,9 @@ PREREQUISITES = {
     "retrieval_responder": [*_INTENTS, "fallback_detector"],
     "seq2seq_responder": [*_INTENTS, "fallback_detector"],
     "hybrid_responder": [*_INTENTS, "fallback_detector"],
+    "bert_embedder": ["normalizer"],
+    "bert_intent_classifier": _FEATURES,
+    "bert_selector": [*_INTENTS, "fallback_detector"],
 }
 # Small enough for the tiny corpus.
 PARAMS = {
@@ -47,8 +53,22 @@ PARAMS["hybrid_responder"] = PARAMS["seq2seq_responder"]
 PROBES = ["안녕하세요 반가워요", "내일 비 와요?", "점심 메뉴 추천해 줘", "양자역학 파동함수 설명"]
 
 
+_BERT_FINE_TUNING = {"epochs": 1, "batch_size": 16, "device": "cpu", "progress": False}
+PARAMS["bert_intent_classifier"] = PARAMS["bert_selector"] = _BERT_FINE_TUNING
+
+
+@functools.cache
+def tiny_checkpoint() -> str:
+    """One tiny random BERT for the session's BERT components (built here, never downloaded)."""
+    from tests.models.bert_fixtures import tiny_bert
+
+    return str(tiny_bert(Path(tempfile.mkdtemp(prefix="tiny-bert-")) / "bert"))
+
+
 def params_for(name: str) -> dict:
     params = dict(PARAMS.get(name, {}))
+    if "pretrained" in component_class(name).defaults:
+        params["pretrained"] = tiny_checkpoint()
     if "seed" in component_class(name).defaults:
         params["seed"] = 0  # reproducible random choices (the responder picks replies at random)
     return params
