@@ -43,6 +43,7 @@ def main() -> int:
     parser.add_argument("--target-accuracy", type=float, default=0.90)
     parser.add_argument("--target-macro-f1", type=float, default=0.82)
     parser.add_argument("--device", default=None, help="the train command's --device")
+    parser.add_argument("--pretrained", default=None, help="the train command's --pretrained (bert-* configs)")
     parser.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
                         help="the train command's --time-budget (whole training run)")
     args = parser.parse_args()
@@ -51,7 +52,7 @@ def main() -> int:
     for seed in args.seeds:
         train, held_out = stratified_split(rows, args.eval_fraction, seed)
         log(f"3i4K seed {seed}: {len(train)} training rows, {len(held_out)} validation rows")
-        overrides = {"device": args.device, "time_budget_minutes": args.time_budget}
+        overrides = {"device": args.device, "time_budget_minutes": args.time_budget, "pretrained": args.pretrained}
         report = train_and_evaluate(train, held_out, args.config, overrides=overrides)
         runs.append({"seed": seed, "accuracy": report["intent"]["accuracy"], "macro_f1": report["intent"]["macro_f1"],
                      "per_class": report["intent"]["per_class"], "train_seconds": report["train_seconds"],
