@@ -118,7 +118,12 @@ def run_pretrain(args: argparse.Namespace) -> int:
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, patience=args.patience,
         validation_lines=args.validation_lines, max_lines=args.max_lines, device=args.device,
         time_budget_minutes=args.time_budget, seed=args.seed)
-    meta = pretrain(args.data, args.out, options, resume=args.resume)
+    from training.cli import distributed_session
+
+    with distributed_session(args.device) as rank:
+        meta = pretrain(args.data, args.out, options, resume=args.resume)
+    if rank != 0:  # under torchrun, rank 0 alone reports
+        return 0
     summary = {k: meta[k] for k in ("out", "lines", "steps", "stopped_by", "best_validation_loss", "mlm_accuracy",
                                     "examples_per_second", "device", "precision", "seconds")}
     print(json.dumps(summary, ensure_ascii=False, indent=2))
@@ -219,31 +224,40 @@ def pretrain(data: Iterable[str | Path], out: str | Path, options: PretrainOptio
     data = [str(p) for p in data]
     lines = read_lines(data, options.max_lines)
     training, validation = split_validation(lines, options.validation_lines, options.seed)
-    (out / "config.json").unlink(missing_ok=True)  # the folder is not a finished checkpoint until we end
     spm_file = checkpoints / SPM_FILE
+    # Under torchrun every rank reads the lines; rank 0 alone writes files (the vocabulary, the
+    # model shape, the final folder) and the others wait for them at a barrier.
+    rank, world = distributed()
     if resume:
         if not spm_file.is_file() or not (checkpoints / MODEL_CONFIG).is_file():
             raise FileNotFoundError(f"--resume: no {SPM_FILE} and {MODEL_CONFIG} in {checkpoints}; "
                                     "start without --resume")
-    else:
+    elif rank == 0:
+        (out / "config.json").unlink(missing_ok=True)  # the folder is not a finished checkpoint until we end
         log.info("training a SentencePiece vocabulary on %d lines", len(training))
         train_sentencepiece(training, spm_file, options.vocab_size, options.spm_model_type)
-    tokenizer = spm_tokenizer(spm_file)
+    tokenizer = None
+    if rank == 0:
+        tokenizer = spm_tokenizer(spm_file)
+        if not resume:
+            mlm.build_mlm_model(len(tokenizer), tokenizer.pad_token_id, shape).config.to_json_file(
+                checkpoints / MODEL_CONFIG)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    tokenizer = tokenizer or spm_tokenizer(spm_file)
     seed_everything(options.seed)
-    if resume:  # the vocabulary and shape of the run being continued, whatever the flags say now
-        model = BertForMaskedLM(BertConfig.from_json_file(checkpoints / MODEL_CONFIG))
-        max_length = model.config.max_position_embeddings
-    else:
-        model = mlm.build_mlm_model(len(tokenizer), tokenizer.pad_token_id, shape)
-        model.config.to_json_file(checkpoints / MODEL_CONFIG)
-        max_length = shape.max_length
+    # Built from the saved shape by every rank alike (a resumed run keeps its vocabulary and shape,
+    # whatever the flags say now); with one seed the ranks start from the same weights.
+    model = BertForMaskedLM(BertConfig.from_json_file(checkpoints / MODEL_CONFIG))
+    max_length = model.config.max_position_embeddings
 
     morphemes = get_tokenizer(options.morpheme_tokenizer) if options.whole_word == "morpheme" else None
     log.info("encoding %d lines", len(lines))
     train_rows = mlm.encode_lines(training, tokenizer, max_length, morphemes)
     collate = mlm.MaskingCollator(tokenizer, options.mask_prob)
     validation_rows = collate.fixed_masks(mlm.encode_lines(validation, tokenizer, max_length, morphemes), options.seed)
-    rank, world = distributed()
     buckets = mlm.LengthBuckets([len(r["input_ids"]) for r in train_rows], options.batch_size, options.seed,
                             rank=rank, world=world)
     planned = max(1, len(buckets)) * options.epochs
@@ -272,7 +286,8 @@ def pretrain(data: Iterable[str | Path], out: str | Path, options: PretrainOptio
         "mlm_accuracy": round(accuracy, 4), "stopped_by": result.stopped_by,
         "peak_gpu_memory_mib": result.peak_gpu_memory_mib, "history": result.history,
     }
-    write_checkpoint(out, model.to("cpu"), tokenizer, spm_file, meta)
+    if rank == 0:
+        write_checkpoint(out, model.to("cpu"), tokenizer, spm_file, meta)
     return meta
 
 
