@@ -158,11 +158,12 @@ class BertIntentClassifier(Component):
 
     @classmethod
     def load(cls, directory: Path, params: dict[str, Any]) -> BertIntentClassifier:
-        from chatbot.models.bert import load_model, load_tokenizer
+        from chatbot.models.bert import for_serving, load_model, load_tokenizer
 
         component = super().load(directory, params)
         component.tokenizer_ = load_tokenizer(str(directory / CHECKPOINT_DIR))
-        component.model_ = load_model(str(directory / CHECKPOINT_DIR), "sequence_classification").eval()
+        component.model_ = for_serving(load_model(str(directory / CHECKPOINT_DIR), "sequence_classification"),
+                                       bool(component.params["int8"]))
         log_file = directory / LOG
         component.training_log_ = json.loads(log_file.read_text(encoding="utf-8")) if log_file.exists() else {}
         return component

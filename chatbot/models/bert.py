@@ -46,6 +46,7 @@ FINE_TUNING = {
     "progress": True,
     "checkpoint_dir": None,
     "resume": False,
+    "int8": False,  # serve with int8 dynamic quantization of the Linear layers (CPU; chosen at load time)
 }
 TRAIN_CONFIG_KEYS = ("epochs", "batch_size", "learning_rate", "weight_decay", "warmup_steps", "patience",
                      "checkpoint_every", "time_budget_minutes", "device", "progress")
@@ -162,3 +163,19 @@ def pad_ids(sequences: list[list[int]], pad_id: int):
         ids[i, :len(sequence)] = torch.tensor(sequence, dtype=torch.long)
         mask[i, :len(sequence)] = 1
     return ids, mask
+
+
+def for_serving(model: Any, int8: bool) -> Any:
+    """The model in eval mode; with ``int8``, its Linear layers dynamically quantized to int8 weights.
+
+    On 2 CPU cores this cut sentence-encoding latency by a third with the vectors unchanged to four
+    decimals (``benchmarks/bert_latency.py``). Quantized models run on the CPU only; training never
+    sees them (components quantize when a saved model directory is loaded). torch marks
+    ``torch.ao.quantization`` deprecated in favour of the separate torchao package; it still works in
+    the pinned torch 2.14 and needs nothing more, so it stays until torchao is worth a dependency."""
+    model.eval()
+    if not int8:
+        return model
+    import torch
+
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

@@ -58,7 +58,7 @@ class BertEmbedder(Embedder):
     """Mean-pooled sentence vectors of a pretrained BERT-family encoder (frozen) over the normalised text."""
 
     name = "bert_embedder"
-    defaults = {"pretrained": None, "max_length": 64}
+    defaults = {"pretrained": None, "max_length": 64, "int8": False}  # int8: see chatbot.models.bert.for_serving
     ENCODER_DIR = "encoder"
 
     def fit(self, data: TrainingData) -> BertEmbedder:
@@ -88,5 +88,9 @@ class BertEmbedder(Embedder):
         from chatbot.models.sentence_encoder import SentenceEncoder
 
         component = super().load(directory, params)
-        component.encoder_ = SentenceEncoder.from_pretrained(directory / cls.ENCODER_DIR, params.get("max_length", 64))
+        from chatbot.models.bert import for_serving
+
+        params_ = component.params
+        component.encoder_ = SentenceEncoder.from_pretrained(directory / cls.ENCODER_DIR, params_["max_length"])
+        component.encoder_.model = for_serving(component.encoder_.model, bool(params_["int8"]))
         return component

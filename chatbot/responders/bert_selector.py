@@ -220,13 +220,16 @@ class BertSelector(Responder):
         from chatbot.models.sentence_encoder import SentenceEncoder
 
         component = super().load(directory, params)
-        component.encoder_ = SentenceEncoder.from_pretrained(directory / ENCODER_DIR, params.get("max_length", 64))
+        from chatbot.models.bert import for_serving, load_model
+
+        int8 = bool(component.params["int8"])
+        component.encoder_ = SentenceEncoder.from_pretrained(directory / ENCODER_DIR, component.params["max_length"])
+        component.encoder_.model = for_serving(component.encoder_.model, int8)
         component.index_ = np.load(directory / INDEX)
         component.reranker_ = None
         if (directory / RERANKER_DIR).exists():
-            from chatbot.models.bert import load_model
-
-            component.reranker_ = load_model(str(directory / RERANKER_DIR), "sequence_classification").eval()
+            component.reranker_ = for_serving(load_model(str(directory / RERANKER_DIR), "sequence_classification"),
+                                              int8)
         component.answers_ = json.loads((directory / ANSWERS).read_text(encoding="utf-8"))
         log_file = directory / LOG
         component.training_log_ = json.loads(log_file.read_text(encoding="utf-8")) if log_file.exists() else {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 pytest.importorskip("transformers")
 
@@ -100,3 +101,23 @@ def test_cross_encoder_reranks_the_top_k_and_round_trips(checkpoint, tmp_path):
     assert (tmp_path / "model" / "components" / "01_bert_selector" / "reranker" / "config.json").is_file()
     again = loaded.process(Message(text=question))
     assert again.reply == message.reply and again.context["reranker_score"] == message.context["reranker_score"]
+
+
+def test_int8_serving_quantizes_on_load_and_keeps_the_vectors(checkpoint, tmp_path):
+    import torch
+
+    steps = [{"name": "normalizer"}, {"name": "bert_selector", "params": {**TINY, "pretrained": str(checkpoint)}}]
+    pipeline = Pipeline(steps).fit(_data())
+    pipeline.save(tmp_path / "model")
+    config_file = tmp_path / "model" / "pipeline.yaml"
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    config["pipeline"][1]["params"]["int8"] = True  # what a trainer edits to serve the model quantized
+    config_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    served = Pipeline.load(tmp_path / "model").find("bert_selector")
+    assert served.params["int8"] is True
+    quantized = [m for m in served.encoder_.model.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+    assert quantized  # the Linear layers now hold int8 weights
+    texts = [q for q, _ in PAIRS]
+    fp32 = pipeline.find("bert_selector").encoder_.encode(texts)
+    cosine = np.sum(fp32 * served.encoder_.encode(texts), axis=1)
+    assert cosine.min() > 0.98
