@@ -12,12 +12,12 @@ export HOST PORT
 
 setup: $(STAMP)
 
-# Re-installs only when requirements.txt or pyproject.toml changed.
-$(STAMP): requirements.txt pyproject.toml
+# Re-installs only when requirements.txt, constraints.txt or pyproject.toml changed.
+$(STAMP): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is needed (3.11 recommended)")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
