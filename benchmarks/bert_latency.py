@@ -19,7 +19,6 @@ the serving-size model on 2 cores.
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import tempfile
@@ -42,18 +41,12 @@ PROBES = ["안녕하세요", "오늘 너무 피곤하다 ㅠㅠ", "헤어진 지
 
 def random_encoder(args: argparse.Namespace, folder: Path) -> SentenceEncoder:
     """A random BERT of the asked size, saved and loaded like a real checkpoint."""
-    import sentencepiece as spm
     from transformers import BertConfig, BertModel
 
     from chatbot.models.bert import spm_tokenizer
+    from training.pretrain import train_sentencepiece
 
-    model = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(PROBES * 20), model_writer=model, vocab_size=300,
-                                   model_type="unigram", unk_id=0, pad_id=1, bos_id=-1, eos_id=-1,
-                                   unk_piece="[UNK]", pad_piece="[PAD]",
-                                   user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"], hard_vocab_limit=False,
-                                   minloglevel=2, num_threads=1)
-    (folder / "spiece.model").write_bytes(model.getvalue())
+    train_sentencepiece(PROBES * 20, folder / "spiece.model", 300, threads=1)
     tokenizer = spm_tokenizer(folder / "spiece.model")
     tokenizer.save_pretrained(folder)
     config = BertConfig(vocab_size=args.vocab_size, hidden_size=args.hidden_size, num_hidden_layers=args.layers,

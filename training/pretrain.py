@@ -183,18 +183,24 @@ def split_validation(lines: Sequence[str], count: int | None, seed: int) -> tupl
     return ([line for i, line in enumerate(lines) if i not in held], [lines[i] for i in sorted(held)])
 
 
-def train_sentencepiece(lines: Sequence[str], path: Path, vocab_size: int, model_type: str = "unigram") -> Path:
-    """A SentencePiece model of raw lines with KoBERT's id layout, written atomically to ``path``."""
+def train_sentencepiece(lines: Sequence[str], path: Path, vocab_size: int, model_type: str = "unigram",
+                        threads: int | None = None) -> Path:
+    """A SentencePiece model of raw lines with KoBERT's id layout, written atomically to ``path``.
+
+    ``threads=1`` gives the same vocabulary on every run (tests, benchmarks); by default
+    SentencePiece uses its own thread count."""
     import sentencepiece as spm
 
     model = io.BytesIO()
+    extra = {} if threads is None else {"num_threads": int(threads)}
     try:
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(lines), model_writer=model, vocab_size=vocab_size, model_type=model_type,
             unk_id=0, pad_id=1, bos_id=-1, eos_id=-1, unk_piece=SPECIAL_TOKENS["unk_token"],
             pad_piece=SPECIAL_TOKENS["pad_token"],
             user_defined_symbols=[SPECIAL_TOKENS[k] for k in ("cls_token", "sep_token", "mask_token")],
-            hard_vocab_limit=False, input_sentence_size=SPM_SENTENCES, shuffle_input_sentence=True, minloglevel=2)
+            hard_vocab_limit=False, input_sentence_size=SPM_SENTENCES, shuffle_input_sentence=True, minloglevel=2,
+            **extra)
     except RuntimeError as exc:  # sentencepiece reports bad settings (a vocabulary too small) this way
         raise ValueError(f"SentencePiece could not train a vocabulary of {vocab_size}: {exc}") from exc
     path.parent.mkdir(parents=True, exist_ok=True)

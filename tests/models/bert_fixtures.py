@@ -3,7 +3,6 @@ random ``BertConfig``, saved the way real checkpoints are, so the ``from_pretrai
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -15,18 +14,10 @@ KOBERT_SPECIAL = {"unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS
 
 
 def train_spm(path: Path, vocab_size: int = 80, sentences: list[str] | None = None) -> Path:
-    import sentencepiece as spm
+    """The pretrain command's SentencePiece training, on one thread so the vocabulary is the same every run."""
+    from training.pretrain import train_sentencepiece
 
-    model = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter((sentences or SENTENCES) * 10), model_writer=model, vocab_size=vocab_size,
-        model_type="unigram",
-        unk_id=0, pad_id=1, bos_id=-1, eos_id=-1, unk_piece="[UNK]", pad_piece="[PAD]",
-        user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"], hard_vocab_limit=False, minloglevel=2,
-        num_threads=1)  # one thread: the same vocabulary every run
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(model.getvalue())
-    return path
+    return train_sentencepiece((sentences or SENTENCES) * 10, path, vocab_size, threads=1)
 
 
 def tiny_bert(folder: Path, kobert_style: bool = False, vocab_size: int = 80,
