@@ -61,7 +61,7 @@ def main() -> int:
     import torch
     from sklearn.model_selection import train_test_split
 
-    from chatbot.models.bert import load_model, load_tokenizer, pad_ids
+    from chatbot.models.bert import load_model, load_tokenizer, pad_encodings
     from chatbot.models.trainer import TrainConfig, train
 
     rows = read_pairs(data_file(args.data_dir, "question_pair/train.txt"))
@@ -76,8 +76,7 @@ def main() -> int:
         return [(tokenizer(a, b, truncation=True, max_length=max_length), y) for a, b, y in data]
 
     def collate(batch):
-        ids, mask = pad_ids([e["input_ids"] for e, _ in batch], tokenizer.pad_token_id)
-        types, _ = pad_ids([e.get("token_type_ids", [0] * len(e["input_ids"])) for e, _ in batch], 0)
+        ids, mask, types = pad_encodings([e for e, _ in batch], tokenizer.pad_token_id)
         return ids, mask, types, torch.tensor([y for _, y in batch])
 
     def loss_fn(net, batch, step):

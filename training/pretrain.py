@@ -246,8 +246,7 @@ def pretrain(data: Iterable[str | Path], out: str | Path, options: PretrainOptio
     if rank == 0:
         tokenizer = spm_tokenizer(spm_file)
         if not resume:
-            mlm.build_mlm_model(len(tokenizer), tokenizer.pad_token_id, shape).config.to_json_file(
-                checkpoints / MODEL_CONFIG)
+            mlm.mlm_config(len(tokenizer), tokenizer.pad_token_id, shape).to_json_file(checkpoints / MODEL_CONFIG)
     if world > 1:
         import torch.distributed as dist
 

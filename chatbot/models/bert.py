@@ -179,3 +179,11 @@ def for_serving(model: Any, int8: bool) -> Any:
     import torch
 
     return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def pad_encodings(encoded: list[dict], pad_id: int):
+    """Tokenizer outputs (``input_ids``, optional ``token_type_ids``; pairs too) -> ids, attention mask and
+    token type ids [N, L], padded to the longest."""
+    ids, mask = pad_ids([e["input_ids"] for e in encoded], pad_id)
+    types, _ = pad_ids([e.get("token_type_ids", [0] * len(e["input_ids"])) for e in encoded], 0)
+    return ids, mask, types

@@ -46,19 +46,25 @@ class BertShape:
     dropout: float = 0.1
 
 
-def build_mlm_model(vocab_size: int, pad_token_id: int, shape: BertShape) -> Any:
-    """A randomly initialised ``BertForMaskedLM`` (weights from the torch RNG: seed it first)."""
-    from transformers import BertConfig, BertForMaskedLM
+def mlm_config(vocab_size: int, pad_token_id: int, shape: BertShape) -> Any:
+    """The ``BertConfig`` of a model of this shape (checked: heads divide the width, room for a piece)."""
+    from transformers import BertConfig
 
     if shape.hidden_size % shape.heads:
         raise ValueError(f"--hidden-size ({shape.hidden_size}) must be a multiple of --heads ({shape.heads})")
     if shape.max_length < 3:
         raise ValueError(f"--max-length must leave room for [CLS], a piece and [SEP], got {shape.max_length}")
-    config = BertConfig(vocab_size=vocab_size, hidden_size=shape.hidden_size, num_hidden_layers=shape.layers,
-                        num_attention_heads=shape.heads, intermediate_size=shape.intermediate_size,
-                        max_position_embeddings=shape.max_length, hidden_dropout_prob=shape.dropout,
-                        attention_probs_dropout_prob=shape.dropout, pad_token_id=pad_token_id)
-    return BertForMaskedLM(config)
+    return BertConfig(vocab_size=vocab_size, hidden_size=shape.hidden_size, num_hidden_layers=shape.layers,
+                      num_attention_heads=shape.heads, intermediate_size=shape.intermediate_size,
+                      max_position_embeddings=shape.max_length, hidden_dropout_prob=shape.dropout,
+                      attention_probs_dropout_prob=shape.dropout, pad_token_id=pad_token_id)
+
+
+def build_mlm_model(vocab_size: int, pad_token_id: int, shape: BertShape) -> Any:
+    """A randomly initialised ``BertForMaskedLM`` (weights from the torch RNG: seed it first)."""
+    from transformers import BertForMaskedLM
+
+    return BertForMaskedLM(mlm_config(vocab_size, pad_token_id, shape))
 
 
 def piece_groups(text: str, offsets: Sequence[tuple[int, int]], special: Sequence[int],

@@ -156,11 +156,9 @@ class BertSelector(Responder):
 
     def pair_batch(self, encoded: list[dict]):
         """Tokenized pairs -> ids, attention mask and token type ids [N, L], padded to the longest."""
-        from chatbot.models.bert import pad_ids
+        from chatbot.models.bert import pad_encodings
 
-        ids, mask = pad_ids([e["input_ids"] for e in encoded], self.encoder_.tokenizer.pad_token_id)
-        types, _ = pad_ids([e.get("token_type_ids", [0] * len(e["input_ids"])) for e in encoded], 0)
-        return ids, mask, types
+        return pad_encodings(encoded, self.encoder_.tokenizer.pad_token_id)
 
     def rerank(self, text: str, candidates: np.ndarray) -> tuple[int, float]:
         """The candidate (an index of ``answers_``) the cross-encoder scores highest, and its score."""
