@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import unicodedata
 from pathlib import Path
@@ -16,23 +17,26 @@ from chatbot.pipeline import Pipeline
 from chatbot.reply import Reply
 
 MAX_MESSAGE_CHARS = 1000
+logger = logging.getLogger(__name__)
 __all__ = ["MAX_MESSAGE_CHARS", "Bot", "Reply"]
 
 
 class Bot:
     """A trained pipeline plus the chat commands, ready to reply."""
 
-    def __init__(self, pipeline: Pipeline, model_dir: Path | None = None):
+    def __init__(self, pipeline: Pipeline, model_dir: Path | None = None, vision: Any = None):
         self.pipeline = pipeline
         self.model_dir = model_dir
+        self.vision = vision  # an ImageClassifier for /image, or None
         # Tokenizer backends are not all documented as thread-safe; replies are ~ms, so serialise.
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> Bot:
-        """Load a model directory written by ``chatbot train``."""
+    def load(cls, model_dir: str | Path, vision_model: str | Path | None = None) -> Bot:
+        """Load a model directory written by ``chatbot train``, and the image model of ``/image``
+        (a directory written by ``chatbot train-vision``) when one is given and exists."""
         model_dir = Path(model_dir)
-        bot = cls(Pipeline.load(model_dir), model_dir)
+        bot = cls(Pipeline.load(model_dir), model_dir, load_vision(vision_model))
         # Tokenizers load their dictionaries on first use (seconds for Kiwi): pay that here,
         # not in the first user's reply.
         bot.pipeline.process(Message(text="안녕하세요"))
@@ -42,8 +46,12 @@ class Bot:
     def meta(self) -> dict[str, Any]:
         return self.pipeline.meta
 
-    def reply(self, text: str, context: dict[str, Any] | None = None) -> Reply:
-        """Answer one user message. ``context`` carries conversation state (history, user name)."""
+    def reply(self, text: str, context: dict[str, Any] | None = None, image: Any = None) -> Reply:
+        """Answer one user message. ``context`` carries conversation state (history, user name).
+
+        ``image``, a picture sent with the message (a PIL image, or the ``DecodedImage`` that
+        ``chatbot.vision.images.load_image`` makes of uploaded bytes), goes to ``/image``
+        whatever the text says; the text may then be empty."""
         if not isinstance(text, str):
             raise TypeError("message must be a string")
         context = dict(context or {})
@@ -52,6 +60,9 @@ class Bot:
         if len(unicodedata.normalize("NFC", text).strip()) > MAX_MESSAGE_CHARS:
             raise ValueError(f"message is longer than {MAX_MESSAGE_CHARS} characters")
         normalized = normalize(text)
+        if image is not None:
+            context["image"] = getattr(image, "image", image)
+            return run_command("/image " + normalized, self, context)
         if not normalized:
             raise ValueError("message is empty")
         if normalized.startswith("/"):
@@ -72,3 +83,16 @@ class Bot:
     def capabilities(self) -> list[str]:
         """Short Korean descriptions of what the bot can talk about, for help and fallback."""
         return list(self.pipeline.meta.get("capabilities", []))
+
+
+def load_vision(model_dir: str | Path | None) -> Any:
+    """The image model in ``model_dir``, or None (logged) when none is given or trained there yet."""
+    if model_dir is None:
+        return None
+    from chatbot.vision.classifier import ImageClassifier, VisionModelNotFound
+
+    try:
+        return ImageClassifier.load(model_dir)
+    except VisionModelNotFound as exc:
+        logger.warning("/image is unavailable: %s", exc)
+        return None

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from training.config import DEFAULT_CONFIG, available_configs
 from training.pretrain import register as register_pretrain
+from training.vision import register as register_vision
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(func=run_evaluate)
 
     register_pretrain(subparsers)
+    register_vision(subparsers)
 
 
 def minutes(text: str) -> float:

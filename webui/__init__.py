@@ -13,7 +13,9 @@ from webui.extensions import BOT_EXTENSION_KEY, db, load_bot
 
 logger = logging.getLogger(__name__)
 
-MAX_CONTENT_LENGTH = 64 * 1024
+# A chat message with a picture: the 10 MB image limit plus the form's other fields. JSON bodies
+# keep their own 64 KB limit (``webui.api.MAX_JSON_BYTES``).
+MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024
 
 
 def default_database_uri(instance_path: str) -> str:
@@ -72,16 +74,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             model_dir = app.config.get("MODEL_DIR")
             if not model_dir:
                 raise ValueError("create_app needs MODEL_DIR (a trained model directory) or BOT in its config")
-            bot = load_bot(model_dir)
+            bot = load_bot(model_dir, app.config.get("VISION_MODEL_DIR"))
         app.extensions[BOT_EXTENSION_KEY] = bot
 
     db.init_app(app)
 
-    from webui import api, chat
+    from webui import api, chat, uploads
     from webui.errors import register_error_handlers
 
     app.register_blueprint(chat.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(uploads.bp)
     register_error_handlers(app)
 
     with app.app_context():

@@ -14,7 +14,8 @@ from sqlalchemy import insert, select, text, update
 
 from webui.errors import ApiError
 from webui.extensions import db, get_bot
-from webui.models import Conversation, Message, new_conversation_id, utcnow
+from webui.models import Attachment, Conversation, Message, attachment_item, new_conversation_id, utcnow
+from webui.uploads import decode_image, remove_files, save_file
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ bp = Blueprint("api", __name__)
 
 DEFAULT_MAX_MESSAGE_CHARS = 1000
 TITLE_CHARS = 40
+MAX_JSON_BYTES = 64 * 1024  # a JSON chat body; multipart bodies may carry a picture of up to 10 MB
+IMAGE_TITLE = "이미지"
 
 
 @lru_cache(maxsize=1)
@@ -64,21 +67,34 @@ def short_meta(meta: Any) -> dict[str, Any]:
 
 @bp.post("/api/chat")
 def chat() -> tuple[Response, int]:
-    """Answer one message and store it, with the reply, in one transaction."""
-    payload = read_json_object()
-    message_text = validate_message(payload)
+    """Answer one message (JSON, or multipart with an ``image`` file) and store it, with the reply, in one
+    transaction."""
+    if request.mimetype == "multipart/form-data":
+        payload, upload = read_multipart()
+    else:
+        request.max_content_length = MAX_JSON_BYTES
+        payload, upload = read_json_object(), None
+    message_text = validate_message(payload, allow_empty=upload is not None)
     conversation = find_conversation_in_payload(payload)
+    image = decode_image(upload) if upload is not None else None
 
     history = recent_history(conversation.id) if conversation else []
     context = {"conversation_id": conversation.id if conversation else None, "history": history}
     try:
-        reply = get_bot().reply(message_text, context)
+        reply = get_bot().reply(message_text, context, image=image) if image is not None else \
+            get_bot().reply(message_text, context)
     except (ValueError, TypeError) as exc:
         logger.info("The bot rejected a message: %s", exc)
         raise ApiError(400, "invalid_message", "메시지를 처리할 수 없습니다. 내용을 확인해 주세요.") from exc
 
     confidence = float(reply.confidence) if reply.confidence is not None else None
-    conversation_id = store_exchange(conversation, message_text, reply, confidence)
+    user_files, bot_files = stored_attachments(upload, image, reply)
+    try:
+        conversation_id = store_exchange(conversation, message_text, reply, confidence, user_files, bot_files)
+    except Exception:
+        db.session.rollback()
+        remove_files(name for row in user_files + bot_files for name in (row.get("file"), row.get("original")))
+        raise
     return jsonify(
         {
             "conversation_id": conversation_id,
@@ -87,12 +103,72 @@ def chat() -> tuple[Response, int]:
             "confidence": confidence,
             "fallback": bool(reply.fallback),
             "suggestions": [str(s) for s in (reply.suggestions or [])],
+            "attachments": [attachment_item(r["type"], r.get("role"), r.get("file"), r.get("original"), r["data"])
+                            for r in user_files + bot_files],
         }
     ), 200
 
 
-def store_exchange(conversation: Conversation | None, message_text: str, reply: Any, confidence: float | None) -> str:
-    """Write the user's message and the bot's reply (and a new conversation) in one transaction.
+def read_multipart() -> tuple[dict[str, Any], bytes | None]:
+    """The form fields as a payload, and the ``image`` file's bytes (None when no file was sent)."""
+    from chatbot.vision.images import MAX_IMAGE_BYTES
+
+    payload: dict[str, Any] = {"message": request.form.get("message", "")}
+    if request.form.get("conversation_id"):
+        payload["conversation_id"] = request.form["conversation_id"]
+    file = request.files.get("image")
+    if file is None:
+        return payload, None
+    data = file.stream.read(MAX_IMAGE_BYTES + 1)  # one byte over is enough to know it is too big
+    return payload, data
+
+
+def stored_attachments(upload: bytes | None, image: Any, reply: Any) -> tuple[list[dict], list[dict]]:
+    """Write the pictures of this exchange to the uploads folder; the rows that will link them.
+
+    The user's side: the upload as sent (for trainers) and a PNG thumbnail (for the page). The
+    bot's side: the reply's attachments, pictures (``png`` bytes) stored as files."""
+    from chatbot.vision.images import thumbnail_png
+
+    user: list[dict] = []
+    written: list[str] = []
+    try:
+        if upload is not None and image is not None:
+            original = save_file(upload, image.extension)
+            written.append(original)
+            thumbnail = thumbnail_png(image.image)
+            thumb_name = save_file(thumbnail, ".png")
+            written.append(thumb_name)
+            side = max(image.width, image.height)
+            scale = min(1.0, 256 / side)
+            user.append({"type": "image", "role": "upload", "file": thumb_name, "original": original,
+                         "data": {"width": max(1, round(image.width * scale)),
+                                  "height": max(1, round(image.height * scale)), "alt": "보낸 이미지"}})
+        bot: list[dict] = []
+        for item in reply.attachments or []:
+            item = dict(item)
+            if item.get("type") == "image" and isinstance(item.get("png"), bytes):
+                name = save_file(item.pop("png"), ".png")
+                written.append(name)
+                role = item.pop("role", None)
+                bot.append({"type": "image", "role": role, "file": name, "data": _plain(item, "type")})
+            elif item.get("type"):
+                bot.append({"type": str(item["type"]), "role": None, "data": _plain(item, "type")})
+    except Exception:
+        remove_files(written)
+        raise
+    return user, bot
+
+
+def _plain(item: dict[str, Any], *drop: str) -> dict[str, Any]:
+    """An attachment's JSON-ready fields."""
+    return {k: v for k, v in item.items() if k not in drop and isinstance(v, (str, int, float, bool, list, dict))}
+
+
+def store_exchange(conversation: Conversation | None, message_text: str, reply: Any, confidence: float | None,
+                   user_files: list[dict] | None = None, bot_files: list[dict] | None = None) -> str:
+    """Write the user's message and the bot's reply (and a new conversation, and the messages'
+    attachments) in one transaction.
 
     Plain SQL statements rather than the ORM's unit of work: this runs on every chat request and
     the ORM's change tracking was a third of the request's database time."""
@@ -101,7 +177,7 @@ def store_exchange(conversation: Conversation | None, message_text: str, reply: 
         conversation_id = new_conversation_id()
         db.session.execute(
             insert(Conversation).values(
-                id=conversation_id, title=message_text[:TITLE_CHARS], created_at=now, updated_at=now
+                id=conversation_id, title=(message_text or IMAGE_TITLE)[:TITLE_CHARS], created_at=now, updated_at=now
             )
         )
     else:
@@ -110,21 +186,30 @@ def store_exchange(conversation: Conversation | None, message_text: str, reply: 
             update(Conversation).where(Conversation.id == conversation_id).values(updated_at=now),
             execution_options={"synchronize_session": False},
         )
-    db.session.execute(
-        insert(Message),
-        [
-            {"conversation_id": conversation_id, "role": "user", "text": message_text, "created_at": now},
-            {
-                "conversation_id": conversation_id,
-                "role": "bot",
-                "text": reply.text,
-                "intent": reply.intent,
-                "confidence": confidence,
-                "fallback": bool(reply.fallback),
-                "created_at": now,
-            },
-        ],
-    )
+    rows = [
+        {"conversation_id": conversation_id, "role": "user", "text": message_text, "created_at": now},
+        {
+            "conversation_id": conversation_id,
+            "role": "bot",
+            "text": reply.text,
+            "intent": reply.intent,
+            "confidence": confidence,
+            "fallback": bool(reply.fallback),
+            "created_at": now,
+        },
+    ]
+    if user_files or bot_files:
+        ids = db.session.execute(
+            insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
+        ).scalars().all()
+        db.session.execute(insert(Attachment), [
+            {"conversation_id": conversation_id, "message_id": message_id, "type": row["type"],
+             "role": row.get("role"), "file": row.get("file"), "original": row.get("original"),
+             "data": json.dumps(row["data"], ensure_ascii=False), "created_at": now}
+            for message_id, group in zip(ids, (user_files or [], bot_files or []), strict=True) for row in group
+        ])
+    else:
+        db.session.execute(insert(Message), rows)
     db.session.commit()
     return conversation_id
 
@@ -150,16 +235,20 @@ def read_json_object() -> dict[str, Any]:
     return payload
 
 
-def validate_message(payload: dict[str, Any]) -> str:
-    """The message text, NFC-normalised and stripped, or an ApiError saying what is wrong."""
+def validate_message(payload: dict[str, Any], allow_empty: bool = False) -> str:
+    """The message text, NFC-normalised and stripped, or an ApiError saying what is wrong.
+
+    ``allow_empty``: a picture came with the message, so the text may be missing or empty."""
     if payload.get("message") is None:
+        if allow_empty:
+            return ""
         raise ApiError(400, "missing_message", "메시지(message)가 없습니다.")
     message = payload["message"]
     if not isinstance(message, str):
         raise ApiError(400, "invalid_type", "메시지(message)는 문자열이어야 합니다.")
     # NFC first: text typed on macOS arrives decomposed and would count two or three times longer.
     message = unicodedata.normalize("NFC", message).strip()
-    if not message:
+    if not message and not allow_empty:
         raise ApiError(400, "empty_message", "메시지가 비어 있습니다. 내용을 입력해 주세요.")
     limit = max_message_chars()
     if len(message) > limit:

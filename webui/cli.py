@@ -24,6 +24,13 @@ def register(subparsers: Any) -> None:
         help="trained model directory (default: $CHATBOT_MODEL or models/default)",
     )
     parser.add_argument(
+        "--vision-model",
+        default=os.environ.get("CHATBOT_VISION_MODEL", "models/vision"),
+        metavar="DIR",
+        help="image model for /image, from `chatbot train-vision` (default: $CHATBOT_VISION_MODEL or "
+        "models/vision); without one, /image says how to train it",
+    )
+    parser.add_argument(
         "--host",
         default=os.environ.get("HOST") or "127.0.0.1",
         help="address to listen on (default: $HOST or 127.0.0.1)",
@@ -56,7 +63,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         return _serve_processes(args, host_for_url)
     try:
-        bot = load_bot(args.model)
+        bot = load_bot(args.model, args.vision_model)
     except Exception as exc:  # a corrupt model: say which directory, not a bare traceback
         print(f"error: could not load the model from '{args.model}': {exc}", file=sys.stderr)
         return 1
@@ -65,7 +72,7 @@ def serve(args: argparse.Namespace) -> int:
     from webui.server import serve_waitress
 
     try:
-        app = create_app({"BOT": bot, "MODEL_DIR": args.model})
+        app = create_app({"BOT": bot, "MODEL_DIR": args.model, "VISION_MODEL_DIR": args.vision_model})
     except Exception as exc:  # e.g. DATABASE_URL names a database that cannot be opened
         print(f"error: could not start the app (check DATABASE_URL): {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -84,7 +91,8 @@ def _serve_processes(args: argparse.Namespace, host_for_url: str) -> int:
 
     print(f"Serving the chat page at http://{host_for_url}:{args.port} ({args.workers} worker processes)", flush=True)
     try:
-        serve_gunicorn({"MODEL_DIR": args.model}, args.host, args.port, args.workers, args.threads)
+        config = {"MODEL_DIR": args.model, "VISION_MODEL_DIR": args.vision_model}
+        serve_gunicorn(config, args.host, args.port, args.workers, args.threads)
     except RuntimeError as exc:  # no gunicorn on this platform
         print(f"error: {exc}", file=sys.stderr)
         return 2

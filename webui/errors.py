@@ -14,7 +14,7 @@ HTTP_MESSAGES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "요청이 올바르지 않습니다."),
     404: ("not_found", "요청한 주소를 찾을 수 없습니다."),
     405: ("method_not_allowed", "이 주소에서는 허용되지 않는 요청 방식입니다."),
-    413: ("request_too_large", "요청 본문이 너무 큽니다."),
+    413: ("request_too_large", "요청 본문이 너무 큽니다. 이미지는 10MB 이하로 올려 주세요."),
     415: ("unsupported_media_type", "지원하지 않는 요청 형식입니다."),
     429: ("too_many_requests", "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."),
 }

@@ -38,14 +38,14 @@ def check_model_dir(model_dir: str | Path) -> Path:
     return path
 
 
-def load_bot(model_dir: str | Path) -> Any:
-    """Load a trained model directory with the library's ``Bot.load``."""
+def load_bot(model_dir: str | Path, vision_model: str | Path | None = None) -> Any:
+    """Load a trained model directory with the library's ``Bot.load``, with the ``/image`` model when given."""
     path = check_model_dir(model_dir)
     # Imported here so that the web app (and its tests) import without the library's heavy parts.
     from chatbot.bot import Bot
 
     logger.info("Loading the chatbot model from %s", path)
-    return Bot.load(path)
+    return Bot.load(path, vision_model)
 
 
 def get_bot() -> Any:

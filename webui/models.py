@@ -1,11 +1,13 @@
-"""Database tables: conversations and their messages."""
+"""Database tables: conversations, their messages and the messages' attachments."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from flask import url_for
 from sqlalchemy import Boolean, CheckConstraint, DateTime, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -71,6 +73,9 @@ class Message(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", order_by="Attachment.id", cascade="all, delete-orphan", lazy="selectin"
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -81,4 +86,44 @@ class Message(db.Model):
             "confidence": self.confidence,
             "fallback": self.fallback,
             "created_at": isoformat_utc(self.created_at),
+            "attachments": [a.to_dict() for a in self.attachments],
         }
+
+
+class Attachment(db.Model):
+    """Something shown with a message: a picture (its file under the instance's uploads folder, with a
+    generated name) or a machine-readable result such as an image classification."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(32))  # "image" or "classification"
+    role: Mapped[str | None] = mapped_column(String(32), default=None)  # images: "upload" or "gradcam"
+    file: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)  # what the page shows
+    original: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)  # the upload as sent
+    data: Mapped[str] = mapped_column(Text, default="{}")  # JSON: width, height, alt, labels, model...
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's attachment item: ``{"type", ...}``, with URLs for pictures."""
+        return attachment_item(self.type, self.role, self.file, self.original, json.loads(self.data or "{}"))
+
+
+def attachment_item(type_: str, role: str | None, file: str | None, original: str | None,
+                    data: dict[str, Any]) -> dict[str, Any]:
+    """One attachment as the API shows it, stored or about to be."""
+    item: dict[str, Any] = {"type": type_}
+    if role:
+        item["role"] = role
+    if file:
+        item["url"] = url_for("uploads.uploaded_file", name=file)
+    if original:
+        item["original_url"] = url_for("uploads.uploaded_file", name=original)
+    item.update(data)
+    return item

@@ -52,6 +52,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # "auto", "cpu" or "cuda"
     progress: bool = True
+    num_workers: int = 0  # DataLoader worker processes (decoding and augmenting images off the training loop)
 
 
 @dataclass
@@ -142,7 +143,8 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
         wrapped = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
     sampler = (DistributedSampler(train_data, num_replicas=world, rank=rank, seed=config.seed) if world > 1
                else RandomSampler(train_data, generator=torch.Generator().manual_seed(config.seed)))
-    loader = DataLoader(train_data, batch_size=config.batch_size, sampler=sampler, collate_fn=collate)
+    loader = DataLoader(train_data, batch_size=config.batch_size, sampler=sampler, collate_fn=collate,
+                        num_workers=config.num_workers)
     steps_per_epoch = max(1, len(batch_sampler if batch_sampler is not None else loader))
     total_steps = steps_per_epoch * config.epochs
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -299,7 +301,7 @@ def evaluate_loss(model, data, collate, loss_fn, config, device, autocast) -> fl
         data = Subset(data, range(rank, len(data), world))
     model.eval()
     total, count = 0.0, 0
-    for batch in DataLoader(data, batch_size=config.batch_size, collate_fn=collate):
+    for batch in DataLoader(data, batch_size=config.batch_size, collate_fn=collate, num_workers=config.num_workers):
         batch = _to(batch, device)
         with autocast:
             loss = loss_fn(model, batch, -1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,10 +36,19 @@ class FakeBot:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    def reply(self, text: str, context: dict[str, Any] | None = None) -> FakeReply:
-        """Echo ``text``."""
+    def reply(self, text: str, context: dict[str, Any] | None = None, image: Any = None) -> FakeReply:
+        """Echo ``text``; with a picture, describe its size and attach a classification and a picture."""
         if not isinstance(text, str):
             raise TypeError("message must be a string")
+        if image is not None:
+            picture = image.image
+            self.calls.append((text, {**dict(context or {}), "image": picture}))
+            return FakeReply(f"그림 {picture.width}x{picture.height}", "image", 0.8, source="command", attachments=[
+                {"type": "classification", "model": "fake", "labels": [{"label": "숫자 7", "score": 0.8},
+                                                                      {"label": "숫자 1", "score": 0.15}]},
+                {"type": "image", "role": "gradcam", "png": png_bytes((12, 12), "red"), "width": 12, "height": 12,
+                 "alt": "모델이 주목한 부분"},
+            ])
         if not text.strip():
             raise ValueError("message is empty")
         if len(text.strip()) > 1000:
@@ -49,6 +59,15 @@ class FakeBot:
         if text == self.FALLBACK:
             return FakeReply("잘 모르겠어요.", None, 0.1, True, ["날씨 알려줘", "도움말"], "fallback")
         return FakeReply(f"echo: {text}", "echo", 0.9, False, [], "fake")
+
+
+def png_bytes(size: tuple[int, int] = (20, 10), colour: str = "blue") -> bytes:
+    """A small PNG made here."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -65,6 +84,7 @@ def app(tmp_path, fake_bot: FakeBot) -> Flask:
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
             "BOT": fake_bot,
+            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         }
     )
 

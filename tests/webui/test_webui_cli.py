@@ -52,14 +52,17 @@ def test_serve_prints_the_url_and_hands_the_app_to_waitress(tmp_path, monkeypatc
     import waitress
 
     (tmp_path / "pipeline.yaml").write_text("components: []\n", encoding="utf-8")
-    monkeypatch.setattr(cli, "load_bot", lambda model_dir: fake_bot)
+    loaded = {}
+    monkeypatch.setattr(cli, "load_bot", lambda model_dir, vision: loaded.update(vision=vision) or fake_bot)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
     served = {}
     monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: served.update(app=app, **kwargs))
     args = build_parser().parse_args(
-        ["serve", "--model", str(tmp_path), "--host", "127.0.0.1", "--port", "5077", "--threads", "4"]
+        ["serve", "--model", str(tmp_path), "--host", "127.0.0.1", "--port", "5077", "--threads", "4",
+         "--vision-model", str(tmp_path / "vision")]
     )
     assert args.func(args) == 0
+    assert loaded["vision"] == str(tmp_path / "vision")
     assert "Serving the chat page at http://127.0.0.1:5077" in capsys.readouterr().out
     assert (served["host"], served["port"], served["threads"]) == ("127.0.0.1", 5077, 4)
     assert served["app"].test_client().get("/healthz").status_code == 200
