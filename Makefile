@@ -4,11 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MODEL ?= models/default
+VISION_MODEL ?= models/vision
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: setup run train test lint bench clean
+.PHONY: setup run train train-vision test lint bench clean
 
 setup: $(STAMP)
 
@@ -24,11 +25,18 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 $(MODEL)/pipeline.yaml: | $(STAMP)
 	$(PY) -m chatbot train --data data/corpus --out $(MODEL)
 
+# The /image model: handwritten digits from scikit-learn's bundled dataset, about 30 s on 2 CPU cores.
+$(VISION_MODEL)/vision.json: | $(STAMP)
+	$(PY) -m chatbot train-vision --data digits --out $(VISION_MODEL)
+
 train: setup
 	$(PY) -m chatbot train --data data/corpus --out $(MODEL)
 
-run: setup $(MODEL)/pipeline.yaml
-	$(PY) -m chatbot serve --model $(MODEL) --host $(HOST) --port $(PORT)
+train-vision: setup
+	$(PY) -m chatbot train-vision --data digits --out $(VISION_MODEL)
+
+run: setup $(MODEL)/pipeline.yaml $(VISION_MODEL)/vision.json
+	$(PY) -m chatbot serve --model $(MODEL) --vision-model $(VISION_MODEL) --host $(HOST) --port $(PORT)
 
 test: setup
 	$(PY) -m pytest -q

@@ -149,3 +149,27 @@ def bot(trained_model_dir: Path):
     from chatbot.bot import Bot
 
     return Bot.load(trained_model_dir)
+
+
+@pytest.fixture(scope="session")
+def vision_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A digits image model trained for a few epochs (seconds): enough to be right on clear digits."""
+    from training.vision import train_vision
+
+    out = tmp_path_factory.mktemp("vision") / "digits"
+    train_vision("digits", out, epochs=4, progress=False)
+    return out
+
+
+def draw_digit(digit: int, size: int = 280, stroke: int = 18, background: str = "white", ink: str = "black"):
+    """A digit drawn thick with a TrueType font, as on the chat's drawing pad (an RGB picture)."""
+    from matplotlib import font_manager
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), int(size * 0.7))
+    image = Image.new("RGB", (size, size), background)
+    draw = ImageDraw.Draw(image)
+    left, top, right, bottom = draw.textbbox((0, 0), str(digit), font=font, stroke_width=stroke // 3)
+    position = ((size - (right - left)) // 2 - left, (size - (bottom - top)) // 2 - top)
+    draw.text(position, str(digit), fill=ink, font=font, stroke_width=stroke // 3, stroke_fill=ink)
+    return image

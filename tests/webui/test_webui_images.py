@@ -155,3 +155,26 @@ def test_failed_transaction_removes_written_files(client, app, monkeypatch):
     response = send(client, png_bytes())
     assert response.status_code == 500 and response.get_json()["error"]["code"] == "internal_error"
     assert [p for p in stored_files(app) if not p.name.endswith(".tmp")] == []
+
+
+def test_api_round_trip_with_the_real_bot(tmp_path, tiny_model_dir, vision_model_dir):
+    from chatbot.bot import Bot
+    from tests.conftest import draw_digit
+    from webui import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'real.db'}",
+                      "BOT": Bot.load(tiny_model_dir, vision_model_dir), "UPLOAD_FOLDER": str(tmp_path / "up")})
+    client = app.test_client()
+    drawing = io.BytesIO()
+    draw_digit(0).convert("RGBA").save(drawing, format="PNG")
+    response = send(client, drawing.getvalue(), message="이 숫자 뭐야?", filename="drawing.png")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["intent"] == "image" and "숫자 0" in body["reply"]
+    upload, classification, gradcam = body["attachments"]
+    assert [item["label"] for item in classification["labels"]][0] == "숫자 0" and len(classification["labels"]) == 3
+    assert all(0 <= item["score"] <= 1 for item in classification["labels"])
+    assert client.get(gradcam["url"]).status_code == 200 and client.get(upload["url"]).status_code == 200
+    # Text chat still works beside it, in the same conversation.
+    text = client.post("/api/chat", json={"message": "안녕하세요", "conversation_id": body["conversation_id"]})
+    assert text.status_code == 200 and text.get_json()["intent"] == "greet"
