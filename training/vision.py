@@ -38,7 +38,7 @@ DATA_DEFAULTS: dict[str, dict[str, Any]] = {
     # 8x8 digits gain nothing from LeNet's 32-pixel input but cost 4x the time: 16 trains in about
     # 30 s on 2 CPU cores to the same held-out accuracy (docs/benchmarks.md).
     "digits": {"arch": "lenet", "preprocess": {"style": "ink", "image_size": 16, "channels": 1, "native_size": 8,
-                                               "ink_fit": 32, "ink_canvas": 32}, "epochs": 30,
+                                               "ink_fit": 32, "ink_canvas": 32, "ink_stroke": 5}, "epochs": 30,
                "model": {"channels": [16, 32]}},
     "mnist": {"arch": "lenet", "preprocess": {"style": "ink", "image_size": 32, "channels": 1, "native_size": 28,
                                               "ink_fit": 20, "ink_canvas": 28}, "epochs": 15},

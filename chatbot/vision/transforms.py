@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 from torchvision import transforms as T
 
 
@@ -35,6 +35,7 @@ class Preprocess:
     native_size: int | None = None  # "ink": the dataset's own resolution (8 for scikit-learn digits)
     ink_fit: int | None = None  # "ink": the ink's longest side, in pixels of the canvas below
     ink_canvas: int | None = None  # "ink": the square the ink is centred in before reducing to native_size
+    ink_stroke: float | None = None  # "ink": thicken thinner pen strokes to this width, in canvas pixels
 
     def __post_init__(self) -> None:
         if self.style not in ("photo", "ink"):
@@ -95,7 +96,29 @@ def prepare(p: Preprocess, image: Image.Image) -> Image.Image:
     cropped = ImageOps.contain(cropped, (fit, fit), Image.Resampling.LANCZOS) if max(box.shape) != fit else cropped
     framed = Image.new("L", (canvas, canvas))
     framed.paste(cropped, ((canvas - cropped.width) // 2, (canvas - cropped.height) // 2))
+    if p.ink_stroke:
+        framed = thicken(framed, p.ink_stroke)
     return framed if native == canvas else framed.resize((native, native), Image.Resampling.BOX)
+
+
+def stroke_width(image: Image.Image) -> float:
+    """Mean pen width in pixels: ink area over half its outline (a stroke of length L and width w has
+    area L*w and an outline of about 2L)."""
+    ink = np.asarray(image) > 127
+    inner = np.asarray(Image.fromarray(ink.astype(np.uint8) * 255).filter(ImageFilter.MinFilter(3))) > 127
+    outline = int(ink.sum() - inner.sum())
+    return 2.0 * float(ink.sum()) / outline if outline else 0.0
+
+
+def thicken(image: Image.Image, target: float) -> Image.Image:
+    """Grow thin strokes toward ``target`` pixels wide (each 3x3 max filter adds about two).
+
+    A thin pen on a large drawing pad becomes a hairline once scaled to the dataset's canvas,
+    while the datasets were written with thick pens; the models then misread it."""
+    width = stroke_width(image)
+    for _ in range(int(max(0.0, target - width) / 2 + 0.5) if width else 0):  # rounded half up
+        image = image.filter(ImageFilter.MaxFilter(3))
+    return image
 
 
 def model_input(p: Preprocess, image: Image.Image) -> torch.Tensor:

@@ -134,3 +134,19 @@ def test_a_missing_model_directory_names_the_training_command(tmp_path):
 def test_unknown_architecture_is_refused():
     with pytest.raises(ValueError, match="unknown image model"):
         build_model("vgg", {})
+
+
+def test_thin_pen_strokes_are_thickened_and_thick_ones_left_alone():
+    from PIL import ImageDraw
+
+    from chatbot.vision.transforms import stroke_width, thicken
+
+    thin = Image.new("L", (32, 32))
+    ImageDraw.Draw(thin).line([(16, 2), (16, 29)], fill=255, width=1)
+    assert stroke_width(thin) == pytest.approx(2.0, abs=0.3)  # the estimate bottoms out at 2
+    assert stroke_width(thicken(thin, 5)) >= 4
+    thick = Image.new("L", (32, 32))
+    ImageDraw.Draw(thick).line([(16, 2), (16, 29)], fill=255, width=6)
+    assert stroke_width(thick) == pytest.approx(6, abs=1)
+    assert np.array_equal(np.asarray(thicken(thick, 5)), np.asarray(thick))
+    assert np.asarray(thicken(Image.new("L", (8, 8)), 5)).max() == 0  # nothing drawn, nothing grown

@@ -388,7 +388,8 @@
     const text = rawText.trim();
     if (busy || (!text && !image)) { return; }
     if (countChars(text) > MAX_CHARS) { showTooLong(); return; }
-    if (image && image === pending) { takePending(); }
+    const fromComposer = Boolean(image && image === pending);
+    if (fromComposer) { takePending(); }
     const local = image ? [{ type: "image", role: "upload", url: image.url, alt: "보낸 이미지" }] : [];
     if (image) { objectUrls.add(image.url); }
     const userRow = addMessage("user", text, { attachments: local });
@@ -414,14 +415,23 @@
         });
       } else {
         showError(errorMessage(result.data) || "요청을 처리하지 못했어요. (HTTP " + result.response.status + ")");
+        restoreComposer(rawText, fromComposer ? image : null);
       }
     } catch (e) {
       typing.remove();
       showError(NETWORK_ERROR);
+      restoreComposer(rawText, fromComposer ? image : null);
     } finally {
       setBusy(false);
       input.focus();
     }
+  }
+
+  // A message the server refused (or never got) goes back into the composer, so nothing typed is lost.
+  function restoreComposer(rawText, image) {
+    if (!input.value.trim()) { input.value = rawText; }
+    if (image && !pending) { attachFile(image.file); }
+    updateComposer();
   }
 
   async function loadHistory() {
@@ -481,7 +491,7 @@
     ctx.fillStyle = "#000000";
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
-    ctx.lineWidth = Math.max(8, pad.size * 0.075);
+    ctx.lineWidth = Math.max(10, pad.size * 0.1);
     pad.drawn = false;
     drawStatus.textContent = DRAW_HINT;
   }
