@@ -169,7 +169,8 @@
 
       const percent = document.createElement("span");
       percent.className = "class-score";
-      percent.textContent = Math.round(score * 100) + "%";
+      const rounded = Math.round(score * 100);
+      percent.textContent = rounded === 0 && score > 0 ? "<1%" : rounded + "%"; // as the reply text says it
 
       li.appendChild(label);
       li.appendChild(bar);
