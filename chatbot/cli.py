@@ -32,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--model", required=True, help="model directory")
     chat.set_defaults(func=run_chat)
 
+    classify = sub.add_parser("classify", help="classify pictures with an image model (what /image answers), as JSON")
+    classify.add_argument("images", nargs="+", metavar="IMAGE", help="picture files (PNG, JPEG, GIF, WEBP, ...)")
+    classify.add_argument("--model", default="models/vision", help="image model directory (default: models/vision)")
+    classify.add_argument("--top", type=int, default=3, help="labels per picture (default: 3)")
+    classify.set_defaults(func=run_classify)
+
     for entry in entry_points(group="chatbot.cli"):
         try:
             entry.load()(sub)
@@ -44,6 +50,23 @@ def run_analyze(args: argparse.Namespace) -> int:
     from chatbot.nlp.analyze import analyze
 
     print(json.dumps(analyze(args.text, args.tokenizer), ensure_ascii=False, indent=2))
+    return 0
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from chatbot.vision.classifier import ImageClassifier
+    from chatbot.vision.images import load_image
+
+    classifier = ImageClassifier.load(args.model)
+    results = []
+    for path in args.images:
+        decoded = load_image(Path(path).read_bytes())  # an ImageError is a ValueError: one line, exit 2
+        labels = classifier.classify(decoded.image, top_k=args.top).labels
+        results.append({"image": path, "labels": [{"label": label, "score": round(score, 4)}
+                                                  for label, score in labels]})
+    print(json.dumps(results, ensure_ascii=False, indent=2))
     return 0
 
 

@@ -150,3 +150,18 @@ def test_thin_pen_strokes_are_thickened_and_thick_ones_left_alone():
     assert stroke_width(thick) == pytest.approx(6, abs=1)
     assert np.array_equal(np.asarray(thicken(thick, 5)), np.asarray(thick))
     assert np.asarray(thicken(Image.new("L", (8, 8)), 5)).max() == 0  # nothing drawn, nothing grown
+
+
+def test_classify_command_prints_labels_and_refuses_bad_files(vision_model_dir, tmp_path, capsys):
+    from chatbot.cli import main
+
+    draw_digit(0).save(tmp_path / "zero.png")
+    assert main(["classify", "--model", str(vision_model_dir), str(tmp_path / "zero.png")]) == 0
+    [result] = json.loads(capsys.readouterr().out)
+    assert result["image"].endswith("zero.png") and result["labels"][0]["label"] == "숫자 0"
+    assert len(result["labels"]) == 3
+    (tmp_path / "notes.png").write_text("not a picture")
+    assert main(["classify", "--model", str(vision_model_dir), str(tmp_path / "notes.png")]) == 2
+    assert "지원하지 않는 형식" in capsys.readouterr().err
+    assert main(["classify", "--model", str(tmp_path / "none"), str(tmp_path / "zero.png")]) == 2
+    assert "train-vision" in capsys.readouterr().err
