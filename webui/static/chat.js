@@ -4,7 +4,15 @@
 
   const STORAGE_KEY = "hangyeol.conversationId";
   const MAX_CHARS = 1000;
-  const MAX_IMAGE_BYTES = 10 * 1024 * 1024; // the server refuses larger uploads
+  const MAX_FILE_BYTES = 10 * 1024 * 1024; // the server refuses larger pictures and tables
+  // A table for /forecast: decided by the name's extension when it has one (Windows reports CSV as
+  // application/vnd.ms-excel, as it does real Excel files), else by the MIME type (a pasted file).
+  const TABLE_EXTENSIONS = ["csv", "tsv", "txt"];
+  const TABLE_TYPES = ["text/csv", "text/tab-separated-values", "application/vnd.ms-excel", "text/plain",
+    "application/csv", "text/comma-separated-values"];
+  const SPREADSHEET_EXTENSIONS = ["xls", "xlsx", "xlsm", "ods", "numbers"];
+  const FORECAST_ROWS = 6; // the bubble shows the first steps; the chart shows them all
+  const SVG_NS = "http://www.w3.org/2000/svg";
   const GREETING = "안녕하세요! 한국어 챗봇 한결이에요. 무엇이든 편하게 말을 걸어 주세요.";
   const NETWORK_ERROR = "서버에 연결할 수 없어요. 네트워크를 확인하고 다시 시도해 주세요.";
   const DRAWING_PROMPT = "이 숫자 뭐야?";
@@ -21,6 +29,8 @@
   const preview = document.getElementById("attachment-preview");
   const previewImg = document.getElementById("attachment-preview-img");
   const previewName = document.getElementById("attachment-preview-name");
+  const previewSize = document.getElementById("attachment-preview-size");
+  const previewIcon = document.getElementById("attachment-preview-icon");
   const removeButton = document.getElementById("attachment-remove");
   const dropHint = document.getElementById("drop-hint");
   const drawToggle = document.getElementById("draw-toggle");
@@ -39,7 +49,7 @@
   let conversationId = loadConversationId();
   let busy = false;
   let composing = false; // a Hangul IME composition is in progress
-  let pending = null; // the image waiting to be sent: { file, url }
+  let pending = null; // the file waiting to be sent: { file, kind: "image" | "table", url (images only) }
   const objectUrls = new Set(); // local thumbnails shown in the conversation, revoked when it is cleared
 
   // --- storage (may be unavailable, e.g. in private windows) ---------------------------------
@@ -74,6 +84,7 @@
     const attachments = opts.attachments || [];
     if (attachments.length) {
       bubble.classList.add("has-attachments");
+      if (attachments.some(isWideAttachment)) { row.classList.add("row-wide"); }
       const items = document.createElement("div");
       items.className = "attachments";
       attachments.forEach(function (item) {
@@ -114,7 +125,200 @@
     if (!item || typeof item !== "object") { return null; }
     if (item.type === "image" && typeof item.url === "string") { return renderImage(item); }
     if (item.type === "classification" && Array.isArray(item.labels)) { return renderClassification(item); }
+    if (item.type === "file") { return renderFile(item); }
+    if (item.type === "forecast" && Array.isArray(item.values)) { return renderForecast(item); }
     return null;
+  }
+
+  // Charts and forecast tables get more of the row's width than a thumbnail does.
+  function isWideAttachment(item) {
+    return Boolean(item) && (item.type === "forecast" || (item.type === "image" && item.role === "chart"));
+  }
+
+  function formatBytes(bytes) {
+    const n = Number(bytes);
+    if (!Number.isFinite(n) || n < 0) { return ""; }
+    if (n < 1024) { return n.toLocaleString("ko-KR") + " B"; }
+    const kb = n / 1024;
+    if (kb < 1024) { return kb.toLocaleString("ko-KR", { maximumFractionDigits: kb < 10 ? 1 : 0 }) + " KB"; }
+    const mb = kb / 1024;
+    return mb.toLocaleString("ko-KR", { maximumFractionDigits: 1 }) + " MB";
+  }
+
+  // Only links into this site (or plain http/https) become hrefs; anything else stays text.
+  function safeHref(url) {
+    if (typeof url !== "string" || !url) { return null; }
+    try {
+      const parsed = new URL(url, window.location.href);
+      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function fileIcon() {
+    const icon = document.createElement("span");
+    icon.className = "file-icon";
+    icon.setAttribute("aria-hidden", "true");
+    const svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "22");
+    svg.setAttribute("height", "22");
+    svg.setAttribute("focusable", "false");
+    [["M6 2.8h8.2L19 7.6v13.6H6z M14 2.8v5h5", "1.8"], ["M9 12.5h7M9 15.5h7M9 18.5h4", "1.6"]].forEach(function (spec) {
+      const path = document.createElementNS(SVG_NS, "path");
+      path.setAttribute("d", spec[0]);
+      path.setAttribute("fill", "none");
+      path.setAttribute("stroke", "currentColor");
+      path.setAttribute("stroke-width", spec[1]);
+      path.setAttribute("stroke-linecap", "round");
+      path.setAttribute("stroke-linejoin", "round");
+      svg.appendChild(path);
+    });
+    icon.appendChild(svg);
+    return icon;
+  }
+
+  // A sent table: a download link once the server has stored it, plain text until then.
+  function renderFile(item) {
+    const name = typeof item.name === "string" && item.name ? item.name : "파일";
+    const size = formatBytes(item.bytes);
+    const href = safeHref(item.url);
+    const chip = document.createElement(href ? "a" : "span");
+    chip.className = "file-chip attachment-file" + (item.role ? " attachment-" + item.role : "");
+    if (href) {
+      chip.href = href;
+      chip.setAttribute("download", name);
+      chip.title = name + " 내려받기";
+    }
+    chip.appendChild(fileIcon());
+    const text = document.createElement("span");
+    text.className = "file-chip-text";
+    const nameEl = document.createElement("span");
+    nameEl.className = "file-name";
+    nameEl.textContent = name;
+    text.appendChild(nameEl);
+    if (size) {
+      const sizeEl = document.createElement("span");
+      sizeEl.className = "file-size";
+      sizeEl.textContent = size;
+      text.appendChild(sizeEl);
+    }
+    if (href) {
+      const hint = document.createElement("span");
+      hint.className = "visually-hidden";
+      hint.textContent = " 내려받기";
+      text.appendChild(hint);
+    }
+    chip.appendChild(text);
+    return chip;
+  }
+
+  // --- forecasts -------------------------------------------------------------------------------
+  const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?/;
+
+  // Labels for the first `count` steps: YYYY-MM for month starts, YYYY-MM-DD (with the time when
+  // the steps are hours), or t+1, t+2... when the series had no dates.
+  function forecastLabels(dates, count) {
+    const labels = [];
+    const parsed = Array.isArray(dates) ? dates.map(function (d) { return ISO_DATE.exec(String(d)); }) : [];
+    if (parsed.length < count || parsed.slice(0, count).some(function (m) { return !m; })) {
+      for (let i = 0; i < count; i += 1) { labels.push("t+" + (i + 1)); }
+      return labels;
+    }
+    const valid = parsed.filter(Boolean);
+    const timed = valid.some(function (m) { return (m[4] && m[4] !== "00") || (m[5] && m[5] !== "00"); });
+    const monthly = !timed && valid.length > 1 && valid.every(function (m) { return m[3] === "01"; });
+    for (let i = 0; i < count; i += 1) {
+      const m = parsed[i];
+      if (monthly) { labels.push(m[1] + "-" + m[2]); }
+      else if (timed) { labels.push(m[1] + "-" + m[2] + "-" + m[3] + " " + (m[4] || "00") + ":" + (m[5] || "00")); }
+      else { labels.push(m[1] + "-" + m[2] + "-" + m[3]); }
+    }
+    return labels;
+  }
+
+  // Four significant digits of the largest number shown, the same decimals on every row.
+  function forecastFormatter(numbers) {
+    const scale = numbers.reduce(function (max, n) { return Number.isFinite(n) ? Math.max(max, Math.abs(n)) : max; }, 0);
+    const decimals = scale > 0 ? Math.min(6, Math.max(0, 3 - Math.floor(Math.log10(scale)))) : 0;
+    return function (n) {
+      if (!Number.isFinite(n)) { return "–"; }
+      return n.toLocaleString("ko-KR", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    };
+  }
+
+  function numbersOf(list, length) {
+    if (!Array.isArray(list) || list.length < length) { return null; }
+    return list.slice(0, length).map(function (v) { return v === null || v === "" ? NaN : Number(v); });
+  }
+
+  function renderForecast(item) {
+    const total = item.values.length;
+    const count = Math.min(total, FORECAST_ROWS);
+    const values = numbersOf(item.values, count);
+    const lower = numbersOf(item.lower, count);
+    const upper = numbersOf(item.upper, count);
+    const interval = Boolean(lower && upper);
+    const format = forecastFormatter(values.concat(interval ? lower.concat(upper) : []));
+    const labels = forecastLabels(item.dates, count);
+
+    const box = document.createElement("div");
+    box.className = "forecast";
+
+    const table = document.createElement("table");
+    table.className = "forecast-table";
+    const caption = document.createElement("caption");
+    caption.textContent = total > count
+      ? "예측값 (" + total.toLocaleString("ko-KR") + "개 중 처음 " + count + "개)"
+      : "예측값 " + count + "개";
+    table.appendChild(caption);
+
+    const level = Number(item.level);
+    const head = document.createElement("thead");
+    const headRow = document.createElement("tr");
+    const headings = ["시점", "예측값"];
+    if (interval) {
+      headings.push((level > 0 && level < 1 ? Math.round(level * 100) + "% " : "") + "구간");
+    }
+    headings.forEach(function (text) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = text;
+      headRow.appendChild(th);
+    });
+    head.appendChild(headRow);
+    table.appendChild(head);
+
+    const body = document.createElement("tbody");
+    for (let i = 0; i < count; i += 1) {
+      const tr = document.createElement("tr");
+      const when = document.createElement("th");
+      when.scope = "row";
+      when.textContent = labels[i];
+      const value = document.createElement("td");
+      value.className = "forecast-value";
+      value.textContent = format(values[i]);
+      tr.appendChild(when);
+      tr.appendChild(value);
+      if (interval) {
+        const range = document.createElement("td");
+        range.className = "forecast-interval";
+        range.textContent = format(lower[i]) + " – " + format(upper[i]);
+        tr.appendChild(range);
+      }
+      body.appendChild(tr);
+    }
+    table.appendChild(body);
+    box.appendChild(table);
+
+    if (item.model) {
+      const model = document.createElement("p");
+      model.className = "forecast-model";
+      model.textContent = "모델: " + String(item.model);
+      box.appendChild(model);
+    }
+    return box;
   }
 
   function renderImage(item) {
@@ -283,59 +487,95 @@
   }
 
   // --- the pending attachment ----------------------------------------------------------------
+  function extensionOf(name) {
+    const match = /\.([^./\\]+)$/.exec(name || "");
+    return match ? match[1].toLowerCase() : "";
+  }
+
+  // "image", "table" (a CSV for /forecast), or null when the page cannot send the file.
+  function fileKind(file) {
+    const ext = extensionOf(file.name);
+    const type = (file.type || "").toLowerCase();
+    if (TABLE_EXTENSIONS.indexOf(ext) !== -1) { return "table"; }
+    if (type.indexOf("image/") === 0) { return "image"; }
+    if (!ext && TABLE_TYPES.indexOf(type) !== -1) { return "table"; }
+    return null;
+  }
+
   // Returns a Korean reason when the file cannot be sent, or null when it can.
-  function imageProblem(file) {
-    if (!file.type || file.type.indexOf("image/") !== 0) {
-      return "이미지 파일만 보낼 수 있어요. (PNG, JPEG 같은 사진 파일을 골라 주세요)";
+  function fileProblem(file, kind) {
+    if (!kind) {
+      if (SPREADSHEET_EXTENSIONS.indexOf(extensionOf(file.name)) !== -1) {
+        return "엑셀 파일은 바로 보낼 수 없어요. CSV(쉼표로 구분) 형식으로 저장해서 보내 주세요.";
+      }
+      return "이미지나 CSV 파일만 보낼 수 있어요. (PNG, JPEG 같은 사진이나 .csv 표 파일을 골라 주세요)";
     }
-    if (file.size === 0) { return "빈 파일이에요. 다른 이미지를 골라 주세요."; }
-    if (file.size > MAX_IMAGE_BYTES) {
-      return "이미지가 너무 커요. 10MB 이하의 이미지를 골라 주세요.";
+    const table = kind === "table";
+    if (file.size === 0) {
+      return table ? "빈 파일이에요. 내용이 있는 CSV 파일을 골라 주세요." : "빈 파일이에요. 다른 이미지를 골라 주세요.";
+    }
+    if (file.size > MAX_FILE_BYTES) {
+      return table ? "파일이 너무 커요. 10MB 이하의 CSV 파일을 골라 주세요."
+        : "이미지가 너무 커요. 10MB 이하의 이미지를 골라 주세요.";
     }
     return null;
   }
 
   function attachFile(file) {
     if (!file) { return; }
-    const problem = imageProblem(file);
+    const kind = fileKind(file);
+    const problem = fileProblem(file, kind);
     if (problem) { showError(problem); return; } // the typed text stays in the composer
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 8;
     clearPending();
-    pending = { file: file, url: URL.createObjectURL(file) };
-    previewImg.src = pending.url;
-    previewName.textContent = file.name || "붙여 넣은 이미지";
+    pending = { file: file, kind: kind, url: kind === "image" ? URL.createObjectURL(file) : null };
+    const table = kind === "table";
+    preview.classList.toggle("is-file", table);
+    previewImg.hidden = table;
+    previewIcon.hidden = !table;
+    if (!table) { previewImg.src = pending.url; }
+    previewName.textContent = file.name || (table ? "붙여 넣은 파일" : "붙여 넣은 이미지");
+    previewSize.textContent = table ? formatBytes(file.size) : "";
+    previewSize.hidden = !table;
+    const label = table ? "첨부한 파일 빼기" : "첨부한 이미지 빼기";
+    removeButton.setAttribute("aria-label", label);
+    removeButton.title = label;
     preview.hidden = false;
+    if (atBottom) { scrollToBottom(); } // the preview takes room from the list: keep the newest message in view
     updateComposer();
     input.focus();
   }
 
-  function clearPending() {
-    if (pending) { URL.revokeObjectURL(pending.url); }
+  function resetPreview() {
     pending = null;
     previewImg.removeAttribute("src");
     previewName.textContent = "";
+    previewSize.textContent = "";
     preview.hidden = true;
+  }
+
+  function clearPending() {
+    if (pending && pending.url) { URL.revokeObjectURL(pending.url); }
+    resetPreview();
     updateComposer();
   }
 
-  // Hands the pending image over to the conversation: its object URL now belongs to the user's bubble.
+  // Hands the pending file over to the conversation: an image's object URL now belongs to the user's bubble.
   function takePending() {
     const taken = pending;
-    pending = null;
-    previewImg.removeAttribute("src");
-    previewName.textContent = "";
-    preview.hidden = true;
+    resetPreview();
     return taken;
   }
 
-  function firstImageFile(dataTransfer) {
+  // The first file the page can send (else the first file, so that its problem is explained).
+  function firstFile(dataTransfer) {
     if (!dataTransfer) { return null; }
-    const files = Array.from(dataTransfer.files || []);
-    if (files.length) { return files.find(function (f) { return f.type.indexOf("image/") === 0; }) || files[0]; }
-    const items = Array.from(dataTransfer.items || []);
-    for (let i = 0; i < items.length; i += 1) {
-      if (items[i].kind === "file") { return items[i].getAsFile(); }
+    let files = Array.from(dataTransfer.files || []);
+    if (!files.length) {
+      files = Array.from(dataTransfer.items || []).filter(function (item) { return item.kind === "file"; })
+        .map(function (item) { return item.getAsFile(); }).filter(Boolean);
     }
-    return null;
+    return files.find(function (f) { return fileKind(f) !== null; }) || files[0] || null;
   }
 
   // --- network -------------------------------------------------------------------------------
@@ -347,13 +587,15 @@
     return data && data.error && data.error.message ? data.error.message : null;
   }
 
-  async function postChat(text, image) {
+  // attachment: a picture goes as the "image" field, a table (CSV) as "file"; never both.
+  async function postChat(text, attachment) {
     let request;
-    if (image) {
+    if (attachment) {
+      const table = attachment.kind === "table";
       const body = new FormData();
       body.append("message", text);
       if (conversationId) { body.append("conversation_id", conversationId); }
-      body.append("image", image.file, image.file.name || "image.png");
+      body.append(table ? "file" : "image", attachment.file, attachment.file.name || (table ? "data.csv" : "image.png"));
       request = { method: "POST", headers: { "Accept": "application/json" }, body: body };
     } else {
       const body = { message: text };
@@ -383,45 +625,62 @@
     loader.src = item.url;
   }
 
-  // image: optional { file, url } (a File or Blob with its object URL), sent as multipart/form-data.
-  // The composer's pending image leaves the preview only once the message is valid, so nothing is lost.
-  async function send(rawText, image) {
+  // After the reply, the user's file chip becomes a link to the server's copy.
+  function swapUploadFile(userRow, file, item) {
+    const chip = userRow.querySelector(".attachment-file");
+    if (!chip || !item || typeof item.url !== "string") { return; }
+    const merged = Object.assign({ name: file.name, bytes: file.size }, item);
+    chip.replaceWith(renderFile(merged));
+  }
+
+  // attachment: optional { file, kind, url }: a picture (a File or Blob with its object URL; kind
+  // "image", the default) or a table (kind "table", no URL), sent as multipart/form-data. The
+  // composer's pending file leaves the preview only once the message is valid, so nothing is lost.
+  async function send(rawText, attachment) {
     const text = rawText.trim();
-    if (busy || (!text && !image)) { return; }
+    if (busy || (!text && !attachment)) { return; }
     if (countChars(text) > MAX_CHARS) { showTooLong(); return; }
-    const fromComposer = Boolean(image && image === pending);
+    const fromComposer = Boolean(attachment && attachment === pending);
     if (fromComposer) { takePending(); }
-    const local = image ? [{ type: "image", role: "upload", url: image.url, alt: "보낸 이미지" }] : [];
-    if (image) { objectUrls.add(image.url); }
+    if (attachment && !attachment.kind) { attachment.kind = "image"; }
+    const table = Boolean(attachment) && attachment.kind === "table";
+    let local = [];
+    if (table) {
+      local = [{ type: "file", role: "upload", name: attachment.file.name || "data.csv", bytes: attachment.file.size }];
+    } else if (attachment) {
+      local = [{ type: "image", role: "upload", url: attachment.url, alt: "보낸 이미지" }];
+      objectUrls.add(attachment.url);
+    }
     const userRow = addMessage("user", text, { attachments: local });
     if (rawText === input.value) { input.value = ""; }
     setBusy(true);
     const typing = showTyping();
     try {
-      let result = await postChat(text, image);
+      let result = await postChat(text, attachment);
       const code = result.data && result.data.error && result.data.error.code;
       if (result.response.status === 404 && code === "conversation_not_found") {
         saveConversationId(null); // the stored conversation is gone: carry on in a new one
-        result = await postChat(text, image);
+        result = await postChat(text, attachment);
       }
       typing.remove();
       if (result.response.ok && result.data) {
         saveConversationId(result.data.conversation_id);
         const items = Array.isArray(result.data.attachments) ? result.data.attachments : [];
         const upload = items.find(function (item) { return item && item.role === "upload"; });
-        if (image) { swapUploadImage(userRow, image, upload); }
+        if (table) { swapUploadFile(userRow, attachment.file, upload); }
+        else if (attachment) { swapUploadImage(userRow, attachment, upload); }
         addMessage("bot", result.data.reply, {
           suggestions: result.data.fallback ? result.data.suggestions : [],
           attachments: items.filter(function (item) { return item !== upload; }),
         });
       } else {
         showError(errorMessage(result.data) || "요청을 처리하지 못했어요. (HTTP " + result.response.status + ")");
-        restoreComposer(rawText, fromComposer ? image : null);
+        restoreComposer(rawText, fromComposer ? attachment : null);
       }
     } catch (e) {
       typing.remove();
       showError(NETWORK_ERROR);
-      restoreComposer(rawText, fromComposer ? image : null);
+      restoreComposer(rawText, fromComposer ? attachment : null);
     } finally {
       setBusy(false);
       input.focus();
@@ -429,9 +688,9 @@
   }
 
   // A message the server refused (or never got) goes back into the composer, so nothing typed is lost.
-  function restoreComposer(rawText, image) {
+  function restoreComposer(rawText, attachment) {
     if (!input.value.trim()) { input.value = rawText; }
-    if (image && !pending) { attachFile(image.file); }
+    if (attachment && !pending) { attachFile(attachment.file); }
     updateComposer();
   }
 
@@ -615,12 +874,12 @@
 
   input.addEventListener("input", updateComposer);
 
-  // A pasted picture becomes the attachment; pasted text (even with a picture of it, as
+  // A pasted picture or CSV file becomes the attachment; pasted text (even with a picture of it, as
   // spreadsheets put on the clipboard) stays ordinary text.
   input.addEventListener("paste", function (event) {
     const data = event.clipboardData;
     if (!data || Array.from(data.types || []).indexOf("text/plain") !== -1) { return; }
-    const file = firstImageFile(data);
+    const file = firstFile(data);
     if (!file) { return; }
     event.preventDefault();
     attachFile(file);
@@ -660,7 +919,7 @@
     dropHint.hidden = true;
     if (!carriesFiles(event)) { return; }
     event.preventDefault(); // otherwise the browser navigates away to the dropped file
-    attachFile(firstImageFile(event.dataTransfer));
+    attachFile(firstFile(event.dataTransfer));
   });
 
   newChatButton.addEventListener("click", function () {
