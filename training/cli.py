@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from tqdm import tqdm
 
 from training.config import DEFAULT_CONFIG, available_configs
+from training.forecaster import register as register_forecaster
 from training.pretrain import register as register_pretrain
 from training.vision import register as register_vision
 
@@ -44,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     register_pretrain(subparsers)
     register_vision(subparsers)
+    register_forecaster(subparsers)
 
 
 def minutes(text: str) -> float:
