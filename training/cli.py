@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from tqdm import tqdm
 
 from training.config import DEFAULT_CONFIG, available_configs
-from training.forecaster import register as register_forecaster
+from training.forecaster_cli import register as register_forecaster
 from training.pretrain import register as register_pretrain
-from training.vision import register as register_vision
+from training.vision_cli import register as register_vision
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

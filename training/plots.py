@@ -9,22 +9,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
-
-_HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "UnDotum", "Baekmuk Gulim", "Malgun Gothic",
-                 "AppleGothic")
 
 
 def use_hangul_font() -> str | None:
-    """Select the first installed font that has Hangul glyphs, so Korean labels render."""
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    for name in _HANGUL_FONTS:
-        if name in installed:
-            plt.rcParams["font.family"] = name
-            plt.rcParams["axes.unicode_minus"] = False
-            return name
-    return None
+    """Select a font that has Hangul glyphs (the bundled NanumGothic, else a system one), so Korean labels render."""
+    from chatbot.timeseries.chart import hangul_font
+
+    name = hangul_font()
+    if name:
+        plt.rcParams["font.family"] = name
+        plt.rcParams["axes.unicode_minus"] = False
+    return name
 
 
 def confusion_matrix_png(gold: Sequence[str], pred: Sequence[str], path: Path, title: str = "") -> Path:

@@ -123,3 +123,19 @@ def test_command_line_errors_are_one_line_not_tracebacks(tmp_path, capsys):
     assert main(["train-vision", "--data", "digits", "--out", str(tmp_path / "m"), "--model", "resnet18",
                  "--pretrained", str(tmp_path / "none.pth")]) == 2
     assert "resnet18-f37072fd.pth" in capsys.readouterr().err
+
+
+def test_the_command_line_builds_without_importing_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom chatbot.cli import build_parser\nbuild_parser()\n"
+            "assert 'torch' not in sys.modules and 'torchvision' not in sys.modules, 'torch imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_cli_lists_every_architecture():
+    from chatbot.vision.classifier import ARCHITECTURES
+    from training.vision_cli import ARCHITECTURE_NAMES
+
+    assert set(ARCHITECTURE_NAMES) == set(ARCHITECTURES)
