@@ -46,12 +46,15 @@ class Bot:
     def meta(self) -> dict[str, Any]:
         return self.pipeline.meta
 
-    def reply(self, text: str, context: dict[str, Any] | None = None, image: Any = None) -> Reply:
+    def reply(self, text: str, context: dict[str, Any] | None = None, image: Any = None,
+              table: dict[str, Any] | None = None) -> Reply:
         """Answer one user message. ``context`` carries conversation state (history, user name).
 
         ``image``, a picture sent with the message (a PIL image, or the ``DecodedImage`` that
         ``chatbot.vision.images.load_image`` makes of uploaded bytes), goes to ``/image``
-        whatever the text says; the text may then be empty."""
+        whatever the text says; the text may then be empty. ``table``, a CSV file sent with the
+        message (``{"data": bytes, "name": filename}``), goes to ``/forecast`` the same way, and
+        so does a plain message that asks for a forecast of the numbers in it."""
         if not isinstance(text, str):
             raise TypeError("message must be a string")
         context = dict(context or {})
@@ -63,10 +66,15 @@ class Bot:
         if image is not None:
             context["image"] = getattr(image, "image", image)
             return run_command("/image " + normalized, self, context)
+        if table is not None:
+            context["table"] = table
+            return run_command("/forecast " + normalized.removeprefix("/forecast"), self, context)
         if not normalized:
             raise ValueError("message is empty")
         if normalized.startswith("/"):
             return run_command(normalized, self, context)
+        if looks_like_forecast(normalized):
+            return run_command("/forecast " + normalized, self, context)
         # The pipeline's own components built these inputs, so scikit-learn's per-call parameter
         # and finiteness checks (a third of a reply's time) are skipped while serving.
         with self._lock, sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
@@ -83,6 +91,13 @@ class Bot:
     def capabilities(self) -> list[str]:
         """Short Korean descriptions of what the bot can talk about, for help and fallback."""
         return list(self.pipeline.meta.get("capabilities", []))
+
+
+def looks_like_forecast(text: str) -> bool:
+    """A plain message asking to forecast numbers it contains (cheap: it runs on every message)."""
+    from chatbot.timeseries.parse import looks_like_forecast as check
+
+    return check(text)
 
 
 def load_vision(model_dir: str | Path | None) -> Any:

@@ -38,6 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--top", type=int, default=3, help="labels per picture (default: 3)")
     classify.set_defaults(func=run_classify)
 
+    forecast = sub.add_parser("forecast", help="forecast a CSV file or a bundled dataset; prints the forecast JSON")
+    forecast.add_argument("--data", required=True, metavar="FILE.csv|dataset:NAME",
+                          help="a CSV (a date column and a value column, or one value column) or dataset:co2 ...")
+    forecast.add_argument("--horizon", type=int, default=None, help="steps to forecast (default: by frequency)")
+    forecast.add_argument("--model", default="auto",
+                          choices=("auto", "arima", "ets", "lstm", "naive", "seasonal_naive"))
+    forecast.add_argument("--chart", default=None, metavar="FILE.png", help="also write the chart here")
+    forecast.set_defaults(func=run_forecast)
+
     for entry in entry_points(group="chatbot.cli"):
         try:
             entry.load()(sub)
@@ -67,6 +76,28 @@ def run_classify(args: argparse.Namespace) -> int:
         results.append({"image": path, "labels": [{"label": label, "score": round(score, 4)}
                                                   for label, score in labels]})
     print(json.dumps(results, ensure_ascii=False, indent=2))
+    return 0
+
+
+def run_forecast(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from chatbot.commands.forecast_command import default_horizon
+    from chatbot.timeseries.datasets import load_dataset
+    from chatbot.timeseries.forecast import describe, forecast
+    from chatbot.timeseries.parse import read_csv
+
+    if args.data.startswith("dataset:"):
+        series = load_dataset(args.data.removeprefix("dataset:"))
+    else:
+        series = read_csv(Path(args.data).read_bytes(), Path(args.data).name)
+    fc = forecast(series, args.horizon if args.horizon is not None else default_horizon(series), args.model)
+    if args.chart:
+        from chatbot.timeseries.chart import chart_png
+
+        Path(args.chart).write_bytes(chart_png(series, fc))
+    print(json.dumps({"type": "forecast", **fc.to_dict(), "horizon": len(fc.values), "source": series.source,
+                      "summary": describe(series, fc)}, ensure_ascii=False, indent=2))
     return 0
 
 

@@ -24,6 +24,7 @@ bp = Blueprint("api", __name__)
 DEFAULT_MAX_MESSAGE_CHARS = 1000
 TITLE_CHARS = 40
 MAX_JSON_BYTES = 64 * 1024  # a JSON chat body; multipart bodies may carry a picture of up to 10 MB
+MAX_TABLE_BYTES = 10 * 1024 * 1024  # a CSV file sent for /forecast
 IMAGE_TITLE = "이미지"
 
 
@@ -69,26 +70,30 @@ def short_meta(meta: Any) -> dict[str, Any]:
 def chat() -> tuple[Response, int]:
     """Answer one message (JSON, or multipart with an ``image`` file) and store it, with the reply, in one
     transaction."""
+    table: dict[str, Any] | None = None
     if request.mimetype == "multipart/form-data":
-        payload, upload = read_multipart()
+        payload, upload, table = read_multipart()
     else:
         request.max_content_length = MAX_JSON_BYTES
         payload, upload = read_json_object(), None
-    message_text = validate_message(payload, allow_empty=upload is not None)
+    message_text = validate_message(payload, allow_empty=upload is not None or table is not None)
     conversation = find_conversation_in_payload(payload)
     image = decode_image(upload) if upload is not None else None
 
     history = recent_history(conversation.id) if conversation else []
     context = {"conversation_id": conversation.id if conversation else None, "history": history}
+    extra = {"image": image} if image is not None else {"table": table} if table is not None else {}
     try:
-        reply = get_bot().reply(message_text, context, image=image) if image is not None else \
-            get_bot().reply(message_text, context)
+        reply = get_bot().reply(message_text, context, **extra)
     except (ValueError, TypeError) as exc:
         logger.info("The bot rejected a message: %s", exc)
+        if isinstance(getattr(exc, "code", None), str) and isinstance(getattr(exc, "message", None), str):
+            # The library's input errors (a CSV that cannot be forecast...) carry a code and a Korean message.
+            raise ApiError(int(getattr(exc, "status", 400)), exc.code, exc.message) from exc
         raise ApiError(400, "invalid_message", "메시지를 처리할 수 없습니다. 내용을 확인해 주세요.") from exc
 
     confidence = float(reply.confidence) if reply.confidence is not None else None
-    user_files, bot_files = stored_attachments(upload, image, reply)
+    user_files, bot_files = stored_attachments(upload, image, reply, table)
     try:
         conversation_id = store_exchange(conversation, message_text, reply, confidence, user_files, bot_files)
     except Exception:
@@ -109,30 +114,47 @@ def chat() -> tuple[Response, int]:
     ), 200
 
 
-def read_multipart() -> tuple[dict[str, Any], bytes | None]:
-    """The form fields as a payload, and the ``image`` file's bytes (None when no file was sent)."""
+def read_multipart() -> tuple[dict[str, Any], bytes | None, dict[str, Any] | None]:
+    """The form fields as a payload, the ``image`` file's bytes, and a ``file`` (a CSV table) as
+    ``{"data", "name"}``; None for what was not sent."""
     from chatbot.vision.images import MAX_IMAGE_BYTES
 
     payload: dict[str, Any] = {"message": request.form.get("message", "")}
     if request.form.get("conversation_id"):
         payload["conversation_id"] = request.form["conversation_id"]
-    file = request.files.get("image")
-    if file is None:
-        return payload, None
-    data = file.stream.read(MAX_IMAGE_BYTES + 1)  # one byte over is enough to know it is too big
-    return payload, data
+    image, table = request.files.get("image"), request.files.get("file")
+    if image is not None and table is not None:
+        raise ApiError(400, "too_many_files",
+                       "파일은 한 번에 하나만 보낼 수 있어요. 이미지나 CSV 중 하나를 보내 주세요.")
+    if table is not None:
+        data = table.stream.read(MAX_TABLE_BYTES + 1)
+        if not data:
+            raise ApiError(400, "empty_file", "파일이 비어 있어요. 내용이 있는 CSV 파일을 보내 주세요.")
+        if len(data) > MAX_TABLE_BYTES:
+            raise ApiError(413, "file_too_large", "파일이 너무 커요. 10MB 이하의 CSV 파일을 보내 주세요.")
+        return payload, None, {"data": data, "name": table.filename or "data.csv"}
+    if image is None:
+        return payload, None, None
+    return payload, image.stream.read(MAX_IMAGE_BYTES + 1), None  # one byte over: too big, and nothing more read
 
 
-def stored_attachments(upload: bytes | None, image: Any, reply: Any) -> tuple[list[dict], list[dict]]:
-    """Write the pictures of this exchange to the uploads folder; the rows that will link them.
+def stored_attachments(upload: bytes | None, image: Any, reply: Any,
+                       table: dict[str, Any] | None = None) -> tuple[list[dict], list[dict]]:
+    """Write the files of this exchange to the uploads folder; the rows that will link them.
 
-    The user's side: the upload as sent (for trainers) and a PNG thumbnail (for the page). The
-    bot's side: the reply's attachments, pictures (``png`` bytes) stored as files."""
+    The user's side: a picture as sent (for trainers) and its PNG thumbnail (for the page), or a
+    CSV file as sent. The bot's side: the reply's attachments, pictures (``png`` bytes) stored as
+    files."""
     from chatbot.vision.images import thumbnail_png
 
     user: list[dict] = []
     written: list[str] = []
     try:
+        if table is not None:
+            name = save_file(table["data"], ".csv")
+            written.append(name)
+            user.append({"type": "file", "role": "upload", "file": name,
+                         "data": {"name": str(table["name"])[:200], "bytes": len(table["data"])}})
         if upload is not None and image is not None:
             original = save_file(upload, image.extension)
             written.append(original)

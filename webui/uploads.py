@@ -25,9 +25,9 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("uploads", __name__)
 
-NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|gif|webp|bmp|tiff|avif)$")
+NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|gif|webp|bmp|tiff|avif|csv)$")
 MIMETYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "bmp": "image/bmp",
-             "tiff": "image/tiff", "avif": "image/avif"}
+             "tiff": "image/tiff", "avif": "image/avif", "csv": "text/csv"}
 
 
 def upload_folder() -> Path:
@@ -76,7 +76,10 @@ def uploaded_file(name: str) -> Response:
     ).first()
     if linked is None:
         abort(404)
-    response = send_from_directory(upload_folder(), name, mimetype=MIMETYPES[name.rsplit(".", 1)[1]], max_age=86400)
+    extension = name.rsplit(".", 1)[1]
+    # Tables are downloaded, never shown inline: a browser must not render an uploaded file as a page.
+    response = send_from_directory(upload_folder(), name, mimetype=MIMETYPES[extension], max_age=86400,
+                                   as_attachment=extension == "csv")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
     return response

@@ -36,7 +36,7 @@ def command(name: str, description: str, usage: str = "") -> Callable:
 
 def run_command(text: str, bot: Any, context: dict[str, Any]) -> Reply:
     """Dispatch ``/name args`` to its handler; an unknown name gets a helpful reply."""
-    from chatbot.commands import help_command, image_command  # noqa: F401  (register /help, /image)
+    from chatbot.commands import forecast_command, help_command, image_command  # noqa: F401  (registers them)
 
     name, _, args = text[1:].partition(" ")
     found = COMMANDS.get(name.lower())
