@@ -3,7 +3,8 @@
 Each candidate's structure (ARIMA orders, ETS variant) is chosen once on the whole series, then re-estimated at
 every backtest origin on the history before it: the structure is shared across origins (slightly optimistic, for
 every candidate alike), the parameters are not, and it costs one search instead of one per origin. ARIMA refits
-use the conditional-sum-of-squares estimates; only the winner gets the exact likelihood fit.
+use the conditional-sum-of-squares estimates and ETS refits heuristic initial states; on long series only the
+winner then gets the exact fit (see EXACT_FIT_MIN_POINTS).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ logger = logging.getLogger(__name__)
 Fit = Callable[[Series, int, "int | None"], Forecast]  # (history, horizon, period) -> forecast
 CHOSEN_BY = "rolling-origin backtest (MASE)"
 MIN_POINTS = {"ets": ets.MIN_POINTS, "arima": arima.MIN_POINTS}
+# The winner's slower, exact fit (ARIMA by maximum likelihood, ETS with estimated initial states) pays off on long
+# series; a chat-sized one keeps the fast estimates its backtest scored, which keeps a reply within a second.
+EXACT_FIT_MIN_POINTS = 300
 SIMPLICITY = {"naive": 0, "seasonal_naive": 1, "ets": 2, "ets_additive": 2, "ets_multiplicative": 2, "arima": 3,
               "lstm": 4}  # breaks exact ties
 
@@ -71,6 +75,7 @@ class Candidate:
     min_history: int
     final: Callable[[], Forecast]  # the forecast from the whole series, computed only for the winner
     label: str = ""
+    search: dict = field(default_factory=dict)  # what the structure search found, kept in the winner's details
     scores: dict[str, float] = field(default_factory=dict)
 
 
@@ -83,8 +88,9 @@ def _arima_candidates(series: Series, horizon: int, period: int | None, level: f
     return [Candidate(
         "arima", lambda history, steps, season: arima.fit_forecast_arima(history, steps, season, level, spec=spec,
                                                                           method="css", start_params=start),
-        need, partial(arima.fit_forecast_arima, series, horizon, period, level, spec=spec, method="ml",
-                      start_params=start), spec.name)]
+        need, partial(arima.fit_forecast_arima, series, horizon, period, level, spec=spec,
+                      method="ml" if len(series) >= EXACT_FIT_MIN_POINTS else "css", start_params=start),
+        spec.name, {"models_tried": first.details["models_tried"]})]
 
 
 def _ets_candidates(series: Series, horizon: int, period: int | None, level: float) -> list[Candidate]:
@@ -95,9 +101,12 @@ def _ets_candidates(series: Series, horizon: int, period: int | None, level: flo
             continue
         spec = ets.EtsSpec(**spec_dict)
         name = f"ets_{'additive' if spec.seasonal == 'add' else 'multiplicative'}" if key else "ets"
-        final = partial(ets.fit_forecast_ets, series, horizon, period, level, spec=spec)
+        final = partial(ets.fit_forecast_ets, series, horizon, period, level, spec=spec,
+                        polish=len(series) >= EXACT_FIT_MIN_POINTS)
         out.append(Candidate(name, partial(_refit_ets, level=level, spec=spec),
-                             ets.seasonal_min_points(spec.period) if spec.seasonal else 10, final, spec.label))
+                             ets.seasonal_min_points(spec.period) if spec.seasonal else 10, final, spec.label,
+                             {"models_tried": first.details["models_tried"],
+                              "aicc_by_model": first.details.get("aicc_by_model", {})}))
     return out
 
 
@@ -165,6 +174,7 @@ def choose_and_forecast(series: Series, horizon: int, period: int | None = None,
     for winner in ranking:
         try:
             result = winner.final()
+            result.details.update(winner.search)
             break
         except Exception as exc:  # noqa: BLE001 (statsmodels raises many kinds; one model failing must not sink auto)
             logger.warning("auto: %s failed on the whole series, taking the next best: %s", winner.name, exc)

@@ -123,9 +123,17 @@ def detect_period(series: Series, max_period: int | None = None) -> int | None:
     peaks = _significant_peaks(r, se, ACF_SEARCH_ALPHA / longest, longest)
     if not peaks:
         return None
-    best = max(r[k] for k in peaks)
-    # Harmonics (24, 36 for a 12-month season) peak almost as high: the first peak close to the best wins.
-    return next(k for k in peaks if r[k] >= 0.9 * best)
+    # A season of 12 also peaks at 24, 36, ..., and noise can move a peak by a lag (11): score each candidate by
+    # the mean autocorrelation at all its multiples (a comb), and take the shortest that scores near the best.
+    candidates = sorted({c for k in peaks for c in (k - 1, k, k + 1) if 2 <= c <= longest})
+    # The first three multiples at most, the same number for every candidate (one lag value alone is noisy).
+    teeth = min(3, max(longest // c for c in candidates))
+    candidates = [c for c in candidates if longest // c >= teeth]
+    comb = {c: float(np.mean(r[c:c * teeth + 1:c])) for c in candidates}
+    best = max(comb.values())
+    if best < MIN_PEAK:  # a lone peak that its multiples do not repeat is no season
+        return None
+    return next(c for c in candidates if comb[c] >= 0.9 * best)
 
 
 def seasonal_strength(values: np.ndarray, period: int) -> float:
