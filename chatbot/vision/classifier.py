@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 from chatbot.vision.lenet import LeNet, LeNetConfig
 from chatbot.vision.network import FeaturesHead
 from chatbot.vision.resnet import ResNet18, ResNet18Config, SmallResNet, SmallResNetConfig
-from chatbot.vision.transforms import Preprocess, model_input, prepare
+from chatbot.vision.transforms import Preprocess, eval_transform, prepare
 
 logger = logging.getLogger(__name__)
 
@@ -114,14 +114,15 @@ class ImageClassifier:
 
     def classify(self, image: Image.Image, top_k: int = 3, explain: bool = False) -> Classification:
         """Class probabilities of one RGB picture; with ``explain``, a Grad-CAM overlay of the top class."""
-        batch = model_input(self.preprocess, image)  # (1, C, S, S)
+        prepared = prepare(self.preprocess, image)  # once: Grad-CAM draws over the same picture
+        batch = eval_transform(self.preprocess)(prepared).unsqueeze(0)  # (1, C, S, S)
         if explain:
             with torch.enable_grad():
                 feature_map = self.model.features(batch).detach().requires_grad_(True)  # (1, K, h, w)
                 logits = self.model.classify(feature_map)  # (1, num_classes)
                 best = int(logits[0].argmax())
                 (gradient,) = torch.autograd.grad(logits[0, best], feature_map)
-            heatmap = gradcam_overlay(prepare(self.preprocess, image), feature_map.detach(), gradient)
+            heatmap = gradcam_overlay(prepared, feature_map.detach(), gradient)
         else:
             with torch.inference_mode():
                 logits = self.model(batch)

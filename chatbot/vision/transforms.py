@@ -23,6 +23,8 @@ import torch
 from PIL import Image, ImageFilter, ImageOps
 from torchvision import transforms as T
 
+INK_WORKING_SIDE = 256  # larger pictures are reduced first: the result is at most 32 pixels across anyway
+
 
 @dataclass
 class Preprocess:
@@ -78,6 +80,8 @@ def prepare(p: Preprocess, image: Image.Image) -> Image.Image:
     """A user's RGB picture made to look like the training data (``ink``), or left as it is (``photo``)."""
     if p.style != "ink":
         return image
+    if max(image.size) > INK_WORKING_SIDE:  # a phone photo: the ink box needs no 12 megapixels
+        image = ImageOps.contain(image, (INK_WORKING_SIDE, INK_WORKING_SIDE), Image.Resampling.BILINEAR)
     grey = np.asarray(image.convert("L"), dtype=np.float32)
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     background = float(np.median(border))
