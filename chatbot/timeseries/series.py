@@ -67,3 +67,33 @@ def check_horizon(horizon: int, length: int) -> int:
             f"예측 기간이 너무 길어요. 데이터 {length:,}개로는 {limit:,}단계까지만 예측할 수 있어요.",
         )
     return int(horizon)
+
+
+def too_many_points(count: int) -> ForecastInputError:
+    """The 413 for a series longer than MAX_POINTS."""
+    return ForecastInputError(
+        "too_many_points", f"값이 너무 많아요 ({count:,}개 이상). 한 번에 {MAX_POINTS:,}개까지 예측할 수 있어요.", 413)
+
+
+def validate_values(values: object) -> np.ndarray:
+    """``values`` as a finite float64 array of 3 to MAX_POINTS numbers, not all equal; else ForecastInputError."""
+    if values is None:
+        values = []
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ForecastInputError("not_a_number", "숫자가 아닌 값이 섞여 있어요. 숫자만 보내 주세요.") from None
+    array = array.reshape(-1) if array.ndim != 1 else array
+    if len(array) > MAX_POINTS:
+        raise too_many_points(len(array))
+    if len(array) < 3:
+        raise ForecastInputError("too_few_points",
+                                 f"값이 너무 적어요: {len(array)}개. 적어도 3개는 있어야 예측할 수 있어요.")
+    bad = np.flatnonzero(~np.isfinite(array))
+    if len(bad):
+        raise ForecastInputError("non_finite",
+                                 f"{bad[0] + 1}번째 값이 NaN이나 무한대예요. 숫자로 채우거나 지워 주세요.")
+    if np.all(array == array[0]):
+        raise ForecastInputError(
+            "constant_series", f"값이 모두 같아서 예측할 게 없어요 (모두 {array[0]:g}). 앞으로도 같은 값일 거예요.")
+    return np.array(array, dtype=np.float64)  # a copy: the caller's list or array is never shared
