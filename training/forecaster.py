@@ -137,14 +137,7 @@ def train_forecaster(data: str, out: str | Path, cell: str = "lstm", window: int
                                weight_decay=0.0, warmup_steps=min(100, 2 * steps_per_epoch), patience=config.patience,
                                checkpoint_every=steps_per_epoch, time_budget_minutes=time_budget, seed=seed,
                                device=device, progress=progress)
-    try:
-        trained = train_network(fit, config, train_config, out_dir=out / "checkpoints", resume=resume)
-    except RuntimeError as exc:
-        if resume and "state_dict" in str(exc):  # the checkpoint's network has other shapes
-            raise ValueError(f"--resume: the checkpoint in {out / 'checkpoints'} was trained with another --cell, "
-                             "--hidden, --layers or --horizon; repeat the first run's options or leave out --resume"
-                             ) from exc
-        raise
+    trained = train_network(fit, config, train_config, out_dir=out / "checkpoints", resume=resume)
     result = trained.result
     held_out = evaluate(trained, values, horizon, blocks, config.period)
     report = {

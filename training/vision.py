@@ -176,15 +176,8 @@ def train_vision(data: str, out: str | Path, arch: str | None = None, pretrained
                          time_budget_minutes=time_budget, seed=seed, device=device, progress=progress,
                          num_workers=num_workers)
     out = Path(out)
-    try:
-        result = train(model, train_set, validation_set, collate=None, loss_fn=lambda m, batch, _step: F.cross_entropy(
-            m(batch[0]), batch[1]), config=config, out_dir=out / "checkpoints", resume=resume)
-    except RuntimeError as exc:
-        if resume and "state_dict" in str(exc):  # the checkpoint's model has other shapes
-            raise ValueError(f"--resume: the checkpoint in {out / 'checkpoints'} was trained with other options "
-                             "(model, image size, classes); repeat the first run's options or leave out --resume"
-                             ) from exc
-        raise
+    result = train(model, train_set, validation_set, collate=None, loss_fn=lambda m, batch, _step: F.cross_entropy(
+        m(batch[0]), batch[1]), config=config, out_dir=out / "checkpoints", resume=resume)
     gold = np.asarray([int(test_data.targets[i]) for i in test_rows])
     predicted = predict(model, test_set, resolve_device(device))
     metrics = intent_metrics([classes[i] for i in gold], [classes[i] for i in predicted])

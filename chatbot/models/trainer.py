@@ -351,7 +351,11 @@ def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, state, bes
 
 def _load_checkpoint(path: Path, model, optimizer, scheduler, scaler, state, device) -> dict:
     checkpoint = torch.load(path, map_location=device, weights_only=False)  # our own file
-    model.load_state_dict(checkpoint["model"])
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except RuntimeError as exc:  # other layer sizes: a user error, said in one line rather than a tensor dump
+        raise ValueError(f"--resume: the checkpoint in {path.parent} was trained with other options (model size, "
+                         "input size, classes...); repeat the first run's options or leave out --resume") from exc
     optimizer.load_state_dict(checkpoint["optimizer"])
     scheduler.load_state_dict(checkpoint["scheduler"])
     if checkpoint.get("scaler"):
