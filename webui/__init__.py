@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from flask import Flask
@@ -20,7 +21,8 @@ MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` needs ``BOT`` (a bot object) or ``MODEL_DIR`` (loaded now), unless
     ``DATABASE_ONLY`` is set: then only the tables are created."""
-    app = Flask(__name__, instance_relative_config=True)
+    # CHATBOT_INSTANCE_PATH: a server of its own (load tests) keeps its files apart from the checkout's.
+    app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("CHATBOT_INSTANCE_PATH") or None)
     app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, HISTORY_MESSAGES=10)
     if config:
         app.config.update(config)
