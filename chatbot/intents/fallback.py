@@ -45,6 +45,7 @@ from chatbot.nlp.pos import coarse_pos
 
 CONTENT = {"NOUN", "VERB", "ADJ", "ADV", "LATIN", "FOREIGN", "ROOT"}
 OFF = 1.01  # a ratio threshold that never fires
+LM_CACHE_SIZE = 200_000  # bigram log-probabilities kept (a few tens of MB at most)
 RATIO_STEPS = (0.34, 0.5, 0.67, 0.8, 1.0)
 _QUANTILES = (0.0, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.07, 0.1)
 SIGNALS = ("min_similarity", "min_intent_similarity", "min_lm_score", "min_margin", "max_unknown",
@@ -73,12 +74,25 @@ def fit_language_model(messages: list[Message], gamma: float) -> Lidstone:
     return model
 
 
-def lm_score(model: Lidstone | None, message: Message) -> float:
-    """Mean natural-log probability per bigram (higher: reads more like the training data)."""
+def lm_score(model: Lidstone | None, message: Message, cache: dict | None = None) -> float:
+    """Mean natural-log probability per bigram (higher: reads more like the training data).
+
+    ``cache`` maps bigrams to their log-probability: NLTK's ``score`` is slow Python and chat
+    messages share most of their bigrams; the values are the same."""
     if model is None:  # a model directory saved before this signal existed
         return math.inf
     pairs = list(bigrams(pad_both_ends(lemma_sequence(message), 2)))
-    return sum(math.log(model.score(b, [a])) for a, b in pairs) / len(pairs)
+    if cache is None:
+        return sum(math.log(model.score(b, [a])) for a, b in pairs) / len(pairs)
+    if len(cache) > LM_CACHE_SIZE:  # user text brings new bigrams forever: start over rather than grow
+        cache.clear()
+    values = []
+    for pair in pairs:
+        value = cache.get(pair)
+        if value is None:
+            value = cache[pair] = math.log(model.score(pair[1], [pair[0]]))
+        values.append(value)
+    return sum(values) / len(pairs)  # sum() as above: the same rounding
 
 
 def _ratio(items: list, known: set) -> float:
@@ -138,6 +152,31 @@ class FallbackDetector(Component):
             self._reference_t_cache = (self.reference_, self.reference_.T.tocsr())
         return self._reference_t_cache[1]
 
+    def _lm_cache(self) -> dict:
+        """Bigram log-probabilities computed so far (not saved; a dict, so threads may share it)."""
+        cache = getattr(self, "_lm_cache_dict", None)
+        if cache is None or getattr(self, "_lm_cache_model", None) is not getattr(self, "lm_", None):
+            cache = self._lm_cache_dict = {}
+            self._lm_cache_model = getattr(self, "lm_", None)
+        return cache
+
+    def _similarities(self, rows) -> np.ndarray:
+        """``rows @ reference.T`` as a dense array. One row (serving) is multiplied as a dense vector:
+        the same sums in the same order, without building a sparse product (most of a reply's time here)."""
+        if rows.shape[0] == 1:
+            vector = np.zeros(rows.shape[1])
+            vector[rows.indices] = rows.data
+            return (self.reference_ @ vector).reshape(1, -1)
+        return (rows @ self._reference_t()).toarray()
+
+    def _intent_columns(self) -> dict[str, np.ndarray]:
+        """The reference rows of each intent, found once (not saved)."""
+        cached = getattr(self, "_intent_columns_cache", None)
+        if cached is None or cached[0] is not self.reference_intents_:
+            labels = self.reference_intents_
+            self._intent_columns_cache = (labels, {intent: np.flatnonzero(labels == intent) for intent in set(labels)})
+        return self._intent_columns_cache[1]
+
     def _nearest(self, rows, exclude=None, intents=None) -> dict[str, np.ndarray]:
         """Cosine similarities of each row (a unit vector) to the reference examples.
 
@@ -149,9 +188,8 @@ class FallbackDetector(Component):
         k = max(1, min(int(self.params["neighbours"]), self.reference_.shape[0]))
         labels = getattr(self, "reference_intents_", None)
         out = {key: np.empty(n) for key in ("nearest", "min_similarity", "min_intent_similarity")}
-        reference_t = self._reference_t()
         for lo in range(0, n, 512):
-            sims = (rows[lo:lo + 512] @ reference_t).toarray()
+            sims = self._similarities(rows[lo:lo + 512])
             if exclude is not None:
                 sims[np.arange(sims.shape[0]), exclude[lo:lo + 512]] = -1.0
             top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
@@ -160,9 +198,10 @@ class FallbackDetector(Component):
             within = nearest.copy()
             if intents is not None and labels is not None:
                 batch = np.asarray(intents[lo:lo + 512], dtype=object)
-                for intent in set(batch) & set(labels):
+                columns = self._intent_columns()
+                for intent in set(batch) & columns.keys():
                     rows_ = np.flatnonzero(batch == intent)
-                    within[rows_] = sims[np.ix_(rows_, np.flatnonzero(labels == intent))].max(axis=1)
+                    within[rows_] = sims[np.ix_(rows_, columns[intent])].max(axis=1)
             out["min_intent_similarity"][lo:lo + 512] = within
         return out
 
@@ -171,7 +210,7 @@ class FallbackDetector(Component):
         lm = getattr(self, "lm_", None)
         return {
             **self._nearest(stack_features(messages), intents=[m.intent for m in messages]),
-            "min_lm_score": np.array([lm_score(lm, m) for m in messages]),
+            "min_lm_score": np.array([lm_score(lm, m, self._lm_cache()) for m in messages]),
             "min_margin": np.array([m.context.get("margin", m.confidence) for m in messages]),
             "max_unknown": np.array([_ratio(content_lemmas(m), self.vocabulary_) for m in messages]),
             "max_unseen_bigrams": np.array([_ratio(lemma_bigrams(m), self.bigrams_) for m in messages]),

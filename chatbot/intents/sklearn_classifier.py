@@ -127,8 +127,12 @@ class SklearnIntentClassifier(Component):
         if not messages:
             return messages
         X = stack_features(messages)
-        probabilities = self.estimator_.predict_proba(X)
-        margins = self.margins(X, probabilities)
+        fast = self._linear_temperature()
+        if fast is not None:
+            probabilities, margins = fast(X)
+        else:
+            probabilities = self.estimator_.predict_proba(X)
+            margins = self.margins(X, probabilities)
         top = self.params["ranking_size"]
         for message, row, margin in zip(messages, probabilities, margins, strict=True):
             message.context["margin"] = float(margin)
@@ -136,6 +140,37 @@ class SklearnIntentClassifier(Component):
             message.ranking = [(self.classes_[i], round(float(row[i]), 4)) for i in order]
             message.intent, message.confidence = self.classes_[order[0]], float(row[order[0]])
         return messages
+
+    def _linear_temperature(self):
+        """For the default model (a linear model with one temperature-scaled calibrator): a function
+        giving the same probabilities and margins as ``predict_proba`` and ``margins`` from one
+        decision-function product, without scikit-learn's per-call validation (most of the time of
+        classifying one message); None for every other kind of model."""
+        calibrated = getattr(self.estimator_, "calibrated_classifiers_", None)
+        if not calibrated or len(calibrated) != 1 or getattr(calibrated[0], "method", None) != "temperature":
+            return None
+        base = calibrated[0].estimator
+        coef, intercept = getattr(base, "coef_", None), getattr(base, "intercept_", None)
+        if coef is None or intercept is None or coef.shape[0] < 3:  # binary models keep the library's path
+            return None
+        calibrator = calibrated[0].calibrators[0]
+        beta = getattr(calibrator, "beta_", None)
+        if beta is None:
+            return None
+
+        def predict(X):
+            scores = np.asarray(X @ coef.T) + intercept  # what LinearSVC.decision_function computes
+            if np.all((scores >= 0) & (scores <= 1)):  # read as probabilities by the calibrator: its own path
+                probabilities = calibrator.predict(scores)
+            else:  # the calibrator's softmax(beta * scores), step for step as scikit-learn's softmax
+                probabilities = beta * scores
+                probabilities -= probabilities.max(axis=1).reshape(-1, 1)
+                np.exp(probabilities, out=probabilities)
+                probabilities /= probabilities.sum(axis=1).reshape(-1, 1)
+            probabilities[(1.0 < probabilities) & (probabilities <= 1.0 + 1e-5)] = 1.0  # as predict_proba
+            return probabilities, scores.max(axis=1)
+
+        return predict
 
     def margins(self, X, probabilities: np.ndarray) -> np.ndarray:
         """The top raw decision score (max-logit) when the model has one, else the top probability."""

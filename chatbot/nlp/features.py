@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
@@ -81,8 +84,49 @@ class TfidfFeaturizer(Component):
         chars = self.char_vectorizer_.transform([m.normalized.lower() for m in messages])
         return l2_normalize(sp.hstack([words, chars * self.params["char_weight"]], format="csr"))
 
+    def transform_one(self, message: Message) -> sp.csr_matrix:
+        """``transform([message])`` without scikit-learn's per-call checks and sparse-matrix building,
+        which were most of a reply's feature time; the same numbers, operation for operation
+        (counts, ``1 + log``, times idf, L2 per vectorizer, concatenated, L2 again)."""
+        analyzers = getattr(self, "_analyzers", None)
+        if analyzers is None:  # built on first use: the fitted vectorizers are what a model directory stores
+            analyzers = self._analyzers = [(v.build_analyzer(), v.vocabulary_, v.idf_, v.sublinear_tf, v.norm)
+                                           for v in (self.word_vectorizer_, self.char_vectorizer_)]
+        weights = (1.0, self.params["char_weight"])
+        documents = (self._words(message), message.normalized.lower())
+        indices, data, offset = [], [], 0
+        for (analyze, vocabulary, idf, sublinear, norm), doc, weight in zip(analyzers, documents, weights,
+                                                                            strict=True):
+            counts: dict[int, int] = {}
+            for feature in analyze(doc):
+                index = vocabulary.get(feature)
+                if index is not None:
+                    counts[index] = counts.get(index, 0) + 1
+            block = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
+            values = np.array([counts[i] for i in block.tolist()], dtype=np.float64)
+            if sublinear:
+                np.log(values, values)
+                values += 1.0
+            values *= idf[block]
+            if norm == "l2":
+                _l2_normalize(values)
+            elif norm is not None:
+                return self.transform([message])[0]
+            if weight != 1.0:
+                values = values * weight
+            indices.append(block + offset)
+            data.append(values)
+            offset += len(vocabulary)
+        row = np.concatenate(data)
+        _l2_normalize(row)
+        columns = np.concatenate(indices).astype(np.int32, copy=False)
+        return sp.csr_matrix((row, columns, np.array([0, len(row)], dtype=np.int32)), shape=(1, offset))
+
     def process_batch(self, messages: list[Message]) -> list[Message]:
         if not messages:
+            return messages
+        if len(messages) == 1:  # serving: one message per request
+            messages[0].features = self.transform_one(messages[0])
             return messages
         matrix = self.transform(messages)
         for i, message in enumerate(messages):
@@ -93,7 +137,19 @@ class TfidfFeaturizer(Component):
         return self.process_batch([message])[0]
 
 
+def _l2_normalize(values: np.ndarray) -> None:
+    """Divide by the L2 norm in place, summing in order as scikit-learn's sparse ``normalize`` does, so
+    the result is bit for bit the same (numpy's pairwise sum can differ in the last place)."""
+    total = 0.0
+    for value in values.tolist():
+        total += value * value
+    if total != 0.0:
+        values /= math.sqrt(total)
+
+
 def stack_features(messages: list[Message]) -> sp.csr_matrix:
     """Rows of ``message.features`` as one matrix."""
+    if len(messages) == 1 and getattr(messages[0].features, "format", None) == "csr":
+        return messages[0].features  # serving: one message, already a one-row CSR matrix
     return sp.vstack([m.features for m in messages], format="csr")
 

@@ -6,6 +6,8 @@ Kiwi, mecab-ko and Komoran use Sejong-style tags (NNG, VV, JKB, EF, SF...); Okt 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 _OKT = {
     "Noun": "NOUN", "ProperNoun": "NOUN", "Pronoun": "NOUN", "Number": "NUM",
     "Verb": "VERB", "Adjective": "ADJ", "Adverb": "ADV", "Determiner": "DET",
@@ -26,6 +28,7 @@ PREDICATES = {"VERB", "ADJ", "AUX", "COPULA"}
 FUNCTION_WORDS = {"PARTICLE", "ENDING", "PUNCT"}
 
 
+@lru_cache(maxsize=4096)  # a few dozen tags, asked for every morpheme of every message
 def coarse_pos(tag: str) -> str:
     """Map a backend tag (``VV-I``, ``JKB``, ``Josa``...) to a coarse class such as ``VERB``."""
     if tag in _OKT:

@@ -1,0 +1,74 @@
+"""The one-message serving paths (features, classifier, fallback, retrieval) give exactly the numbers of
+the batch paths that scikit-learn and scipy compute, so a faster reply is the same reply."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chatbot.bot import Bot
+from chatbot.message import Message
+from chatbot.nlp.features import stack_features
+
+TEXTS = ["안녕하세요", "오늘 날씨 어때?", "배고파 죽겠어 ㅋㅋㅋㅋㅋ", "김치찌개 먹고 싶다 오늘 저녁", "ㅋ", "!!!",
+         "Can you speak English?", "부하 테스트 c07 n123 점심 뭐 먹지? 추천해 줘", "양자역학의 불확정성 원리가 뭐야?"]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tiny_model_dir):
+    return Bot.load(tiny_model_dir).pipeline
+
+
+def processed_up_to(pipeline, name: str, texts: list[str]) -> list[Message]:
+    """Each text run, alone, through the components before ``name``."""
+    stop = pipeline.components.index(pipeline.find(name))
+    messages = []
+    for text in texts:
+        message = Message(text=text)
+        for component in pipeline.components[:stop]:
+            message = component.process(message)
+        messages.append(message)
+    return messages
+
+
+def test_one_message_features_equal_the_batch_transform_bit_for_bit(pipeline):
+    featurizer = pipeline.find("tfidf_featurizer")
+    messages = processed_up_to(pipeline, "tfidf_featurizer", TEXTS)
+    batch = featurizer.transform(messages)
+    for i, message in enumerate(messages):
+        one = featurizer.transform_one(message)
+        assert one.shape == batch[i].shape
+        assert np.array_equal(one.indices, batch[i].indices)
+        assert np.array_equal(one.data, batch[i].data)  # exact, not approximately
+    assert any(featurizer.transform_one(m).nnz for m in messages)
+
+
+def test_classifier_fast_path_equals_predict_proba_and_margins(pipeline):
+    classifier = pipeline.find("sklearn_intent_classifier")
+    fast = classifier._linear_temperature()
+    assert fast is not None, "the default config's classifier should take the fast path"
+    X = stack_features(processed_up_to(pipeline, "sklearn_intent_classifier", TEXTS))
+    expected = classifier.estimator_.predict_proba(X)
+    probabilities, margins = fast(X)
+    assert np.array_equal(probabilities, expected)
+    assert np.array_equal(margins, classifier.margins(X, expected))
+
+
+def test_fallback_signals_of_one_message_equal_the_batch_signals(pipeline):
+    detector = pipeline.find("fallback_detector")
+    messages = processed_up_to(pipeline, "fallback_detector", TEXTS)
+    batch = detector.signals(messages)
+    for i, message in enumerate(messages):
+        one = detector.signals([message])
+        for key, values in batch.items():
+            assert one[key][0] == values[i], key
+    sparse_product = (stack_features(messages) @ detector.reference_.T.tocsr()).toarray()
+    assert np.array_equal(np.vstack([detector._similarities(m.features) for m in messages]), sparse_product)
+
+
+def test_retrieval_nearest_equals_the_sparse_product(pipeline):
+    responder = pipeline.find("retrieval_responder")
+    for message in processed_up_to(pipeline, "retrieval_responder", TEXTS):
+        sims = (responder.questions_ @ message.features.T).toarray().ravel()
+        best, similarity = responder.nearest(message)
+        assert (best, similarity) == (int(np.argmax(sims)), float(sims[np.argmax(sims)]))
