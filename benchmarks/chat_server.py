@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,16 @@ def fetch_json(port: int, path: str, timeout: float = 10.0) -> tuple[int, Any]:
         return response.status, json.loads(body)
     except ValueError:
         return response.status, body[:300].decode("utf-8", "replace")
+
+
+def stored_user_messages(database_url: str) -> Counter[tuple[str, str]]:
+    """``(conversation_id, text)`` of every user message in the database, counted, read directly."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT conversation_id, text FROM messages WHERE role = 'user'")).all()
+    finally:
+        engine.dispose()
+    return Counter((conversation_id, body) for conversation_id, body in rows)

@@ -6,6 +6,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 
+from benchmarks.chat_server import stored_user_messages  # noqa: F401  (the tests' import point)
 from benchmarks.load_client import LoadResult, RequestRecord
 
 LOAD_CLIENTS = 32
@@ -14,19 +15,6 @@ LOAD_CLIENTS = 32
 def load_seconds() -> float:
     """How long each load run lasts: ``LOAD_SECONDS`` (default 60, as issue 7 asks)."""
     return float(os.environ.get("LOAD_SECONDS", "60"))
-
-
-def stored_user_messages(database_url: str) -> Counter[tuple[str, str]]:
-    """``(conversation_id, text)`` of every user message in the database, counted, read directly."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT conversation_id, text FROM messages WHERE role = 'user'")).all()
-    finally:
-        engine.dispose()
-    return Counter((conversation_id, body) for conversation_id, body in rows)
 
 
 def acknowledged_messages(records: LoadResult | Iterable[RequestRecord]) -> Counter[tuple[str, str]]:
