@@ -43,6 +43,8 @@ POSTGRES_DEFAULTS: dict[str, int] = {
 POSTGRES_KEEPALIVES: dict[str, int] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
                                        "keepalives_count": 3}
 DEFAULT_RETRY_AFTER = 5  # seconds: the Retry-After of a 503 during an outage
+# How long a SQLite writer waits for another's lock before giving up (then: 503, database_unavailable).
+DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def default_database_uri(instance_path: str) -> str:
@@ -60,7 +62,7 @@ def fix_database_uri(uri: str) -> str:
     return uri
 
 
-def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS) -> None:
     """WAL journal: readers never block the writer, and a commit appends to the log instead of
     rewriting pages with two fsyncs. ``synchronous=NORMAL`` is the documented setting for WAL: a
     committed message survives a crash of the server process; only a power cut can lose the last
@@ -68,7 +70,7 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -170,5 +172,10 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine: Engine = db.engine
         if is_sqlite(app):
-            event.listen(engine, "connect", sqlite_pragmas)
+            busy_timeout_ms = config_int(app.config, "SQLITE_BUSY_TIMEOUT_MS", DEFAULT_SQLITE_BUSY_TIMEOUT_MS)
+
+            def on_connect(dbapi_connection: Any, record: Any) -> None:
+                sqlite_pragmas(dbapi_connection, record, busy_timeout_ms)
+
+            event.listen(engine, "connect", on_connect)
         event.listen(engine, "checkout", outage.connected)

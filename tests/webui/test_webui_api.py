@@ -172,8 +172,10 @@ def test_database_url_environment_variable_is_honoured(tmp_path, monkeypatch, fa
 
 
 def test_postgres_scheme_is_rewritten_for_sqlalchemy():
-    assert fix_database_uri("postgres://u:p@host/db") == "postgresql://u:p@host/db"
-    assert fix_database_uri("postgresql://u:p@host/db") == "postgresql://u:p@host/db"
+    # psycopg 3 is the installed driver; SQLAlchemy's default for postgresql:// is psycopg2.
+    assert fix_database_uri("postgres://u:p@host/db") == "postgresql+psycopg://u:p@host/db"
+    assert fix_database_uri("postgresql://u:p@host/db") == "postgresql+psycopg://u:p@host/db"
+    assert fix_database_uri("postgresql+psycopg://u:p@host/db") == "postgresql+psycopg://u:p@host/db"
     assert fix_database_uri("sqlite:///x.db") == "sqlite:///x.db"
 
 
