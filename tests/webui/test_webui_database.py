@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from tests.webui.test_webui_postgres import same_browser
 from webui import create_app, database
 from webui.database import postgres_engine_options
 from webui.extensions import db
@@ -22,10 +23,11 @@ from webui.models import Conversation, Message
 
 def test_concurrent_threads_write_without_errors_or_losses(app):
     """Eight request threads at once (a waitress or gthread server): every write succeeds and is kept."""
-    conversation_id = app.test_client().post("/api/chat", json={"message": "시작"}).get_json()["conversation_id"]
+    first = app.test_client()
+    conversation_id = first.post("/api/chat", json={"message": "시작"}).get_json()["conversation_id"]
 
     def write(worker: int) -> list[int]:
-        client = app.test_client()
+        client = same_browser(app, first)  # the conversation belongs to this guest
         return [client.post("/api/chat", json={"message": f"{worker}-{i}", "conversation_id": conversation_id}
                             ).status_code for i in range(6)]
 
@@ -50,7 +52,7 @@ WRITER = textwrap.dedent("""
                                    suggestions=[], attachments=[])
 
     url, go, name = sys.argv[1:4]
-    client = create_app({"SQLALCHEMY_DATABASE_URI": url, "BOT": Bot()}).test_client()
+    client = create_app({"SQLALCHEMY_DATABASE_URI": url, "BOT": Bot(), "SECRET_KEY": "test"}).test_client()
     print("ready", flush=True)
     while not os.path.exists(go):  # all writers start together
         time.sleep(0.01)
@@ -89,7 +91,8 @@ def test_worker_processes_write_to_one_sqlite_file_at_once(tmp_path, fake_bot):
 
 def test_a_sqlite_write_lock_held_too_long_is_a_503_until_released(tmp_path, fake_bot):
     path = tmp_path / "locked.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "BOT": fake_bot, "SQLITE_BUSY_TIMEOUT_MS": 100})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "BOT": fake_bot, "SQLITE_BUSY_TIMEOUT_MS": 100,
+                      "SECRET_KEY": "test"})
     client = app.test_client()
     conversation_id = client.post("/api/chat", json={"message": "하나"}).get_json()["conversation_id"]
     other = sqlite3.connect(path, isolation_level=None)  # a backup or a long job in another process

@@ -11,18 +11,28 @@ import io
 import logging
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from tests.webui.conftest import FakeBot, png_bytes
 from webui import create_app
 from webui.extensions import db
+
+
+def same_browser(app: Flask, client: FlaskClient) -> FlaskClient:
+    """Another test client carrying ``client``'s session cookie: the same guest, for another thread."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    other = app.test_client()
+    other.set_cookie(name, client.get_cookie(name).value)
+    return other
 
 
 class CuttableProxy:
@@ -123,7 +133,7 @@ def make_app(postgres_url: str, tmp_path) -> Iterator[Any]:
     apps: list[Flask] = []
 
     def make(bot: Any, url: str = postgres_url, **config: Any) -> Flask:
-        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "BOT": bot,
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "BOT": bot, "SECRET_KEY": "test",
                           "UPLOAD_FOLDER": str(tmp_path / "uploads"), **config})
         apps.append(app)
         return app
@@ -174,10 +184,11 @@ def test_attachments_are_stored_and_served(make_app, fake_bot):
 
 def test_concurrent_writers_lose_nothing(make_app, fake_bot):
     app = make_app(fake_bot)
-    conversation_id = app.test_client().post("/api/chat", json={"message": "시작"}).get_json()["conversation_id"]
+    first = app.test_client()
+    conversation_id = first.post("/api/chat", json={"message": "시작"}).get_json()["conversation_id"]
 
     def write(worker: int) -> list[int]:
-        client = app.test_client()
+        client = same_browser(app, first)
         statuses = []
         for i in range(6):
             payload = {"message": f"{worker}-{i}"}
@@ -189,7 +200,7 @@ def test_concurrent_writers_lose_nothing(make_app, fake_bot):
     with ThreadPoolExecutor(8) as pool:
         statuses = [s for result in pool.map(write, range(8)) for s in result]
     assert statuses == [200] * 48
-    messages = app.test_client().get(f"/api/conversations/{conversation_id}").get_json()["messages"]
+    messages = first.get(f"/api/conversations/{conversation_id}").get_json()["messages"]
     assert len(messages) == 2 + 8 * 3 * 2
     assert {m["text"] for m in messages if m["role"] == "user"} == {"시작"} | {
         f"{w}-{i}" for w in range(8) for i in range(0, 6, 2)}
@@ -197,17 +208,51 @@ def test_concurrent_writers_lose_nothing(make_app, fake_bot):
         assert db.session.execute(text("SELECT count(*) FROM conversations")).scalar() >= 1 + 8 * 3
 
 
-def test_schema_on_postgres_matches_the_models(make_app, fake_bot):
+@pytest.fixture
+def empty_schema_url(postgres_url: str) -> Iterator[str]:
+    """The session's database seen through a new, empty schema (its own search_path)."""
+    import psycopg
+    from psycopg import sql
+
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    yield make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def schema_differences(app: Flask) -> list[Any]:
+    """Alembic's comparison of the database's tables with the models (empty when they match)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    app = make_app(fake_bot)
+    with app.app_context(), db.engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection), db.metadata)
+
+
+def test_the_schema_that_create_app_makes_on_postgres_matches_the_models(make_app, fake_bot, empty_schema_url):
+    app = make_app(fake_bot, empty_schema_url)
     with app.app_context():
-        with db.engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
-            tables = set(inspect(connection).get_table_names())
-    assert differences == []
-    assert {"conversations", "messages", "attachments"} <= tables
+        tables = set(inspect(db.engine).get_table_names())
+    assert {"conversations", "messages", "attachments", "users", "alembic_version"} <= tables
+    assert schema_differences(app) == []
+
+
+def test_the_migrations_build_the_models_schema_on_postgres(make_app, fake_bot, empty_schema_url):
+    from flask_migrate import upgrade
+
+    from webui.schema import MIGRATIONS
+
+    app = make_app(fake_bot, empty_schema_url, AUTO_MIGRATE=False, DATABASE_ONLY=True)
+    with app.app_context():
+        assert inspect(db.engine).get_table_names() == []
+        upgrade(directory=MIGRATIONS)
+    assert schema_differences(app) == []
+    # A second start (AUTO_MIGRATE) finds the database up to date and serves from it.
+    client = make_app(fake_bot, empty_schema_url).test_client()
+    assert client.post("/api/chat", json={"message": "안녕"}).status_code == 200
 
 
 def test_an_outage_answers_503_json_and_the_app_recovers_by_itself(make_app, postgres_url, caplog):
