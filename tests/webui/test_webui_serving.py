@@ -78,3 +78,32 @@ def test_an_unreachable_database_stops_the_master_with_one_line():
         prepare_database({"SQLALCHEMY_DATABASE_URI": "postgresql://postgres@127.0.0.1:1/none",
                           "DATABASE_CONNECT_TIMEOUT": 2})
     assert "\n" not in str(excinfo.value)
+
+
+def test_the_wsgi_app_reads_its_models_uploads_and_proxies_from_the_environment(tmp_path, monkeypatch, fake_bot):
+    import runpy
+
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    import webui
+
+    real_create_app, configs = webui.create_app, []
+
+    def spy(config: dict[str, Any]) -> Any:  # the real app, with the fake bot instead of loading models
+        configs.append(dict(config))
+        return real_create_app({**config, "BOT": fake_bot, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'w.db'}"})
+
+    monkeypatch.setattr(webui, "create_app", spy)
+    monkeypatch.setenv("CHATBOT_MODEL", "/srv/models/default")
+    monkeypatch.setenv("CHATBOT_VISION_MODEL", "/srv/models/vision")
+    monkeypatch.setenv("UPLOAD_FOLDER", "/srv/uploads")
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    app = runpy.run_module("webui.wsgi")["app"]
+    assert configs[-1] == {"MODEL_DIR": "/srv/models/default", "VISION_MODEL_DIR": "/srv/models/vision",
+                           "UPLOAD_FOLDER": "/srv/uploads"}
+    assert isinstance(app.wsgi_app, ProxyFix) and (app.wsgi_app.x_for, app.wsgi_app.x_proto) == (1, 1)
+    monkeypatch.delenv("TRUSTED_PROXIES")
+    monkeypatch.delenv("UPLOAD_FOLDER")
+    app = runpy.run_module("webui.wsgi")["app"]
+    assert not isinstance(app.wsgi_app, ProxyFix)  # by default no proxy is trusted
+    assert "UPLOAD_FOLDER" not in configs[-1]
