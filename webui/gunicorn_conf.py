@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 from typing import Any
 
 APP_LOGGERS = ("webui", "chatbot")
+SCHEMA_READY_ENV = "CHATBOT_SCHEMA_READY"
 
 
 def env_int(name: str, default: int) -> int:
@@ -77,8 +80,8 @@ def route_app_logs() -> None:
 
 
 def prepare_database(config: dict[str, Any] | None = None) -> None:
-    """Create or upgrade the schema once, in the master before any worker starts (so workers never race
-    to do it), then close the master's connections so that no worker inherits one through the fork."""
+    """Create or upgrade the schema (``create_app({"DATABASE_ONLY": True})``), then close the connections
+    it opened, so that a process that forks afterwards hands none to its children."""
     from webui import create_app
     from webui.extensions import db
 
@@ -87,15 +90,52 @@ def prepare_database(config: dict[str, Any] | None = None) -> None:
         with app.app_context():
             db.engine.dispose()
     except Exception as exc:  # gunicorn prints a RuntimeError as one line and exits with status 1
+        first_line = (str(exc).strip().splitlines() or [""])[0]
         raise RuntimeError(f"could not create or upgrade the database schema (check DATABASE_URL): "
-                           f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-                           ) from exc
+                           f"{type(exc).__name__}: {first_line}") from exc
+
+
+def prepare_database_main() -> int:
+    """``prepare_database`` as a command: its log on stderr, status 1 and the reason on the last line."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        prepare_database()
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_schema_step() -> None:
+    """Run ``prepare_database`` in a child process. The master then never imports the app: workers load
+    fresh code on a ``HUP`` reload, and no database connection or native library state exists in the
+    master to be forked. Afterwards ``CHATBOT_SCHEMA_READY=1`` tells the workers (which inherit the
+    environment; ``webui.wsgi`` reads it) that the schema is ready, so that their boot needs no
+    database: a worker that restarts during a database outage still starts, answers 503 and
+    recovers with the database."""
+    code = "import sys; from webui.gunicorn_conf import prepare_database_main; sys.exit(prepare_database_main())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    lines = result.stderr.strip().splitlines()
+    if result.returncode != 0:
+        raise RuntimeError(lines[-1] if lines else f"the database schema step failed (status {result.returncode})")
+    for line in lines:
+        logging.getLogger("webui.schema").info(line)
+    os.environ[SCHEMA_READY_ENV] = "1"
 
 
 def on_starting(server: Any) -> None:
     """gunicorn hook, in the master before it forks: route the app's logs and prepare the database."""
     route_app_logs()
-    prepare_database()
+    run_schema_step()
+
+
+def on_reload(server: Any) -> None:
+    """gunicorn hook on ``HUP``, before new workers start: new code may bring new migrations."""
+    route_app_logs()  # gunicorn has just set its logging up again
+    try:
+        run_schema_step()
+    except RuntimeError as exc:  # the running workers keep serving; stopping the server would be worse
+        logging.getLogger("gunicorn.error").error("Schema upgrade on reload failed: %s", exc)
 
 
 _options = server_options(

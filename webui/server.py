@@ -47,6 +47,8 @@ def serve_gunicorn(config: dict[str, Any], host: str, port: int, workers: int, t
             self.cfg.set("on_starting", on_starting)
 
         def load(self) -> Any:
-            return create_app(dict(config))
+            # The master prepared the schema: a worker's start needs no database (one restarting
+            # during an outage still boots, and answers 503 until the database is back).
+            return create_app({**config, "AUTO_MIGRATE": False})
 
     ChatServer().run()

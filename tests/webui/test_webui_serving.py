@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from gunicorn.app.base import Application
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect
 
+from webui import create_app
 from webui.extensions import db
-from webui.gunicorn_conf import bind_address, prepare_database
+from webui.gunicorn_conf import SCHEMA_READY_ENV, bind_address, prepare_database, run_schema_step
 
 CONF = Path(__file__).resolve().parents[2] / "webui" / "gunicorn_conf.py"
 
@@ -80,6 +81,29 @@ def test_an_unreachable_database_stops_the_master_with_one_line():
     assert "\n" not in str(excinfo.value)
 
 
+def test_the_masters_schema_step_runs_in_a_child_and_tells_the_workers(tmp_path, monkeypatch):
+    """The master never imports the app (fresh code on HUP); the workers learn that the schema is ready."""
+    monkeypatch.delenv(SCHEMA_READY_ENV, raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
+    with pytest.raises(RuntimeError, match="check DATABASE_URL.*OperationalError"):
+        run_schema_step()
+    assert SCHEMA_READY_ENV not in os.environ
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'child.db'}")
+    run_schema_step()
+    assert os.environ[SCHEMA_READY_ENV] == "1"
+    assert "messages" in inspect(create_engine(f"sqlite:///{tmp_path / 'child.db'}")).get_table_names()
+
+
+def test_a_worker_that_starts_during_an_outage_boots_and_answers_503(fake_bot):
+    """With the schema prepared by the master, a worker's start needs no database: one restarted while
+    the database is down still serves (503), instead of failing to boot, which stops gunicorn."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql://postgres@127.0.0.1:1/none", "AUTO_MIGRATE": False,
+                      "BOT": fake_bot, "SECRET_KEY": "test"})
+    response = app.test_client().post("/api/chat", json={"message": "안녕"})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "database_unavailable"
+
+
 def test_the_wsgi_app_reads_its_models_uploads_and_proxies_from_the_environment(tmp_path, monkeypatch, fake_bot):
     import runpy
 
@@ -98,12 +122,14 @@ def test_the_wsgi_app_reads_its_models_uploads_and_proxies_from_the_environment(
     monkeypatch.setenv("CHATBOT_VISION_MODEL", "/srv/models/vision")
     monkeypatch.setenv("UPLOAD_FOLDER", "/srv/uploads")
     monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    monkeypatch.setenv(SCHEMA_READY_ENV, "1")
     app = runpy.run_module("webui.wsgi")["app"]
     assert configs[-1] == {"MODEL_DIR": "/srv/models/default", "VISION_MODEL_DIR": "/srv/models/vision",
-                           "UPLOAD_FOLDER": "/srv/uploads"}
+                           "UPLOAD_FOLDER": "/srv/uploads", "AUTO_MIGRATE": False}
     assert isinstance(app.wsgi_app, ProxyFix) and (app.wsgi_app.x_for, app.wsgi_app.x_proto) == (1, 1)
     monkeypatch.delenv("TRUSTED_PROXIES")
     monkeypatch.delenv("UPLOAD_FOLDER")
+    monkeypatch.delenv(SCHEMA_READY_ENV)
     app = runpy.run_module("webui.wsgi")["app"]
     assert not isinstance(app.wsgi_app, ProxyFix)  # by default no proxy is trusted
-    assert "UPLOAD_FOLDER" not in configs[-1]
+    assert "UPLOAD_FOLDER" not in configs[-1] and "AUTO_MIGRATE" not in configs[-1]
