@@ -166,7 +166,7 @@ def retry_after(response: Response) -> Response:
     limit = limiter.current_limit
     if limit is not None:
         try:
-            seconds = math.ceil(limit.reset_at - time.time())
+            seconds = math.ceil(limit.window[0] - time.time())  # window[0]: when the window resets
         except Exception:  # the storage went away between the hit and now: the window's length will do
             seconds = int(limit.limit.get_expiry())
     response.headers["Retry-After"] = str(max(1, seconds))

@@ -1,0 +1,499 @@
+"""Security of the web app: secret key, cookies, CSRF, the API's origin check, rate limits, size
+limits, security headers, and text that never becomes HTML."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import secrets
+import socket
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import png_bytes
+from flask import Flask, jsonify, request, session
+from flask_login import LoginManager, UserMixin
+from flask_wtf.csrf import generate_csrf
+
+from webui import create_app, ratelimit, security
+from webui.ratelimit import AppLimiter, auth_limit, client_key
+
+ENV_VARS = ("SECRET_KEY", "SESSION_COOKIE_SECURE", "CHATBOT_ALLOWED_ORIGINS", "RATELIMIT_STORAGE_URI",
+            "CHATBOT_RATELIMIT_ENABLED",
+            "CHATBOT_RATELIMIT_CHAT", "CHATBOT_RATELIMIT_AUTH", "CHATBOT_RATELIMIT_DEFAULT")
+REDIS_URI = "redis://127.0.0.1:6379/0"
+XSS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
+STATIC = Path(__file__).resolve().parents[2] / "webui"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    """The settings under test come from each test, not from the shell that runs pytest."""
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def make_app(tmp_path, fake_bot):
+    """``make_app(**config)``: a test app on its own SQLite file, with extra settings."""
+    count = iter(range(1000))
+
+    def build(**config) -> Flask:
+        n = next(count)
+        return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / f'test{n}.db'}",
+                           "BOT": fake_bot, "UPLOAD_FOLDER": str(tmp_path / "uploads"), **config})
+
+    return build
+
+
+def add_test_routes(app: Flask) -> None:
+    """A form page and a JSON endpoint that exist only in these tests."""
+
+    @app.get("/test-form")
+    def test_form_page():
+        return f'<form method="post"><input name="csrf_token" value="{generate_csrf()}"></form>'
+
+    @app.post("/test-form")
+    def test_form_post():
+        return "ok" if request.form is not None else "no form"
+
+    @app.post("/api/test-echo")
+    def test_api_echo():
+        return jsonify({"bytes": len(request.get_data())})
+
+    @app.get("/test-session")
+    def test_session():
+        session["seen"] = True
+        return "ok"
+
+
+def chat(client, message="안녕", **kwargs):
+    return client.post("/api/chat", json={"message": message}, **kwargs)
+
+
+# --- secret key --------------------------------------------------------------------------------
+
+def test_secret_key_comes_from_the_config_first_then_the_environment(make_app, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment-0123456789")
+    assert make_app(SECRET_KEY="from-the-config-0123456789").secret_key == "from-the-config-0123456789"
+    assert make_app().secret_key == "from-the-environment-0123456789"
+
+
+def test_test_apps_without_a_key_get_a_random_one_each(make_app):
+    first, second = make_app().secret_key, make_app().secret_key
+    assert first and second and first != second
+
+
+def test_secret_key_file_is_created_once_with_mode_0600_and_never_logged(tmp_path, fake_bot, monkeypatch, caplog):
+    instance = tmp_path / "instance"
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(instance))
+    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'db.sqlite'}", "BOT": fake_bot}
+    with caplog.at_level(logging.INFO, logger="webui.security"):
+        first = create_app(dict(config))
+        second = create_app(dict(config))
+    path = instance / "secret_key"
+    assert path.is_file() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    key = path.read_text().strip()
+    assert len(bytes.fromhex(key)) == 32
+    assert first.secret_key == second.secret_key == key
+    assert "created in" in caplog.text and str(path) in caplog.text
+    assert key not in caplog.text
+    assert [p.name for p in instance.iterdir()] == ["secret_key"]  # no temporary file left behind
+
+
+def test_workers_starting_together_agree_on_one_key(tmp_path):
+    path = tmp_path / "instance" / "secret_key"
+    barrier = threading.Barrier(8)
+    keys: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        keys.append(security.read_or_create_secret(path))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(keys) == 8 and len(set(keys)) == 1
+    assert keys[0] == path.read_text().strip()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["secret_key"]
+
+
+def test_an_empty_key_file_stops_the_start_with_a_fix(tmp_path):
+    path = tmp_path / "secret_key"
+    path.write_text("\n")
+    with pytest.raises(ValueError, match="Delete it"):
+        security.read_or_create_secret(path)
+
+
+def test_no_secret_key_constant_in_the_web_app_source():
+    for source in (STATIC).glob("*.py"):
+        assert not re.search(r"SECRET_KEY\"?\]?\s*=\s*['\"]", source.read_text()), source
+
+
+# --- cookies -----------------------------------------------------------------------------------
+
+def test_session_cookie_is_httponly_and_samesite_lax_and_not_secure_by_default(make_app):
+    app = make_app()
+    add_test_routes(app)
+    cookie = app.test_client().get("/test-session").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert app.config["REMEMBER_COOKIE_HTTPONLY"] is True and app.config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
+    assert "Strict-Transport-Security" not in app.test_client().get("/").headers
+
+
+def test_session_cookie_secure_from_the_environment_adds_hsts(make_app, monkeypatch):
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")
+    app = make_app()
+    add_test_routes(app)
+    response = app.test_client().get("/test-session", base_url="https://localhost")
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+# --- CSRF --------------------------------------------------------------------------------------
+
+def test_form_post_needs_the_csrf_token(make_app):
+    app = make_app()
+    add_test_routes(app)
+    client = app.test_client()
+    refused = client.post("/test-form", data={"name": "x"})
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+    token = re.search(r'value="([^"]+)"', client.get("/test-form").get_data(as_text=True)).group(1)
+    accepted = client.post("/test-form", data={"name": "x", "csrf_token": token})
+    assert accepted.status_code == 200 and accepted.get_data(as_text=True) == "ok"
+
+
+def test_a_token_from_another_session_is_refused(make_app):
+    app = make_app()
+    add_test_routes(app)
+    token = re.search(r'value="([^"]+)"', app.test_client().get("/test-form").get_data(as_text=True)).group(1)
+    assert app.test_client().post("/test-form", data={"csrf_token": token}).status_code == 400
+
+
+def test_api_posts_need_no_csrf_token(make_app):
+    app = make_app()
+    add_test_routes(app)
+    client = app.test_client()
+    assert chat(client).status_code == 200
+    form = client.post("/api/test-echo", data={"a": "b"})  # a form-encoded API post is not a CSRF case either
+    assert form.status_code == 200 and form.get_json()["bytes"] == 3
+
+
+def test_wtf_csrf_enabled_false_switches_the_check_off(make_app):
+    app = make_app(WTF_CSRF_ENABLED=False)
+    add_test_routes(app)
+    assert app.test_client().post("/test-form").status_code == 200
+
+
+# --- origin check ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("headers", "status"), [
+    ({}, 200),  # curl, Python clients
+    ({"Origin": "http://localhost"}, 200),  # the chat page itself
+    ({"Origin": "http://localhost:80", "Sec-Fetch-Site": "same-origin"}, 200),
+    ({"Sec-Fetch-Site": "none"}, 200),  # typed by the user
+    ({"Origin": "https://evil.example"}, 403),
+    ({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403),
+    ({"Sec-Fetch-Site": "cross-site"}, 403),
+    ({"Origin": "http://localhost", "Sec-Fetch-Site": "cross-site"}, 403),  # the browser's word wins
+    ({"Origin": "null"}, 403),  # sandboxed frames, file: pages
+    ({"Origin": "http://localhost:5000"}, 403),  # another port is another origin
+    ({"Origin": "https://localhost"}, 403),  # so is another scheme
+    ({"Origin": "http://sub.localhost", "Sec-Fetch-Site": "same-site"}, 403),
+    ({"Origin": "not a url"}, 403),
+])
+def test_api_refuses_cross_site_browser_requests(client, fake_bot, headers, status):
+    response = chat(client, headers=headers)
+    assert response.status_code == status
+    if status == 403:
+        assert response.get_json()["error"]["code"] == "cross_site_request"
+        assert "다른 사이트" in response.get_json()["error"]["message"]
+        assert fake_bot.calls == []
+
+
+def test_cross_site_multipart_post_is_refused_and_same_origin_passes(client, fake_bot):
+    def send(headers):
+        data = {"message": "그림", "image": (io.BytesIO(png_bytes()), "a.png")}
+        return client.post("/api/chat", data=data, content_type="multipart/form-data", headers=headers)
+
+    refused = send({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "cross_site_request"
+    assert fake_bot.calls == []
+    assert send({"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_every_unsafe_method_is_checked_and_safe_ones_are_not(client, method):
+    cross = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    assert client.open("/api/conversations/x", method=method, headers=cross).status_code == 403
+    assert client.get("/api/conversations/x", headers=cross).status_code == 404
+
+
+def test_listed_origins_may_call_the_api(make_app, monkeypatch):
+    monkeypatch.setenv("CHATBOT_ALLOWED_ORIGINS", "https://app.example.com, http://localhost:3000")
+    client = make_app().test_client()
+    listed = {"Origin": "https://app.example.com:443", "Sec-Fetch-Site": "cross-site"}
+    assert chat(client, headers=listed).status_code == 200
+    assert chat(client, headers={"Origin": "http://localhost:3000"}).status_code == 200
+    assert chat(client, headers={"Origin": "https://other.example.com"}).status_code == 403
+
+
+def test_a_malformed_allowed_origin_stops_the_start(make_app):
+    with pytest.raises(ValueError, match="not an origin"):
+        make_app(ALLOWED_ORIGINS="chat.example.com")
+
+
+@pytest.mark.parametrize(("value", "parsed"), [
+    ("https://Example.com", ("https", "example.com", 443)),
+    ("http://[::1]:8080", ("http", "::1", 8080)),
+    ("null", None), ("ftp://example.com", None), ("https://example.com/path", None), ("http://x:99999", None),
+])
+def test_parse_origin(value, parsed):
+    assert security.parse_origin(value) == parsed
+
+
+# --- rate limits -------------------------------------------------------------------------------
+
+def assert_throttled(response):
+    assert response.status_code == 429
+    error = response.get_json()["error"]
+    assert error["code"] == "too_many_requests" and "잠시 후" in error["message"]
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+
+
+def test_chat_limit_answers_429_json_with_retry_after(make_app, fake_bot):
+    client = make_app(RATELIMIT_CHAT="2 per minute").test_client()
+    assert [chat(client).status_code for _ in range(2)] == [200, 200]
+    assert_throttled(chat(client))
+    assert len(fake_bot.calls) == 2  # the bot never saw the third message
+
+
+def test_limits_are_read_at_request_time(make_app):
+    app = make_app()
+    client = app.test_client()
+    assert [chat(client).status_code for _ in range(3)] == [200, 200, 200]
+    app.config["RATELIMIT_CHAT"] = "1 per minute"
+    assert chat(client).status_code == 200
+    assert_throttled(chat(client))
+
+
+def test_two_clients_are_counted_separately(make_app):
+    client = make_app(RATELIMIT_CHAT="1 per minute").test_client()
+    first, second = {"REMOTE_ADDR": "10.0.0.1"}, {"REMOTE_ADDR": "10.0.0.2"}
+    assert chat(client, environ_base=first).status_code == 200
+    assert chat(client, environ_base=second).status_code == 200
+    assert chat(client, environ_base=first).status_code == 429
+    assert chat(client, environ_base=second).status_code == 429
+
+
+class FakeUser(UserMixin):
+    def __init__(self, user_id: str):
+        self.id = user_id
+
+
+def with_fake_login(app: Flask) -> Flask:
+    """A login manager that logs in the user named by an ``X-Test-User`` header."""
+    manager = LoginManager(app)
+    manager.user_loader(FakeUser)
+    manager.request_loader(lambda req: FakeUser(req.headers["X-Test-User"]) if "X-Test-User" in req.headers else None)
+    return app
+
+
+def test_logged_in_users_are_keyed_by_user_not_address(make_app):
+    app = with_fake_login(make_app(RATELIMIT_CHAT="1 per minute"))
+    client = app.test_client()
+    with app.test_request_context("/", headers={"X-Test-User": "7"}):
+        assert client_key() == "user:7"
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "10.1.2.3"}):
+        assert client_key() == "10.1.2.3"
+    here, there = {"REMOTE_ADDR": "10.0.0.1"}, {"REMOTE_ADDR": "10.0.0.2"}
+    assert chat(client, headers={"X-Test-User": "1"}, environ_base=here).status_code == 200
+    assert chat(client, headers={"X-Test-User": "2"}, environ_base=here).status_code == 200  # same address
+    assert chat(client, headers={"X-Test-User": "1"}, environ_base=there).status_code == 429  # same user
+
+
+def test_auth_limit_is_per_address_shared_by_the_auth_views_and_counts_posts_only(make_app):
+    app = with_fake_login(make_app(RATELIMIT_AUTH="2 per minute", WTF_CSRF_ENABLED=False))
+
+    @app.route("/test-login", methods=["GET", "POST"], endpoint="test_login")
+    @auth_limit
+    def test_login():
+        return "login"
+
+    @app.post("/api/test-register", endpoint="test_register")
+    @auth_limit
+    def test_register():
+        return jsonify({})
+
+    client = app.test_client()
+    assert [client.get("/test-login").status_code for _ in range(3)] == [200, 200, 200]
+    assert client.post("/test-login", headers={"X-Test-User": "1"}).status_code == 200
+    assert client.post("/api/test-register", headers={"X-Test-User": "2"}).status_code == 200
+    assert_throttled(client.post("/api/test-register", headers={"X-Test-User": "3"}))
+    assert client.post("/api/test-register", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 200
+
+
+def test_default_limit_covers_pages_but_not_health_or_static_files(make_app):
+    client = make_app(RATELIMIT_DEFAULT="2 per minute").test_client()
+    assert [client.get("/").status_code for _ in range(3)] == [200, 200, 429]
+    assert "Retry-After" in client.get("/").headers
+    assert {client.get("/healthz").status_code for _ in range(4)} == {200}
+    assert {client.get("/static/chat.js").status_code for _ in range(4)} == {200}
+
+
+def test_rate_limits_can_be_switched_off(make_app, monkeypatch):
+    monkeypatch.setenv("CHATBOT_RATELIMIT_ENABLED", "0")
+    client = make_app(RATELIMIT_CHAT="1 per minute").test_client()
+    assert {chat(client).status_code for _ in range(3)} == {200}
+
+
+def test_apps_in_one_process_keep_their_own_storage_and_switch(make_app):
+    first = make_app(RATELIMIT_CHAT="1 per minute").test_client()
+    second = make_app(RATELIMIT_CHAT="1 per minute").test_client()
+    make_app(RATELIMIT_ENABLED=False)  # a later app with limits off leaves the others on
+    assert chat(first).status_code == 200
+    assert chat(second).status_code == 200  # memory:// counters are per app
+    assert chat(first).status_code == 429
+
+
+def test_the_limiter_attributes_kept_per_app_exist_in_flask_limiter():
+    plain = ratelimit.Limiter(key_func=lambda: "x", in_memory_fallback_enabled=True, storage_uri="memory://")
+    plain.init_app(Flask(__name__))
+    fresh = vars(plain)
+    per_app = [name for name, value in vars(AppLimiter).items() if isinstance(value, property)]
+    assert len(per_app) == 9 and all(name in fresh for name in per_app), per_app
+
+
+def test_a_bad_limit_stops_the_start(make_app):
+    with pytest.raises(ValueError, match="RATELIMIT_CHAT"):
+        make_app(RATELIMIT_CHAT="thirty a minute")
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_redis_outage_falls_back_to_memory_instead_of_500(make_app, caplog):
+    uri = f"redis://127.0.0.1:{closed_port()}/0"
+    client = make_app(RATELIMIT_STORAGE_URI=uri, RATELIMIT_CHAT="2 per minute").test_client()
+    with caplog.at_level(logging.WARNING):
+        assert [chat(client).status_code for _ in range(2)] == [200, 200]
+        assert_throttled(chat(client))  # still limited, in memory
+        assert client.get("/").status_code == 200
+    assert "falling back to in-memory" in caplog.text
+
+
+def redis_or_skip():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URI, socket_connect_timeout=0.5).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {REDIS_URI} is needed in CI: {exc}")
+        pytest.skip(f"Redis at {REDIS_URI} is not reachable ({exc}); start it to run this test")
+
+
+def test_two_apps_on_one_redis_share_the_counter(make_app):
+    redis_or_skip()
+    address = {"REMOTE_ADDR": f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250)}"}
+    # Two workers (here: two apps in one process, each with its own storage object) on one Redis.
+    first = make_app(RATELIMIT_STORAGE_URI=REDIS_URI, RATELIMIT_CHAT="3 per minute").test_client()
+    second = make_app(RATELIMIT_STORAGE_URI=REDIS_URI, RATELIMIT_CHAT="3 per minute").test_client()
+    assert chat(first, environ_base=address).status_code == 200
+    assert chat(second, environ_base=address).status_code == 200
+    assert chat(first, environ_base=address).status_code == 200
+    assert_throttled(chat(second, environ_base=address))
+    assert_throttled(chat(first, environ_base=address))
+
+
+# --- size limits -------------------------------------------------------------------------------
+
+def test_oversized_body_to_another_api_route_is_413_json(make_app):
+    app = make_app()
+    add_test_routes(app)
+    client = app.test_client()
+    small = client.post("/api/test-echo", data=b"x" * 1000, content_type="application/json")
+    assert small.status_code == 200
+    big = client.post("/api/test-echo", data=b"x" * (security.MAX_API_BODY_BYTES + 1), content_type="application/json")
+    assert big.status_code == 413 and big.get_json()["error"]["code"] == "request_too_large"
+
+
+def test_form_pages_cap_field_size_and_parts(make_app):
+    app = make_app(WTF_CSRF_ENABLED=False)
+    add_test_routes(app)
+    client = app.test_client()
+    assert app.config["MAX_FORM_MEMORY_SIZE"] == security.MAX_FORM_MEMORY_SIZE
+    assert client.post("/test-form", data={"field": "x" * 1000}).status_code == 200
+    multipart = {"field": "x" * (security.MAX_FORM_MEMORY_SIZE + 1), "f": (io.BytesIO(b"1"), "a.txt")}
+    assert client.post("/test-form", data=multipart, content_type="multipart/form-data").status_code == 413
+    parts = {f"f{i}": "1" for i in range(security.MAX_FORM_PARTS + 1)}
+    parts["file"] = (io.BytesIO(b"1"), "a.txt")
+    assert client.post("/test-form", data=parts, content_type="multipart/form-data").status_code == 413
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+def directives(policy: str) -> dict[str, str]:
+    return {part.split()[0]: " ".join(part.split()[1:]) for part in policy.split(";") if part.strip()}
+
+
+@pytest.mark.parametrize("path", ["/", "/static/chat.js", "/healthz", "/api/conversations/x", "/nowhere"])
+def test_security_headers_on_every_response(client, path):
+    headers = client.get(path).headers
+    policy = directives(headers["Content-Security-Policy"])
+    assert policy["default-src"] == "'self'" and policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
+    assert policy["img-src"] == "'self' data: blob:" and policy["object-src"] == "'none'"
+    assert policy["base-uri"] == "'none'" and policy["form-action"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert "unsafe-eval" not in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert "camera=()" in headers["Permissions-Policy"] and "microphone=()" in headers["Permissions-Policy"]
+
+
+def test_uploads_keep_their_own_policy(client):
+    data = {"message": "그림", "image": (io.BytesIO(png_bytes()), "a.png")}
+    reply = client.post("/api/chat", data=data, content_type="multipart/form-data").get_json()
+    url = reply["attachments"][0]["url"]
+    headers = client.get(url).headers
+    assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_page_and_script_have_nothing_the_policy_would_block():
+    page = (STATIC / "templates" / "index.html").read_text()
+    script = (STATIC / "static" / "chat.js").read_text()
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), "inline <script>"
+    assert not re.search(r"\sstyle\s*=", page) and not re.search(r"<style", page)
+    assert not re.search(r"\son[a-z]+\s*=", page), "inline event handler"
+    assert "javascript:" not in page + script
+    for pattern in (r"\.innerHTML\b", r"\.outerHTML\b", r"insertAdjacentHTML", r"\beval\(", r"new Function\(",
+                    r"setAttribute\(\s*[\"']style", r"document\.write"):
+        assert not re.search(pattern, script), pattern
+
+
+# --- text never HTML ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("payload", XSS)
+def test_markup_in_messages_comes_back_as_text_and_no_page_renders_it(client, payload):
+    response = chat(client, payload)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    data = response.get_json()
+    assert data["reply"] == f"echo: {payload}"
+    history = client.get(f"/api/conversations/{data['conversation_id']}").get_json()
+    assert [m["text"] for m in history["messages"]] == [payload, f"echo: {payload}"]
+    assert history["title"] == payload[:40]
+    for path in ("/", "/" + payload, "/api/" + payload):
+        assert payload not in client.get(path).get_data(as_text=True)
