@@ -51,6 +51,10 @@ def register(subparsers: Any) -> None:
     )
     parser.set_defaults(func=serve)
 
+    from webui import account_cli
+
+    account_cli.register(subparsers)
+
 
 def serve(args: argparse.Namespace) -> int:
     """Load the model, build the app and serve it until interrupted; returns the exit code."""
