@@ -17,6 +17,8 @@ from flask import Flask, Response, current_app, has_app_context, request
 from flask_limiter import Limiter
 from limits import parse_many
 
+from webui.errors import ApiError
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHAT_LIMIT = "30 per minute"
@@ -84,6 +86,8 @@ def client_key() -> str:
 
             if current_user.is_authenticated:
                 return f"user:{current_user.get_id()}"
+        except ApiError:  # a wrong API token: the view answers 401; meanwhile it counts against its address
+            pass
         except Exception:  # a user that cannot be loaded now must not switch rate limiting off
             logger.warning("Rate limit: could not load the current user; keying by address", exc_info=True)
     return client_address()

@@ -14,13 +14,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import png_bytes
+from conftest import FAST_HASH, png_bytes
 from flask import Flask, jsonify, request, session
-from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import generate_csrf
+from markupsafe import escape
 
 from webui import create_app, ratelimit, security
-from webui.ratelimit import AppLimiter, auth_limit, client_key
+from webui.ratelimit import AppLimiter, client_key
 
 ENV_VARS = ("SECRET_KEY", "SESSION_COOKIE_SECURE", "CHATBOT_ALLOWED_ORIGINS", "RATELIMIT_STORAGE_URI",
             "CHATBOT_RATELIMIT_ENABLED",
@@ -293,51 +293,42 @@ def test_two_clients_are_counted_separately(make_app):
     assert chat(client, environ_base=second).status_code == 429
 
 
-class FakeUser(UserMixin):
-    def __init__(self, user_id: str):
-        self.id = user_id
-
-
-def with_fake_login(app: Flask) -> Flask:
-    """A login manager that logs in the user named by an ``X-Test-User`` header."""
-    manager = LoginManager(app)
-    manager.user_loader(FakeUser)
-    manager.request_loader(lambda req: FakeUser(req.headers["X-Test-User"]) if "X-Test-User" in req.headers else None)
-    return app
+def register(client, username: str, **kwargs) -> dict:
+    response = client.post("/api/register", json={"username": username, "password": "비밀번호1234"}, **kwargs)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["user"]
 
 
 def test_logged_in_users_are_keyed_by_user_not_address(make_app):
-    app = with_fake_login(make_app(RATELIMIT_CHAT="1 per minute"))
-    client = app.test_client()
-    with app.test_request_context("/", headers={"X-Test-User": "7"}):
-        assert client_key() == "user:7"
-    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "10.1.2.3"}):
-        assert client_key() == "10.1.2.3"
+    app = make_app(RATELIMIT_CHAT="1 per minute", PASSWORD_HASH_METHOD=FAST_HASH)
     here, there = {"REMOTE_ADDR": "10.0.0.1"}, {"REMOTE_ADDR": "10.0.0.2"}
-    assert chat(client, headers={"X-Test-User": "1"}, environ_base=here).status_code == 200
-    assert chat(client, headers={"X-Test-User": "2"}, environ_base=here).status_code == 200  # same address
-    assert chat(client, headers={"X-Test-User": "1"}, environ_base=there).status_code == 429  # same user
+    alice, bob = app.test_client(), app.test_client()
+    user = register(alice, "앨리스", environ_base=here)
+    register(bob, "보브", environ_base=here)
+    assert chat(alice, environ_base=here).status_code == 200
+    assert chat(bob, environ_base=here).status_code == 200  # same address, another user
+    assert_throttled(chat(alice, environ_base=there))  # same user, another address
+    token = alice.post("/api/tokens", json={"name": "t"}).get_json()["token"]
+    with app.test_request_context("/", headers={"Authorization": f"Bearer {token}"}):
+        assert client_key() == f"user:{user['id']}"
+    with app.test_request_context("/", headers={"Authorization": "Bearer wrong"}, environ_base=there):
+        assert client_key() == "10.0.0.2"  # the view answers 401; the key must not fail meanwhile
+    with app.test_request_context("/", environ_base=there):
+        assert client_key() == "10.0.0.2"
 
 
-def test_auth_limit_is_per_address_shared_by_the_auth_views_and_counts_posts_only(make_app):
-    app = with_fake_login(make_app(RATELIMIT_AUTH="2 per minute", WTF_CSRF_ENABLED=False))
-
-    @app.route("/test-login", methods=["GET", "POST"], endpoint="test_login")
-    @auth_limit
-    def test_login():
-        return "login"
-
-    @app.post("/api/test-register", endpoint="test_register")
-    @auth_limit
-    def test_register():
-        return jsonify({})
-
+def test_auth_limit_is_per_address_shared_by_login_and_register_and_counts_posts_only(make_app):
+    app = make_app(RATELIMIT_AUTH="3 per minute", PASSWORD_HASH_METHOD=FAST_HASH, WTF_CSRF_ENABLED=False)
     client = app.test_client()
-    assert [client.get("/test-login").status_code for _ in range(3)] == [200, 200, 200]
-    assert client.post("/test-login", headers={"X-Test-User": "1"}).status_code == 200
-    assert client.post("/api/test-register", headers={"X-Test-User": "2"}).status_code == 200
-    assert_throttled(client.post("/api/test-register", headers={"X-Test-User": "3"}))
-    assert client.post("/api/test-register", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 200
+    register(client, "영희")  # 1, and now logged in: still counted by address
+    assert client.post("/api/login", json={"username": "영희", "password": "틀림"}).status_code == 401  # 2
+    assert {client.get("/login").status_code for _ in range(4)} == {200}  # the page itself is not counted
+    assert client.post("/login", data={"username": "영희", "password": "틀림"}).status_code == 400  # 3
+    assert_throttled(client.post("/api/login", json={"username": "영희", "password": "비밀번호1234"}))
+    assert client.post("/register", data={}).status_code == 429
+    other = {"REMOTE_ADDR": "10.9.9.9"}
+    assert client.post("/api/login", json={"username": "영희", "password": "비밀번호1234"},
+                       environ_base=other).status_code == 200
 
 
 def test_default_limit_covers_pages_but_not_health_or_static_files(make_app):
@@ -495,5 +486,14 @@ def test_markup_in_messages_comes_back_as_text_and_no_page_renders_it(client, pa
     history = client.get(f"/api/conversations/{data['conversation_id']}").get_json()
     assert [m["text"] for m in history["messages"]] == [payload, f"echo: {payload}"]
     assert history["title"] == payload[:40]
-    for path in ("/", "/" + payload, "/api/" + payload):
+    for path in ("/", "/" + payload, "/api/" + payload, "/login?next=" + payload):
         assert payload not in client.get(path).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("payload", XSS)
+def test_user_text_on_server_rendered_pages_is_escaped(make_app, payload):
+    client = make_app(PASSWORD_HASH_METHOD=FAST_HASH).test_client()
+    register(client, "토큰주인")
+    assert client.post("/api/tokens", json={"name": payload}).status_code == 201
+    page = client.get("/account").get_data(as_text=True)
+    assert payload not in page and str(escape(payload)) in page
