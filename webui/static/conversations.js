@@ -14,6 +14,7 @@
   const BUSY_TEXT = "답장을 받는 중이에요. 잠시 뒤에 다시 해 주세요.";
   const UNTITLED = "제목 없는 대화";
   const MAX_TITLE = 200; // the server's limit
+  const STATUS_MS = 6000;
   const SVG_NS = "http://www.w3.org/2000/svg";
   const PENCIL = "M4 20h4L19 9l-4-4L4 16v4zM13.5 6.5l4 4";
   const TRASH = "M4 7h16M9 7V4.5h6V7M6.5 7l1 13h9l1-13M10 11v5.5M14 11v5.5";
@@ -42,7 +43,24 @@
     try { window.localStorage.setItem(PANEL_KEY, value); } catch (e) { /* remembered for this page only */ }
   }
 
-  function setStatus(text) { status.textContent = text || ""; }
+  // The panel's one live region. A passing note ("이름을 바꿨어요") clears itself; a problem stays.
+  let statusTimer = 0;
+  function setStatus(text, passing) {
+    window.clearTimeout(statusTimer);
+    status.textContent = text || "";
+    if (passing) { statusTimer = window.setTimeout(function () { status.textContent = ""; }, STATUS_MS); }
+  }
+
+  // A new element: properties the element has (className, type, textContent...) are set as properties,
+  // others (aria-*, data-*) as attributes; children are nodes or strings (inserted as text).
+  function el(tag, props) {
+    const node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) {
+      if (key in node) { node[key] = props[key]; } else { node.setAttribute(key, props[key]); }
+    });
+    Array.prototype.slice.call(arguments, 2).forEach(function (child) { node.append(child); });
+    return node;
+  }
 
   async function readJson(response) {
     try { return await response.json(); } catch (e) { return null; }
@@ -68,14 +86,19 @@
   }
 
   function timeElement(iso) {
-    const time = document.createElement("time");
-    time.className = "conv-time";
     const date = new Date(iso);
-    if (!iso || Number.isNaN(date.getTime())) { return time; }
-    time.dateTime = iso;
-    time.textContent = shortTime(date, new Date());
-    time.title = date.toLocaleString("ko-KR");
-    return time;
+    if (!iso || Number.isNaN(date.getTime())) { return el("time", { className: "conv-time" }); }
+    return el("time", { className: "conv-time", dateTime: iso, title: date.toLocaleString("ko-KR") },
+      shortTime(date, new Date()));
+  }
+
+  // "방금" must not stay "방금": the times are redrawn every minute while the list is open.
+  function updateTimes() {
+    const now = new Date();
+    listEl.querySelectorAll("time.conv-time[datetime]").forEach(function (time) {
+      const date = new Date(time.dateTime);
+      if (!Number.isNaN(date.getTime())) { time.textContent = shortTime(date, now); }
+    });
   }
 
   // --- drawing the list ----------------------------------------------------------------------
@@ -99,44 +122,20 @@
     return svg;
   }
 
-  function button(className, action, text) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = className;
-    if (action) { b.dataset.action = action; }
-    if (text) { b.textContent = text; }
-    return b;
+  function button(className, text) {
+    return el("button", { type: "button", className: className }, text || "");
   }
 
   function renderItem(item) {
-    const li = document.createElement("li");
-    li.className = "conv-item";
-    li.dataset.id = item.id;
-    li.dataset.title = titleOf(item);
-    li.dataset.updated = item.updated_at || "";
-
-    const openButton = button("conv-open", "open");
-    const title = document.createElement("span");
-    title.className = "conv-title";
-    title.textContent = titleOf(item);
-    openButton.appendChild(title);
-    openButton.appendChild(timeElement(item.updated_at));
-
-    const actions = document.createElement("div");
-    actions.className = "conv-actions";
-    const rename = button("conv-action", "rename");
-    rename.setAttribute("aria-label", "‘" + titleOf(item) + "’ 이름 바꾸기");
-    rename.title = "이름 바꾸기";
-    rename.appendChild(icon(PENCIL));
-    const remove = button("conv-action conv-action-delete", "delete");
-    remove.setAttribute("aria-label", "‘" + titleOf(item) + "’ 지우기");
-    remove.title = "지우기";
-    remove.appendChild(icon(TRASH));
-    actions.appendChild(rename);
-    actions.appendChild(remove);
-
-    li.appendChild(openButton);
-    li.appendChild(actions);
+    const title = titleOf(item);
+    const li = el("li", { className: "conv-item", "data-id": item.id, "data-title": title },
+      el("button", { type: "button", className: "conv-open", "data-action": "open" },
+        el("span", { className: "conv-title" }, title), timeElement(item.updated_at)),
+      el("div", { className: "conv-actions" },
+        el("button", { type: "button", className: "conv-action", "data-action": "rename", title: "이름 바꾸기",
+          "aria-label": "‘" + title + "’ 이름 바꾸기" }, icon(PENCIL)),
+        el("button", { type: "button", className: "conv-action conv-action-delete", "data-action": "delete",
+          title: "지우기", "aria-label": "‘" + title + "’ 지우기" }, icon(TRASH))));
     return li;
   }
 
@@ -146,7 +145,8 @@
       const current = li.dataset.id === id;
       li.classList.toggle("is-current", current);
       const openButton = li.querySelector(".conv-open");
-      if (current) { openButton.setAttribute("aria-current", "true"); } else { openButton.removeAttribute("aria-current"); }
+      if (current) { openButton.setAttribute("aria-current", "true"); }
+      else { openButton.removeAttribute("aria-current"); }
     });
   }
 
@@ -219,36 +219,15 @@
 
   function startRename(li) {
     beginEdit(li);
-    const form = document.createElement("form");
-    form.className = "conv-rename";
-    form.noValidate = true;
-    const label = document.createElement("label");
-    label.className = "visually-hidden";
-    label.htmlFor = "conv-rename-input";
-    label.textContent = "새 대화 이름";
-    const field = document.createElement("input");
-    field.type = "text";
-    field.id = "conv-rename-input";
-    field.className = "conv-rename-input";
-    field.maxLength = MAX_TITLE;
-    field.autocomplete = "off";
-    field.setAttribute("enterkeyhint", "done");
-    field.value = li.dataset.title === UNTITLED ? "" : li.dataset.title;
-    const error = document.createElement("p");
-    error.className = "conv-error";
-    error.id = "conv-rename-error";
-    error.hidden = true;
-    const save = button("conv-small send-button", null, "저장");
-    save.type = "submit";
-    const cancel = button("conv-small ghost-button", null, "취소");
-    const row = document.createElement("div");
-    row.className = "conv-form-actions";
-    row.appendChild(save);
-    row.appendChild(cancel);
-    form.appendChild(label);
-    form.appendChild(field);
-    form.appendChild(row);
-    form.appendChild(error);
+    const field = el("input", { type: "text", id: "conv-rename-input", className: "conv-rename-input",
+      maxLength: MAX_TITLE, autocomplete: "off", enterkeyhint: "done",
+      value: li.dataset.title === UNTITLED ? "" : li.dataset.title });
+    const error = el("p", { className: "conv-error", id: "conv-rename-error", hidden: true });
+    const save = el("button", { type: "submit", className: "conv-small send-button" }, "저장");
+    const cancel = button("conv-small ghost-button", "취소");
+    const form = el("form", { className: "conv-rename", noValidate: true },
+      el("label", { className: "visually-hidden", htmlFor: field.id }, "새 대화 이름"),
+      field, el("div", { className: "conv-form-actions" }, save, cancel), error);
 
     li.querySelector(".conv-open").hidden = true;
     li.querySelector(".conv-actions").hidden = true;
@@ -304,7 +283,7 @@
         li.replaceWith(fresh);
         markCurrent();
         focusItem(fresh.dataset.id, "rename");
-        setStatus("이름을 ‘" + titleOf(data) + "’(으)로 바꿨어요.");
+        setStatus("이름을 ‘" + titleOf(data) + "’(으)로 바꿨어요.", true);
         if (stale && open) { refresh(); }
         return;
       }
@@ -322,21 +301,12 @@
     const c = chat();
     if (c && c.isBusy() && li.dataset.id === c.currentConversationId()) { setStatus(BUSY_TEXT); return; }
     beginEdit(li);
-    const box = document.createElement("div");
-    box.className = "conv-confirm";
-    box.setAttribute("role", "group");
-    box.setAttribute("aria-label", "‘" + li.dataset.title + "’ 지우기 확인");
-    const question = document.createElement("p");
-    question.className = "conv-confirm-text";
-    question.textContent = "이 대화를 지울까요? 되돌릴 수 없어요.";
-    const yes = button("conv-small danger-button", null, "지우기");
-    const no = button("conv-small ghost-button", null, "취소");
-    const row = document.createElement("div");
-    row.className = "conv-form-actions";
-    row.appendChild(yes);
-    row.appendChild(no);
-    box.appendChild(question);
-    box.appendChild(row);
+    const yes = button("conv-small danger-button", "지우기");
+    const no = button("conv-small ghost-button", "취소");
+    const box = el("div", { className: "conv-confirm", role: "group",
+      "aria-label": "‘" + li.dataset.title + "’ 지우기 확인" },
+      el("p", { className: "conv-confirm-text" }, "이 대화를 지울까요? 되돌릴 수 없어요."),
+      el("div", { className: "conv-form-actions" }, yes, no));
     li.querySelector(".conv-actions").hidden = true;
     li.appendChild(box);
     no.focus(); // the safe choice is the one under the finger
@@ -352,15 +322,14 @@
   }
 
   // Takes an item off the list; if it was the open conversation, a new one starts.
-  function forget(li, message) {
+  function forget(li, message, passing) {
     const next = li.nextElementSibling || li.previousElementSibling;
     const hadFocus = li.contains(document.activeElement);
     if (editing === li) { editing = null; }
     li.remove();
     const c = chat();
     if (c && li.dataset.id === c.currentConversationId()) { c.startNewConversation(); }
-    setStatus(message);
-    if (!listEl.children.length) { setStatus(message + " 남은 대화가 없어요."); }
+    setStatus(listEl.children.length ? message : message + " 남은 대화가 없어요.", passing && listEl.children.length);
     if (hadFocus) {
       if (next) { focusItem(next.dataset.id, "open"); } else { closeButton.focus(); }
     }
@@ -378,7 +347,7 @@
       });
       const data = await readJson(response);
       if (response.ok || response.status === 404) { // gone either way
-        forget(li, "‘" + li.dataset.title + "’ 대화를 지웠어요.");
+        forget(li, "‘" + li.dataset.title + "’ 대화를 지웠어요.", true);
         return;
       }
       setStatus(errorMessage(data, "대화를 지우지 못했어요. 잠시 뒤에 다시 해 주세요."));
@@ -468,5 +437,6 @@
     });
   }
 
+  window.setInterval(function () { if (open) { updateTimes(); } }, 60000);
   setOpen(WIDE.matches && readPreference() !== "closed");
 })();
