@@ -45,10 +45,12 @@
 
   // The panel's one live region. A passing note ("이름을 바꿨어요") clears itself; a problem stays.
   let statusTimer = 0;
+  let statusPassing = false;
   function setStatus(text, passing) {
     window.clearTimeout(statusTimer);
     status.textContent = text || "";
-    if (passing) { statusTimer = window.setTimeout(function () { status.textContent = ""; }, STATUS_MS); }
+    statusPassing = Boolean(text && passing);
+    if (statusPassing) { statusTimer = window.setTimeout(function () { setStatus(""); }, STATUS_MS); }
   }
 
   // A new element: properties the element has (className, type, textContent...) are set as properties,
@@ -158,7 +160,8 @@
     const focus = focusedItem ? { id: focusedItem.dataset.id, action: focused.dataset.action } : null;
     listEl.replaceChildren.apply(listEl, conversations.map(renderItem));
     markCurrent();
-    setStatus(conversations.length ? "" : "아직 대화가 없어요. 메시지를 보내면 여기에 생겨요.");
+    if (!conversations.length) { setStatus("아직 대화가 없어요. 메시지를 보내면 여기에 생겨요."); }
+    else if (!statusPassing) { setStatus(""); } // a loading or error line is over; a fresh note stays
     if (focus) { focusItem(focus.id, focus.action); }
   }
 
