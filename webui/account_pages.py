@@ -29,7 +29,15 @@ from webui.ratelimit import auth_limit
 bp = Blueprint("auth", __name__)
 
 
-class LoginForm(FlaskForm):
+class PageForm(FlaskForm):
+    """A form that reads only posted form fields. Flask-WTF would also read a JSON body as the form,
+    and a JSON body that is not an object (``false``) then crashed it (found by fuzzing)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(formdata=request.form if request.method == "POST" else None, **kwargs)
+
+
+class LoginForm(PageForm):
     username = StringField("아이디", validators=[InputRequired("아이디를 입력해 주세요."), Length(max=USERNAME_MAX)])
     password = PasswordField("비밀번호",
                              validators=[InputRequired("비밀번호를 입력해 주세요."), Length(max=PASSWORD_MAX)])
@@ -38,7 +46,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("로그인")
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(PageForm):
     username = StringField("아이디", validators=[InputRequired("아이디를 입력해 주세요."), Length(max=USERNAME_MAX)])
     password = PasswordField("비밀번호", validators=[
         InputRequired("비밀번호를 입력해 주세요."),
@@ -48,12 +56,12 @@ class RegisterForm(FlaskForm):
     submit = SubmitField("가입하기")
 
 
-class TokenForm(FlaskForm):
+class TokenForm(PageForm):
     name = StringField("토큰 이름", validators=[Length(max=100)])
     submit = SubmitField("새 토큰 만들기")
 
 
-class PostForm(FlaskForm):
+class PostForm(PageForm):
     """A button that posts (log out, revoke): nothing but its CSRF token."""
 
 
