@@ -21,8 +21,10 @@ from webui.extensions import db
 from webui.models import Conversation, Message
 
 
-def test_concurrent_threads_write_without_errors_or_losses(app):
+def test_concurrent_threads_write_without_errors_or_losses(database_uri, fake_bot):
     """Eight request threads at once (a waitress or gthread server): every write succeeds and is kept."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_uri, "BOT": fake_bot, "SECRET_KEY": "test",
+                      "RATELIMIT_ENABLED": False})  # one client sending 49 messages a second is not a test of limits
     first = app.test_client()
     conversation_id = first.post("/api/chat", json={"message": "시작"}).get_json()["conversation_id"]
 
@@ -52,7 +54,8 @@ WRITER = textwrap.dedent("""
                                    suggestions=[], attachments=[])
 
     url, go, name = sys.argv[1:4]
-    client = create_app({"SQLALCHEMY_DATABASE_URI": url, "BOT": Bot(), "SECRET_KEY": "test"}).test_client()
+    client = create_app({"SQLALCHEMY_DATABASE_URI": url, "BOT": Bot(), "SECRET_KEY": "test",
+                         "RATELIMIT_ENABLED": False}).test_client()
     print("ready", flush=True)
     while not os.path.exists(go):  # all writers start together
         time.sleep(0.01)

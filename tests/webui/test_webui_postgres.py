@@ -134,7 +134,7 @@ def make_app(postgres_url: str, tmp_path) -> Iterator[Any]:
 
     def make(bot: Any, url: str = postgres_url, **config: Any) -> Flask:
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "BOT": bot, "SECRET_KEY": "test",
-                          "UPLOAD_FOLDER": str(tmp_path / "uploads"), **config})
+                          "UPLOAD_FOLDER": str(tmp_path / "uploads"), "RATELIMIT_ENABLED": False, **config})
         apps.append(app)
         return app
 
