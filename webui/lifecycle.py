@@ -97,8 +97,8 @@ class ModelHolder:
 
     def maybe_check(self) -> None:
         """Look for a new model if ``check_seconds`` passed since the last look."""
-        if self.model_dir is None or time.monotonic() < self._next_check:
-            return
+        if self.model_dir is None or self.check_seconds <= 0 or time.monotonic() < self._next_check:
+            return  # nothing to watch, watching off, or looked recently
         with self._lock:
             now = time.monotonic()
             if now < self._next_check:
@@ -240,7 +240,9 @@ def default_loader(model_dir: str, vision_model_dir: str | None) -> Any:
 def init_app(app: Flask) -> None:
     """Attach the model holder: ``BOT`` from the config, else the model in ``MODEL_DIR`` (loaded now;
     degraded when it cannot be). ``DATABASE_ONLY`` apps (a multi-process server's master, schema
-    tools) carry no model. ``MODEL_LOADER`` replaces ``Bot.load`` (tests)."""
+    tools) carry no model. ``MODEL_CHECK_SECONDS`` (config or environment; 0 turns watching off, leaving
+    SIGHUP and the admin API) sets how often requests look for a new model. ``MODEL_LOADER`` replaces
+    ``Bot.load`` (tests)."""
     if app.config.get("DATABASE_ONLY"):
         return
     bot, model_dir = app.config.get("BOT"), app.config.get("MODEL_DIR")
@@ -249,7 +251,9 @@ def init_app(app: Flask) -> None:
     app.extensions[HOLDER_KEY] = ModelHolder(
         str(model_dir) if model_dir else None, app.config.get("VISION_MODEL_DIR"),
         loader=app.config.get("MODEL_LOADER"),
-        check_seconds=float(app.config.get("MODEL_CHECK_SECONDS", DEFAULT_CHECK_SECONDS)), bot=bot)
+        check_seconds=float(app.config.get("MODEL_CHECK_SECONDS", os.environ.get("MODEL_CHECK_SECONDS",
+                                                                                 DEFAULT_CHECK_SECONDS))),
+        bot=bot)
 
 
 def install_reload_signal(app: Flask) -> bool:
