@@ -53,6 +53,10 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=serve)
     register_model_commands(subparsers)
 
+    from webui import account_cli
+
+    account_cli.register(subparsers)
+
 
 def serve(args: argparse.Namespace) -> int:
     """Build the app (with the model, or degraded without one) and serve it until interrupted; returns the exit code."""

@@ -12,6 +12,9 @@ from flask.testing import FlaskClient
 
 from webui import create_app
 
+# Tests make many accounts; scrypt's deliberate slowness (the default) is not under test here.
+FAST_HASH = "pbkdf2:sha256:1000"
+
 
 @dataclass
 class FakeReply:
@@ -85,6 +88,8 @@ def app(tmp_path, fake_bot: FakeBot) -> Flask:
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
             "BOT": fake_bot,
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+            "SECRET_KEY": "test secret key",
+            "PASSWORD_HASH_METHOD": FAST_HASH,
         }
     )
 

@@ -35,7 +35,9 @@ def test_chat_creates_a_conversation_and_returns_every_field(client):
     response = post(client, "안녕하세요")
     assert response.status_code == 200
     data = response.get_json()
-    assert set(data) == {"conversation_id", "reply", "intent", "confidence", "fallback", "suggestions", "attachments"}
+    assert set(data) == {"conversation_id", "message_id", "user_message_id", "reply", "intent", "confidence",
+                         "fallback", "suggestions", "attachments"}
+    assert data["message_id"] == data["user_message_id"] + 1
     assert data["attachments"] == []
     assert len(data["conversation_id"]) == 32 and int(data["conversation_id"], 16) >= 0
     assert data["reply"] == "echo: 안녕하세요"
@@ -98,7 +100,9 @@ def test_history_endpoint_returns_messages_in_order_with_roles_and_iso_times(cli
     assert messages[0]["intent"] is None and messages[0]["confidence"] is None
     assert messages[3]["fallback"] is True and messages[1]["fallback"] is False
     for message in messages:
-        assert set(message) == {"role", "text", "intent", "confidence", "fallback", "created_at", "attachments"}
+        fields = {"id", "role", "text", "intent", "confidence", "fallback", "created_at", "attachments"}
+        assert set(message) == fields | ({"feedback"} if message["role"] == "bot" else set())
+        assert message.get("feedback") is None
         assert datetime.fromisoformat(message["created_at"]).utcoffset() is not None
 
 
