@@ -115,6 +115,10 @@ def load_vision_quietly(model_dir: str | Path | None) -> Any:
     """The image model in ``model_dir``, or None (logged) when there is none or it fails to load."""
     if model_dir is None:
         return None
+    if not Path(model_dir).is_dir():  # checked first: importing the image stack costs seconds (torch)
+        logger.warning("/image is unavailable: no image model in '%s'. Train one: "
+                       "python -m chatbot train-vision --data digits --out %s", model_dir, model_dir)
+        return None
     try:
         from chatbot.vision.classifier import ImageClassifier
 

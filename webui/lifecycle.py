@@ -164,7 +164,7 @@ class ModelHolder:
             bot = self._loader(resolved, self.vision_model_dir)
             version = model_version(resolved)
         except Exception as exc:  # whatever a broken model raises, the server keeps serving
-            reason = f"{type(exc).__name__}: {exc}"
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())  # one log line, even for a YAML error
             with self._lock:
                 self._seen, self.last_error = key, reason
             if self._served.degraded:
@@ -200,7 +200,7 @@ class ModelHolder:
         served = self._served
         meta = getattr(served.bot, "meta", None)
         meta = meta if isinstance(meta, dict) else {}
-        intents = meta.get("intents")
+        intents = meta.get("intents", (meta.get("data") or {}).get("intents"))  # chatbot train: data.intents
         return {
             "version": served.version, "path": served.path, "resolved": served.resolved,
             "loaded_at": served.loaded_at, "degraded": served.degraded, "created_at": meta.get("created_at"),
