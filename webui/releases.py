@@ -86,7 +86,8 @@ def validate_model(model_dir: Path) -> None:
     try:
         Bot.load(model_dir)  # loads every component and answers one message
     except Exception as exc:  # any failure means: do not put this model live
-        raise ReleaseError(f"'{model_dir}' does not load: {type(exc).__name__}: {exc}") from exc
+        reason = " ".join(str(exc).split())  # one line, even for a YAML error
+        raise ReleaseError(f"'{model_dir}' does not load: {type(exc).__name__}: {reason}") from exc
 
 
 def releases_dir(served: str | Path) -> Path:
