@@ -176,7 +176,9 @@ class ModelHolder:
         new = Served(bot, version, self.model_dir, resolved, _now(), False)
         with self._lock:
             old, self._served, self._seen, self.last_error = self._served, new, key, None
-        if old.degraded:
+        if old.bot is None:
+            logger.info("Model version %s loaded from '%s'", version, resolved)
+        elif old.degraded:
             logger.warning("Model version %s loaded from '%s'; leaving degraded mode", version, resolved)
         else:
             logger.info("Model version %s loaded from '%s' (was %s)", version, resolved, old.version)
