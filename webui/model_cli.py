@@ -50,6 +50,8 @@ def run_promote(args: argparse.Namespace) -> int:
         return 1
     what = "rolled back" if args.rollback else "promoted"
     pruned = f"; pruned {', '.join(done.pruned)}" if done.pruned else ""
-    print(f"{what} {args.model} -> {os.path.relpath(done.release)} (version {done.version}; "
+    shown = os.path.relpath(done.release)
+    shown = str(done.release) if shown.startswith("..") else shown
+    print(f"{what} {args.model} -> {shown} (version {done.version}; "
           f"was {done.previous or 'nothing'}){pruned}")
     return 0
