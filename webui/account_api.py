@@ -11,6 +11,7 @@ from webui.auth import AccountError, authenticate, create_token, create_user, lo
 from webui.errors import ApiError
 from webui.extensions import db
 from webui.models import ApiToken
+from webui.ratelimit import auth_limit
 
 bp = Blueprint("account_api", __name__)
 
@@ -23,6 +24,7 @@ def account_error(exc: AccountError) -> ApiError:
 
 
 @bp.post("/api/register")
+@auth_limit
 def register() -> tuple[Response, int]:
     """Make an account from ``{"username", "password"}`` and log it in (session cookie)."""
     payload = read_json_object()
@@ -37,6 +39,7 @@ def register() -> tuple[Response, int]:
 
 
 @bp.post("/api/login")
+@auth_limit
 def login() -> tuple[Response, int]:
     """Log in with ``{"username", "password"}``; the answer sets the session cookie."""
     payload = read_json_object()

@@ -24,6 +24,7 @@ from webui.auth import (
 )
 from webui.extensions import db
 from webui.models import ApiToken
+from webui.ratelimit import auth_limit
 
 bp = Blueprint("auth", __name__)
 
@@ -74,6 +75,7 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@auth_limit
 def login() -> str | Response:
     """The login form."""
     form = LoginForm(next=request.args.get("next", ""))
@@ -87,6 +89,7 @@ def login() -> str | Response:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@auth_limit
 def register() -> str | Response:
     """The sign-up form; a new account is logged in at once."""
     form = RegisterForm()

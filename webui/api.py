@@ -16,6 +16,7 @@ from webui.auth import new_owner, owned_by_caller
 from webui.errors import ApiError
 from webui.extensions import db, get_bot, get_holder
 from webui.models import Attachment, Conversation, Message, attachment_item, new_conversation_id, utcnow
+from webui.ratelimit import chat_limit
 from webui.uploads import decode_image, remove_files, save_file
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def healthz() -> tuple[Response, int]:
 
 
 @bp.post("/api/chat")
+@chat_limit
 def chat() -> tuple[Response, int]:
     """Answer one message (JSON, or multipart with an ``image`` file) and store it, with the reply, in one
     transaction."""

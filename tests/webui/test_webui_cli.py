@@ -126,18 +126,18 @@ def test_sqlite_database_runs_in_wal_mode_with_foreign_keys(app):
 def test_serve_with_two_workers_answers_over_loopback(trained_model_dir, tmp_path):
     """``serve --workers 2``: a real gunicorn master and two workers, each with the model."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'workers.db'}"}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'workers.db'}", "SECRET_KEY": "two workers"}
     command = [sys.executable, "-m", "chatbot", "serve", "--model", str(trained_model_dir),
                "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "2"]
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        conversation_id, answers = None, 0
+        conversation_id, answers, cookies = None, 0, {}
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and answers < 6:
             assert server.poll() is None, server.stdout.read().decode(errors="replace")
             payload = {"message": "안녕하세요", **({"conversation_id": conversation_id} if conversation_id else {})}
             try:
-                status, data = _post(port, "/api/chat", payload)
+                status, data = _post(port, "/api/chat", payload, cookies)
             except OSError:
                 time.sleep(0.5)  # workers still loading the model
                 continue
@@ -145,7 +145,7 @@ def test_serve_with_two_workers_answers_over_loopback(trained_model_dir, tmp_pat
             conversation_id, answers = data["conversation_id"], answers + 1
         assert answers == 6
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", f"/api/conversations/{conversation_id}")
+        conn.request("GET", f"/api/conversations/{conversation_id}", headers=_cookie_header(cookies))
         messages = json.loads(conn.getresponse().read())["messages"]
         assert [m["role"] for m in messages] == ["user", "bot"] * 6  # both workers wrote to one database
     finally:
@@ -160,11 +160,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _post(port: int, path: str, payload: dict) -> tuple[int, dict]:
+def _post(port: int, path: str, payload: dict, cookies: dict[str, str]) -> tuple[int, dict]:
+    """POST JSON, sending and keeping cookies like a browser (a guest's conversations belong to its session)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("POST", path, body=json.dumps(payload), headers={"Content-Type": "application/json"})
+        conn.request("POST", path, body=json.dumps(payload),
+                     headers={"Content-Type": "application/json", **_cookie_header(cookies)})
         response = conn.getresponse()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, value = header.split(";", 1)[0].partition("=")
+            cookies[name.strip()] = value.strip()
         return response.status, json.loads(response.read())
     finally:
         conn.close()
+
+
+def _cookie_header(cookies: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
