@@ -24,10 +24,11 @@ def post(client, message, conversation_id=None):
 def test_healthz_reports_ok_and_short_model_meta(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {
-        "status": "ok",
-        "model": {"created_at": "2024-01-01T00:00:00+00:00", "tokenizer": "fake", "intents": 2},
-    }
+    data = response.get_json()
+    assert (data["status"], data["degraded"], data["database"]) == ("ok", False, "ok")
+    model = data["model"]
+    assert (model["created_at"], model["tokenizer"], model["intents"]) == ("2024-01-01T00:00:00+00:00", "fake", 2)
+    assert len(model["version"]) == 8 and model["loaded_at"].startswith("20") and model["error"] is None
 
 
 def test_chat_creates_a_conversation_and_returns_every_field(client):
@@ -188,6 +189,7 @@ def test_create_app_without_a_model_says_what_is_missing():
         create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
-def test_create_app_with_a_missing_model_dir_names_the_train_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m chatbot train"):
-        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "MODEL_DIR": tmp_path / "none"})
+def test_create_app_with_a_missing_model_dir_starts_degraded_and_names_the_train_command(tmp_path, caplog):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "MODEL_DIR": tmp_path / "none"})
+    assert app.test_client().get("/healthz").get_json()["status"] == "degraded"
+    assert "python -m chatbot train" in caplog.text

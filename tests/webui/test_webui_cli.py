@@ -14,7 +14,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from webui import cli
+from webui import cli, lifecycle
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,12 +23,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def test_serve_with_a_missing_model_dir_returns_2_and_says_how_to_train(tmp_path, capsys):
-    args = build_parser().parse_args(["serve", "--model", str(tmp_path / "missing")])
-    assert args.func(args) == 2
-    err = capsys.readouterr().err
-    assert "pipeline.yaml" in err
-    assert "python -m chatbot train --data data/corpus --out" in err
+def test_serve_with_a_missing_model_dir_starts_degraded_and_says_how_to_train(tmp_path, monkeypatch, capsys):
+    import waitress
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
+    served = {}
+    monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: served.update(app=app, **kwargs))
+    args = build_parser().parse_args(["serve", "--model", str(tmp_path / "missing"), "--vision-model",
+                                      str(tmp_path / "no-vision")])
+    assert args.func(args) == 0
+    captured = capsys.readouterr()
+    assert "pipeline.yaml" in captured.err and "DEGRADED" in captured.err
+    assert "python -m chatbot train --data data/corpus --out" in captured.err
+    assert "(degraded)" in captured.out
+    health = served["app"].test_client().get("/healthz")
+    assert (health.status_code, health.get_json()["status"]) == (200, "degraded")
 
 
 def test_serve_defaults_come_from_the_environment(monkeypatch):
@@ -53,7 +62,7 @@ def test_serve_prints_the_url_and_hands_the_app_to_waitress(tmp_path, monkeypatc
 
     (tmp_path / "pipeline.yaml").write_text("components: []\n", encoding="utf-8")
     loaded = {}
-    monkeypatch.setattr(cli, "load_bot", lambda model_dir, vision: loaded.update(vision=vision) or fake_bot)
+    monkeypatch.setattr(lifecycle, "load_bot", lambda model_dir, vision: loaded.update(vision=vision) or fake_bot)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
     served = {}
     monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: served.update(app=app, **kwargs))
