@@ -11,8 +11,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from webui.auth import new_owner, owned_by_caller
+from webui.database import get_outage
 from webui.errors import ApiError
 from webui.extensions import db, get_bot, get_holder
 from webui.models import Attachment, Conversation, Message, attachment_item, new_conversation_id, utcnow
@@ -46,8 +48,9 @@ def healthz() -> tuple[Response, int]:
     fallback, still a 200 because the server answers)."""
     try:
         db.session.execute(text("SELECT 1"))
-    except Exception:  # a down database should read as "not ready", not crash the probe
-        logger.exception("Health check: the database does not answer")
+    except SQLAlchemyError as exc:  # a down database reads as "not ready": logged once per outage, no traceback
+        db.session.rollback()
+        get_outage(current_app).report(exc)
         return jsonify({"status": "error", "database": "unavailable"}), 503
     holder = get_holder()
     holder.maybe_check()  # probes notice a promotion even when nobody chats
