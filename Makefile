@@ -1,4 +1,5 @@
 # Two commands for users: `make run` and `make test`. Both set up .venv first.
+# Production: `make serve-prod` (gunicorn; docs/deployment.md).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: setup run train train-vision test lint bench clean
+.PHONY: setup run serve-prod train train-vision test lint bench clean
 
 setup: $(STAMP)
 
@@ -37,6 +38,11 @@ train-vision: setup
 
 run: setup $(MODEL)/pipeline.yaml $(VISION_MODEL)/vision.json
 	$(PY) -m chatbot serve --model $(MODEL) --vision-model $(VISION_MODEL) --host $(HOST) --port $(PORT)
+
+# gunicorn with webui/gunicorn_conf.py: WEB_CONCURRENCY workers (default: one per core), each loading the
+# models once; DATABASE_URL picks the database (docs/deployment.md). exec: signals reach gunicorn directly.
+serve-prod: setup $(MODEL)/pipeline.yaml $(VISION_MODEL)/vision.json
+	exec env CHATBOT_MODEL=$(MODEL) CHATBOT_VISION_MODEL=$(VISION_MODEL) $(VENV)/bin/gunicorn -c webui/gunicorn_conf.py
 
 test: setup
 	$(PY) -m pytest -q

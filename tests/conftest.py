@@ -1,15 +1,24 @@
-"""Shared fixtures: the default model trained once per session, the bot on it, and tiny corpora.
+"""Shared fixtures: the default model trained once per session, the bot on it, tiny corpora, and
+PostgreSQL databases.
 
 Training the full default model is the slowest thing the suite does, so it happens once
 (``trained_model_dir``). Every other test that needs a trained model builds one from a tiny
 corpus (``tiny_corpus``, ``tiny_model_dir``), which trains in a few seconds.
+
+PostgreSQL: ``postgres_url`` is a fresh database on the server at ``TEST_POSTGRES_URL`` (default
+127.0.0.1:5432, user postgres); tests that use it skip when no server answers, except under
+``CI=true``, where they fail. ``database_uri`` is the web app's database for one test: SQLite, or
+with ``TEST_DATABASE_URL`` set a fresh schema in that PostgreSQL database (``TEST_DATABASE_URL=
+postgresql://postgres@127.0.0.1:5432/test pytest tests/webui`` runs the web suite on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -173,3 +182,78 @@ def draw_digit(digit: int, size: int = 280, stroke: int = 18, background: str = 
     position = ((size - (right - left)) // 2 - left, (size - (bottom - top)) // 2 - top)
     draw.text(position, str(digit), fill=ink, font=font, stroke_width=stroke // 3, stroke_fill=ink)
     return image
+
+
+DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def libpq_url(url: str, **changes: str) -> str:
+    """``url`` (a SQLAlchemy or libpq URL) as a plain ``postgresql://`` URL that psycopg accepts, with
+    ``changes`` to its parts (``database=...``)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url).set(drivername="postgresql", **changes)
+    return parsed.render_as_string(hide_password=False)
+
+
+def connect_postgres(url: str):
+    """An autocommit psycopg connection to ``url``, or a skip (a failure under ``CI=true``) naming
+    the server that did not answer."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    try:
+        return psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        where = make_url(url)
+        reason = (f"no PostgreSQL server answers at {where.host or 'localhost'}:{where.port or 5432} "
+                  f"(set TEST_POSTGRES_URL to use another): {str(exc).strip().splitlines()[0]}")
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true needs PostgreSQL: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, uniquely named PostgreSQL database for this test session (``postgresql://`` URL),
+    created through the server's ``postgres`` maintenance database and dropped at the end."""
+    from psycopg import sql
+
+    server = os.environ.get("TEST_POSTGRES_URL") or DEFAULT_TEST_POSTGRES_URL
+    maintenance = libpq_url(server, database="postgres")
+    name = f"chatbot_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with connect_postgres(maintenance) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield libpq_url(server, database=name)
+    finally:
+        with connect_postgres(maintenance) as conn:
+            # FORCE: app engines of finished tests may still hold idle connections.
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def database_uri(tmp_path: Path) -> Iterator[str]:
+    """The web app's database for one test: a SQLite file in tmp_path, or, when ``TEST_DATABASE_URL``
+    names a PostgreSQL database, a fresh schema there (its own ``search_path``), dropped afterwards."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with connect_postgres(url) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    # libpq parameters in the query string: the app's connections see only this test's schema, and
+    # are found by their application_name afterwards.
+    query = {"options": f"-csearch_path={schema}", "application_name": schema}
+    try:
+        yield make_url(url).update_query_dict(query).render_as_string(hide_password=False)
+    finally:
+        with connect_postgres(url) as conn:
+            # Close the app's pooled connections (nothing else would until garbage collection), then drop.
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                         (schema,))
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

@@ -301,17 +301,28 @@ def save_atomically(pipeline: Pipeline, out_dir: Path, extras: Callable[[Path], 
     """Write into a sibling temp directory, then swap it in, so a reader never sees half a model.
 
     ``extras(tmp)`` adds files (figures) before the swap; with ``keep_checkpoints`` the old
-    directory's ``checkpoints/`` moves into the new one, so a later ``--resume`` still finds it."""
+    directory's ``checkpoints/`` moves into the new one, so a later ``--resume`` still finds it.
+
+    ``out_dir`` may be a symlink to a promoted release (``python -m chatbot promote``): the link is
+    then replaced by the new plain directory and the release is left exactly as it was (its
+    checkpoints are copied, not moved), so it stays available to ``promote --rollback``."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{int(time.time() * 1000)}")
     pipeline.save(tmp)
     if extras:
         extras(tmp)
+    linked = out_dir.is_symlink()
     if keep_checkpoints and (out_dir / CHECKPOINTS).is_dir():
-        (out_dir / CHECKPOINTS).rename(tmp / CHECKPOINTS)
+        if linked:
+            shutil.copytree(out_dir / CHECKPOINTS, tmp / CHECKPOINTS)
+        else:
+            (out_dir / CHECKPOINTS).rename(tmp / CHECKPOINTS)
     old = out_dir.with_name(f".{out_dir.name}.old-{int(time.time() * 1000)}")
-    if out_dir.exists():
-        out_dir.rename(old)
+    if linked or out_dir.exists():
+        out_dir.rename(old)  # a link is renamed itself, not the release it points to
     tmp.rename(out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    if linked:
+        old.unlink()
+    else:
+        shutil.rmtree(old, ignore_errors=True)
     return out_dir

@@ -34,12 +34,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     lifecycle.init_app(app)
     auth.init_app(app)
 
-    from webui import api, chat, uploads
+    from webui import account_api, account_pages, admin_api, api, chat, history_api, uploads
     from webui.errors import register_error_handlers
 
     app.register_blueprint(chat.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(history_api.bp)
+    app.register_blueprint(account_api.bp)
+    app.register_blueprint(account_pages.bp)
     app.register_blueprint(uploads.bp)
+    app.register_blueprint(admin_api.bp)
     register_error_handlers(app)
     schema.ensure_schema(app)
     return app

@@ -11,10 +11,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from webui.auth import new_owner, owned_by_caller
+from webui.database import get_outage
 from webui.errors import ApiError
-from webui.extensions import db, get_bot
+from webui.extensions import db, get_bot, get_holder
 from webui.models import Attachment, Conversation, Message, attachment_item, new_conversation_id, utcnow
+from webui.ratelimit import chat_limit
 from webui.uploads import decode_image, remove_files, save_file
 
 logger = logging.getLogger(__name__)
@@ -40,33 +44,24 @@ def max_message_chars() -> int:
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """Liveness and readiness: the database answers and a model is loaded."""
+    """Liveness and readiness: the database answers, and which model serves (degraded: the rule-based
+    fallback, still a 200 because the server answers)."""
     try:
         db.session.execute(text("SELECT 1"))
-    except Exception:  # a down database should read as "not ready", not crash the probe
-        logger.exception("Health check: the database does not answer")
+    except SQLAlchemyError as exc:  # a down database reads as "not ready": logged once per outage, no traceback
+        db.session.rollback()
+        get_outage(current_app).report(exc)
         return jsonify({"status": "error", "database": "unavailable"}), 503
-    return jsonify({"status": "ok", "model": short_meta(getattr(get_bot(), "meta", None))}), 200
-
-
-def short_meta(meta: Any) -> dict[str, Any]:
-    """The few model facts worth showing in a health check."""
-    if not isinstance(meta, dict):
-        return {}
-    short: dict[str, Any] = {}
-    for key in ("created_at", "tokenizer", "version"):
-        if key in meta:
-            value = meta[key]
-            short[key] = value if isinstance(value, (str, int, float, bool, dict, type(None))) else str(value)
-    intents = meta.get("intents")
-    if isinstance(intents, (list, tuple, dict, set)):
-        short["intents"] = len(intents)
-    elif isinstance(intents, int):
-        short["intents"] = intents
-    return short
+    holder = get_holder()
+    holder.maybe_check()  # probes notice a promotion even when nobody chats
+    model = holder.state()
+    degraded = bool(model.pop("degraded"))
+    status = "degraded" if degraded else "ok"
+    return jsonify({"status": status, "degraded": degraded, "model": model, "database": "ok"}), 200
 
 
 @bp.post("/api/chat")
+@chat_limit
 def chat() -> tuple[Response, int]:
     """Answer one message (JSON, or multipart with an ``image`` file) and store it, with the reply, in one
     transaction."""
@@ -95,7 +90,8 @@ def chat() -> tuple[Response, int]:
     confidence = float(reply.confidence) if reply.confidence is not None else None
     user_files, bot_files = stored_attachments(upload, image, reply, table)
     try:
-        conversation_id = store_exchange(conversation, message_text, reply, confidence, user_files, bot_files)
+        conversation_id, user_message_id, message_id = store_exchange(
+            conversation, message_text, reply, confidence, user_files, bot_files)
     except Exception:
         db.session.rollback()
         remove_files(name for row in user_files + bot_files for name in (row.get("file"), row.get("original")))
@@ -103,6 +99,8 @@ def chat() -> tuple[Response, int]:
     return jsonify(
         {
             "conversation_id": conversation_id,
+            "message_id": message_id,
+            "user_message_id": user_message_id,
             "reply": reply.text,
             "intent": reply.intent,
             "confidence": confidence,
@@ -188,9 +186,9 @@ def _plain(item: dict[str, Any], *drop: str) -> dict[str, Any]:
 
 
 def store_exchange(conversation: Conversation | None, message_text: str, reply: Any, confidence: float | None,
-                   user_files: list[dict] | None = None, bot_files: list[dict] | None = None) -> str:
+                   user_files: list[dict] | None = None, bot_files: list[dict] | None = None) -> tuple[str, int, int]:
     """Write the user's message and the bot's reply (and a new conversation, and the messages'
-    attachments) in one transaction.
+    attachments) in one transaction; returns the conversation id and the two messages' ids.
 
     Plain SQL statements rather than the ORM's unit of work: this runs on every chat request and
     the ORM's change tracking was a third of the request's database time."""
@@ -199,7 +197,8 @@ def store_exchange(conversation: Conversation | None, message_text: str, reply: 
         conversation_id = new_conversation_id()
         db.session.execute(
             insert(Conversation).values(
-                id=conversation_id, title=(message_text or IMAGE_TITLE)[:TITLE_CHARS], created_at=now, updated_at=now
+                id=conversation_id, title=(message_text or IMAGE_TITLE)[:TITLE_CHARS], created_at=now, updated_at=now,
+                **new_owner(),
             )
         )
     else:
@@ -220,29 +219,16 @@ def store_exchange(conversation: Conversation | None, message_text: str, reply: 
             "created_at": now,
         },
     ]
+    ids = db.session.execute(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows).scalars().all()
     if user_files or bot_files:
-        ids = db.session.execute(
-            insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
         db.session.execute(insert(Attachment), [
             {"conversation_id": conversation_id, "message_id": message_id, "type": row["type"],
              "role": row.get("role"), "file": row.get("file"), "original": row.get("original"),
              "data": json.dumps(row["data"], ensure_ascii=False), "created_at": now}
             for message_id, group in zip(ids, (user_files or [], bot_files or []), strict=True) for row in group
         ])
-    else:
-        db.session.execute(insert(Message), rows)
     db.session.commit()
-    return conversation_id
-
-
-@bp.get("/api/conversations/<conversation_id>")
-def conversation_detail(conversation_id: str) -> tuple[Response, int]:
-    """A conversation with all its messages, oldest first."""
-    conversation = get_conversation(conversation_id)
-    if conversation is None:
-        raise conversation_not_found()
-    return jsonify(conversation.to_dict()), 200
+    return conversation_id, ids[0], ids[1]
 
 
 def read_json_object() -> dict[str, Any]:
@@ -298,12 +284,16 @@ def find_conversation_in_payload(payload: dict[str, Any]) -> Conversation | None
 
 
 def get_conversation(conversation_id: str) -> Conversation | None:
-    """Look a conversation up by id; malformed ids simply match nothing."""
+    """One of the caller's conversations by id. Malformed ids, missing conversations and other
+    people's conversations all match nothing, so that the answer (404) tells them apart for nobody."""
     try:
         key = uuid.UUID(conversation_id).hex
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AttributeError):
         return None
-    return db.session.get(Conversation, key)
+    conversation = db.session.get(Conversation, key)
+    if conversation is None or not owned_by_caller(conversation):
+        return None
+    return conversation
 
 
 def recent_history(conversation_id: str) -> list[tuple[str, str]]:

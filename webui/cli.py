@@ -7,7 +7,8 @@ import os
 import sys
 from typing import Any
 
-from webui.extensions import ModelNotFoundError, check_model_dir, load_bot
+from webui.extensions import ModelNotFoundError, check_model_dir
+from webui.model_cli import register as register_model_commands
 
 
 def register(subparsers: Any) -> None:
@@ -50,33 +51,41 @@ def register(subparsers: Any) -> None:
         "(Linux and macOS), each with its own copy of the model; use one per CPU core",
     )
     parser.set_defaults(func=serve)
+    register_model_commands(subparsers)
+
+    from webui import account_cli
+
+    account_cli.register(subparsers)
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Load the model, build the app and serve it until interrupted; returns the exit code."""
+    """Build the app (with the model, or degraded without one) and serve it until interrupted; returns the exit code."""
+    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
     try:
         check_model_dir(args.model)
-    except ModelNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
+    except ModelNotFoundError as exc:  # not fatal: the app starts degraded and loads the model once it appears
+        print(f"warning: {exc}\nwarning: starting DEGRADED (rule-based fallback replies) until a model appears there.",
+              file=sys.stderr, flush=True)
     if args.workers > 1:
         return _serve_processes(args, host_for_url)
-    try:
-        bot = load_bot(args.model, args.vision_model)
-    except Exception as exc:  # a corrupt model: say which directory, not a bare traceback
-        print(f"error: could not load the model from '{args.model}': {exc}", file=sys.stderr)
-        return 1
 
     from webui import create_app
+    from webui.extensions import HOLDER_KEY
+    from webui.lifecycle import install_reload_signal
     from webui.server import serve_waitress
 
     try:
-        app = create_app({"BOT": bot, "MODEL_DIR": args.model, "VISION_MODEL_DIR": args.vision_model})
+        app = create_app({"MODEL_DIR": args.model, "VISION_MODEL_DIR": args.vision_model})
     except Exception as exc:  # e.g. DATABASE_URL names a database that cannot be opened
         print(f"error: could not start the app (check DATABASE_URL): {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    print(f"Serving the chat page at http://{host_for_url}:{args.port}", flush=True)
+    served = app.extensions[HOLDER_KEY].served
+    if served.degraded:
+        print(f"warning: DEGRADED: no model could be loaded from '{args.model}' ({served.error}); "
+              "serving the rule-based fallback", file=sys.stderr, flush=True)
+    install_reload_signal(app)  # SIGHUP: reload the model now
+    model = "degraded" if served.degraded else f"model {served.version}"
+    print(f"Serving the chat page at http://{host_for_url}:{args.port} ({model})", flush=True)
     try:
         serve_waitress(app, host=args.host, port=args.port, threads=args.threads)
     except OSError as exc:  # port in use, address not available
@@ -96,7 +105,7 @@ def _serve_processes(args: argparse.Namespace, host_for_url: str) -> int:
     except RuntimeError as exc:  # no gunicorn on this platform
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # the database cannot be opened; a worker could not load the model
+    except Exception as exc:  # the database cannot be opened
         print(f"error: could not start the server: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0

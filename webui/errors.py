@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, jsonify, request
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +20,11 @@ HTTP_MESSAGES: dict[int, tuple[str, str]] = {
     429: ("too_many_requests", "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."),
 }
 INTERNAL_MESSAGE = "서버 내부 오류가 발생했습니다. 잠시 후 다시 시도해 주세요."
+DATABASE_UNAVAILABLE_MESSAGE = "지금은 데이터베이스에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요."
+
+# SQLAlchemy's errors that mean "the database cannot be reached or is not answering" (psycopg's and
+# sqlite3's connection errors arrive wrapped in the first two), as opposed to a bug in a query.
+OUTAGE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
 
 
 class ApiError(Exception):
@@ -67,9 +73,41 @@ def handle_unexpected(error: Exception) -> tuple[Response, int]:
     return error_response(500, "internal_error", INTERNAL_MESSAGE)
 
 
+def is_database_outage(error: BaseException) -> bool:
+    """Whether ``error`` says that the database is unreachable (rather than that a query is wrong)."""
+    if isinstance(error, OUTAGE_ERRORS):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and bool(error.connection_invalidated)
+
+
+def handle_database_error(error: sa_exc.SQLAlchemyError) -> tuple[Response, int] | Response:
+    """A database outage is a 503 with ``Retry-After``, logged once per outage by ``webui.database``;
+    the session is thrown away so that the next request starts on a fresh connection. Other database
+    errors are bugs (500)."""
+    if not is_database_outage(error):
+        return handle_unexpected(error)
+    from webui.database import get_outage
+    from webui.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is already gone; removing the session is what matters
+        logger.debug("Rollback after a database error failed", exc_info=True)
+    db.session.remove()
+    outage = get_outage(current_app)
+    outage.report(error)
+    logger.debug("503 for %s %s: the database is unavailable", request.method, request.path)
+    if not wants_json():
+        return ServiceUnavailable(DATABASE_UNAVAILABLE_MESSAGE, retry_after=outage.retry_after).get_response()
+    response, status = error_response(503, "database_unavailable", DATABASE_UNAVAILABLE_MESSAGE)
+    response.headers["Retry-After"] = str(outage.retry_after)
+    return response, status
+
+
 def register_error_handlers(app: Flask) -> None:
     """Attach the JSON error handlers to ``app``."""
     app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(sa_exc.SQLAlchemyError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
 

@@ -1,4 +1,4 @@
-"""Unbound Flask extensions and the bot that the app serves (attached in ``create_app``)."""
+"""Unbound Flask extensions and the bot that the app serves (its holder is attached in ``create_app``)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
 logger = logging.getLogger(__name__)
 
-BOT_EXTENSION_KEY = "chatbot.bot"
+HOLDER_KEY = "chatbot.model"  # app.extensions key of the webui.lifecycle.ModelHolder
 TRAIN_HINT = "python -m chatbot train --data data/corpus --out {model_dir}"
 
 
@@ -49,5 +49,14 @@ def load_bot(model_dir: str | Path, vision_model: str | Path | None = None) -> A
 
 
 def get_bot() -> Any:
-    """The bot attached to the current app."""
-    return current_app.extensions[BOT_EXTENSION_KEY]
+    """The bot serving the current request: the holder's current one, remembered for the request so
+    that a model swapped in meanwhile never changes the bot under a reply in flight."""
+    bot = g.get("chatbot_bot")
+    if bot is None:
+        bot = g.chatbot_bot = get_holder().current()
+    return bot
+
+
+def get_holder() -> Any:
+    """The current app's ``webui.lifecycle.ModelHolder``."""
+    return current_app.extensions[HOLDER_KEY]

@@ -1,4 +1,8 @@
-"""Database tables: conversations, their messages and the messages' attachments."""
+"""Database tables: users and their API tokens, conversations, their messages, the messages' attachments
+and feedback.
+
+The schema is managed with Alembic migrations (``webui/migrations/``); a change here needs a new
+migration (``flask --app webui.manage db migrate -m "..."``), which the tests compare with these models."""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Float, ForeignKey, String, Text
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webui.extensions import db
@@ -31,12 +36,63 @@ def isoformat_utc(value: datetime) -> str:
     return value.isoformat()
 
 
+ROLES = ("user", "trainer", "admin")  # in increasing order of rights
+
+
+class User(UserMixin, db.Model):
+    """An account. ``username`` is stored NFC-normalised and lower-cased, so it is unique however typed."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('user', 'trainer', 'admin')", name="ck_users_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="user")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def has_role(self, role: str) -> bool:
+        """Whether this user has ``role`` or a higher one."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (never the password hash)."""
+        return {"id": self.id, "username": self.username, "role": self.role,
+                "created_at": isoformat_utc(self.created_at)}
+
+
+class ApiToken(db.Model):
+    """A personal API token for programmatic clients. Only its SHA-256 is stored; the token itself
+    is shown once, when it is made."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # the first characters, to tell tokens apart in a list
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    user: Mapped[User] = relationship()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (never the token or its hash)."""
+        return {"id": self.id, "name": self.name, "prefix": self.prefix, "created_at": isoformat_utc(self.created_at),
+                "last_used_at": isoformat_utc(self.last_used_at) if self.last_used_at else None}
+
+
 class Conversation(db.Model):
-    """One chat session, addressed by a random id that the browser keeps."""
+    """One chat session, addressed by a random id. It belongs to a user, or to a guest's browser
+    session (``guest_key``, a random value kept in the signed session cookie)."""
 
     __tablename__ = "conversations"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_conversation_id)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE", name="fk_conversations_user_id_users"), index=True, default=None)
+    guest_key: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     title: Mapped[str] = mapped_column(String(200), default="")
@@ -44,15 +100,18 @@ class Conversation(db.Model):
         back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
     )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form with every message, oldest first."""
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready form without the messages, for the conversation list."""
         return {
             "id": self.id,
             "title": self.title,
             "created_at": isoformat_utc(self.created_at),
             "updated_at": isoformat_utc(self.updated_at),
-            "messages": [m.to_dict() for m in self.messages],
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form with every message, oldest first."""
+        return {**self.summary(), "messages": [m.to_dict() for m in self.messages]}
 
 
 class Message(db.Model):
@@ -76,10 +135,13 @@ class Message(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", order_by="Attachment.id", cascade="all, delete-orphan", lazy="selectin"
     )
+    feedback: Mapped[Feedback | None] = relationship(back_populates="message", cascade="all, delete-orphan",
+                                                     lazy="selectin")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
+        """JSON-ready form; a bot message carries its feedback (None until rated)."""
+        item = {
+            "id": self.id,
             "role": self.role,
             "text": self.text,
             "intent": self.intent,
@@ -88,6 +150,31 @@ class Message(db.Model):
             "created_at": isoformat_utc(self.created_at),
             "attachments": [a.to_dict() for a in self.attachments],
         }
+        if self.role == "bot":
+            item["feedback"] = self.feedback.to_dict() if self.feedback else None
+        return item
+
+
+class Feedback(db.Model):
+    """A rating of one bot message (👍 = 1, 👎 = -1) with an optional better answer, from the
+    conversation's owner; the raw material of ``export-feedback``."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint("rating IN (-1, 1)", name="ck_feedback_rating"),
+                      UniqueConstraint("message_id", name="uq_feedback_message"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    rating: Mapped[int] = mapped_column(Integer)
+    correction: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="feedback")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"rating": self.rating, "correction": self.correction, "updated_at": isoformat_utc(self.updated_at)}
 
 
 class Attachment(db.Model):

@@ -12,6 +12,9 @@ from flask.testing import FlaskClient
 
 from webui import create_app
 
+# Tests make many accounts; scrypt's deliberate slowness (the default) is not under test here.
+FAST_HASH = "pbkdf2:sha256:1000"
+
 
 @dataclass
 class FakeReply:
@@ -77,14 +80,16 @@ def fake_bot() -> FakeBot:
 
 
 @pytest.fixture
-def app(tmp_path, fake_bot: FakeBot) -> Flask:
-    """A test app on its own SQLite file."""
+def app(tmp_path, fake_bot: FakeBot, database_uri: str) -> Flask:
+    """A test app on its own empty database: a SQLite file, or a PostgreSQL schema with ``TEST_DATABASE_URL``."""
     return create_app(
         {
             "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
+            "SQLALCHEMY_DATABASE_URI": database_uri,
             "BOT": fake_bot,
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+            "SECRET_KEY": "test secret key",
+            "PASSWORD_HASH_METHOD": FAST_HASH,
         }
     )
 

@@ -24,17 +24,20 @@ def post(client, message, conversation_id=None):
 def test_healthz_reports_ok_and_short_model_meta(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {
-        "status": "ok",
-        "model": {"created_at": "2024-01-01T00:00:00+00:00", "tokenizer": "fake", "intents": 2},
-    }
+    data = response.get_json()
+    assert (data["status"], data["degraded"], data["database"]) == ("ok", False, "ok")
+    model = data["model"]
+    assert (model["created_at"], model["tokenizer"], model["intents"]) == ("2024-01-01T00:00:00+00:00", "fake", 2)
+    assert len(model["version"]) == 8 and model["loaded_at"].startswith("20") and model["error"] is None
 
 
 def test_chat_creates_a_conversation_and_returns_every_field(client):
     response = post(client, "안녕하세요")
     assert response.status_code == 200
     data = response.get_json()
-    assert set(data) == {"conversation_id", "reply", "intent", "confidence", "fallback", "suggestions", "attachments"}
+    assert set(data) == {"conversation_id", "message_id", "user_message_id", "reply", "intent", "confidence",
+                         "fallback", "suggestions", "attachments"}
+    assert data["message_id"] == data["user_message_id"] + 1
     assert data["attachments"] == []
     assert len(data["conversation_id"]) == 32 and int(data["conversation_id"], 16) >= 0
     assert data["reply"] == "echo: 안녕하세요"
@@ -97,7 +100,9 @@ def test_history_endpoint_returns_messages_in_order_with_roles_and_iso_times(cli
     assert messages[0]["intent"] is None and messages[0]["confidence"] is None
     assert messages[3]["fallback"] is True and messages[1]["fallback"] is False
     for message in messages:
-        assert set(message) == {"role", "text", "intent", "confidence", "fallback", "created_at", "attachments"}
+        fields = {"id", "role", "text", "intent", "confidence", "fallback", "created_at", "attachments"}
+        assert set(message) == fields | ({"feedback"} if message["role"] == "bot" else set())
+        assert message.get("feedback") is None
         assert datetime.fromisoformat(message["created_at"]).utcoffset() is not None
 
 
@@ -172,8 +177,10 @@ def test_database_url_environment_variable_is_honoured(tmp_path, monkeypatch, fa
 
 
 def test_postgres_scheme_is_rewritten_for_sqlalchemy():
-    assert fix_database_uri("postgres://u:p@host/db") == "postgresql://u:p@host/db"
-    assert fix_database_uri("postgresql://u:p@host/db") == "postgresql://u:p@host/db"
+    # psycopg 3 is the installed driver; SQLAlchemy's default for postgresql:// is psycopg2.
+    assert fix_database_uri("postgres://u:p@host/db") == "postgresql+psycopg://u:p@host/db"
+    assert fix_database_uri("postgresql://u:p@host/db") == "postgresql+psycopg://u:p@host/db"
+    assert fix_database_uri("postgresql+psycopg://u:p@host/db") == "postgresql+psycopg://u:p@host/db"
     assert fix_database_uri("sqlite:///x.db") == "sqlite:///x.db"
 
 
@@ -182,6 +189,7 @@ def test_create_app_without_a_model_says_what_is_missing():
         create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
-def test_create_app_with_a_missing_model_dir_names_the_train_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m chatbot train"):
-        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "MODEL_DIR": tmp_path / "none"})
+def test_create_app_with_a_missing_model_dir_starts_degraded_and_names_the_train_command(tmp_path, caplog):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "MODEL_DIR": tmp_path / "none"})
+    assert app.test_client().get("/healthz").get_json()["status"] == "degraded"
+    assert "python -m chatbot train" in caplog.text

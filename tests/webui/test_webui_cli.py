@@ -14,7 +14,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from webui import cli
+from webui import cli, lifecycle
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,12 +23,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def test_serve_with_a_missing_model_dir_returns_2_and_says_how_to_train(tmp_path, capsys):
-    args = build_parser().parse_args(["serve", "--model", str(tmp_path / "missing")])
-    assert args.func(args) == 2
-    err = capsys.readouterr().err
-    assert "pipeline.yaml" in err
-    assert "python -m chatbot train --data data/corpus --out" in err
+def test_serve_with_a_missing_model_dir_starts_degraded_and_says_how_to_train(tmp_path, monkeypatch, capsys):
+    import waitress
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
+    served = {}
+    monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: served.update(app=app, **kwargs))
+    args = build_parser().parse_args(["serve", "--model", str(tmp_path / "missing"), "--vision-model",
+                                      str(tmp_path / "no-vision")])
+    assert args.func(args) == 0
+    captured = capsys.readouterr()
+    assert "pipeline.yaml" in captured.err and "DEGRADED" in captured.err
+    assert "python -m chatbot train --data data/corpus --out" in captured.err
+    assert "(degraded)" in captured.out
+    health = served["app"].test_client().get("/healthz")
+    assert (health.status_code, health.get_json()["status"]) == (200, "degraded")
 
 
 def test_serve_defaults_come_from_the_environment(monkeypatch):
@@ -53,7 +62,7 @@ def test_serve_prints_the_url_and_hands_the_app_to_waitress(tmp_path, monkeypatc
 
     (tmp_path / "pipeline.yaml").write_text("components: []\n", encoding="utf-8")
     loaded = {}
-    monkeypatch.setattr(cli, "load_bot", lambda model_dir, vision: loaded.update(vision=vision) or fake_bot)
+    monkeypatch.setattr(lifecycle, "load_bot", lambda model_dir, vision: loaded.update(vision=vision) or fake_bot)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
     served = {}
     monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: served.update(app=app, **kwargs))
@@ -109,6 +118,8 @@ def test_real_model_answers_through_the_api(request, tmp_path):
 def test_sqlite_database_runs_in_wal_mode_with_foreign_keys(app):
     from webui.extensions import db
 
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite only: TEST_DATABASE_URL names another database")
     with app.app_context():
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -117,18 +128,18 @@ def test_sqlite_database_runs_in_wal_mode_with_foreign_keys(app):
 def test_serve_with_two_workers_answers_over_loopback(trained_model_dir, tmp_path):
     """``serve --workers 2``: a real gunicorn master and two workers, each with the model."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'workers.db'}"}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'workers.db'}", "SECRET_KEY": "two workers"}
     command = [sys.executable, "-m", "chatbot", "serve", "--model", str(trained_model_dir),
                "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "2"]
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        conversation_id, answers = None, 0
+        conversation_id, answers, cookies = None, 0, {}
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and answers < 6:
             assert server.poll() is None, server.stdout.read().decode(errors="replace")
             payload = {"message": "안녕하세요", **({"conversation_id": conversation_id} if conversation_id else {})}
             try:
-                status, data = _post(port, "/api/chat", payload)
+                status, data = _post(port, "/api/chat", payload, cookies)
             except OSError:
                 time.sleep(0.5)  # workers still loading the model
                 continue
@@ -136,7 +147,7 @@ def test_serve_with_two_workers_answers_over_loopback(trained_model_dir, tmp_pat
             conversation_id, answers = data["conversation_id"], answers + 1
         assert answers == 6
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", f"/api/conversations/{conversation_id}")
+        conn.request("GET", f"/api/conversations/{conversation_id}", headers=_cookie_header(cookies))
         messages = json.loads(conn.getresponse().read())["messages"]
         assert [m["role"] for m in messages] == ["user", "bot"] * 6  # both workers wrote to one database
     finally:
@@ -151,11 +162,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _post(port: int, path: str, payload: dict) -> tuple[int, dict]:
+def _post(port: int, path: str, payload: dict, cookies: dict[str, str]) -> tuple[int, dict]:
+    """POST JSON, sending and keeping cookies like a browser (a guest's conversations belong to its session)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("POST", path, body=json.dumps(payload), headers={"Content-Type": "application/json"})
+        conn.request("POST", path, body=json.dumps(payload),
+                     headers={"Content-Type": "application/json", **_cookie_header(cookies)})
         response = conn.getresponse()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, value = header.split(";", 1)[0].partition("=")
+            cookies[name.strip()] = value.strip()
         return response.status, json.loads(response.read())
     finally:
         conn.close()
+
+
+def _cookie_header(cookies: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}

@@ -167,7 +167,10 @@ def test_the_bots_own_value_error_maps_to_400(app, client, caplog):
         def reply(self, text, context=None):
             raise ValueError("rejected by the library")
 
-    app.extensions["chatbot.bot"] = StrictBot()
+    from webui.extensions import HOLDER_KEY
+    from webui.lifecycle import ModelHolder
+
+    app.extensions[HOLDER_KEY] = ModelHolder(None, bot=StrictBot())
     caplog.set_level(logging.ERROR)
     response = client.post("/api/chat", json={"message": "안녕"})
     assert response.status_code == 400

@@ -1,4 +1,15 @@
 // Chat page for 한결. All user and bot text goes into the page with textContent, never as HTML.
+//
+// What other scripts (conversations.js, feedback.js) may use; nothing else here is public:
+//   window.HangyeolChat.currentConversationId()  the open conversation's id, or null for a new one
+//   window.HangyeolChat.isBusy()                 true while a reply or a history is loading
+//   window.HangyeolChat.openConversation(id)     show that conversation; false (nothing done) while busy
+//   window.HangyeolChat.startNewConversation()   as the "새 대화" button; false while busy
+// Events dispatched on document (detail in braces):
+//   "chat:conversation" {id, reason}  the open conversation changed or got a reply; reason is "created"
+//                                     (first reply of a new one), "reply", "opened", "new" or "missing"
+//   "chat:bot-message" {row, messageId, feedback}  a stored bot message was drawn (before it joins the
+//                                     list); feedback is the stored {rating, correction} or null
 (function () {
   "use strict";
 
@@ -57,7 +68,7 @@
     try { return window.localStorage.getItem(STORAGE_KEY); } catch (e) { return null; }
   }
   function saveConversationId(id) {
-    conversationId = id;
+    conversationId = id || null;
     try {
       if (id) { window.localStorage.setItem(STORAGE_KEY, id); } else { window.localStorage.removeItem(STORAGE_KEY); }
     } catch (e) { /* the conversation just won't survive a reload */ }
@@ -68,6 +79,10 @@
     const date = iso ? new Date(iso) : new Date();
     if (Number.isNaN(date.getTime())) { return ""; }
     return date.toLocaleTimeString("ko-KR", { hour: "numeric", minute: "2-digit" });
+  }
+
+  function emit(name, detail) {
+    document.dispatchEvent(new CustomEvent(name, { detail: detail }));
   }
 
   function scrollToBottom() {
@@ -115,6 +130,9 @@
     }
     if (opts.suggestions && opts.suggestions.length) {
       row.appendChild(renderChips(opts.suggestions));
+    }
+    if (role === "bot" && opts.messageId) {
+      emit("chat:bot-message", { row: row, messageId: opts.messageId, feedback: opts.feedback || null });
     }
     list.appendChild(row);
     scrollToBottom();
@@ -664,6 +682,7 @@
       }
       typing.remove();
       if (result.response.ok && result.data) {
+        const created = !conversationId;
         saveConversationId(result.data.conversation_id);
         const items = Array.isArray(result.data.attachments) ? result.data.attachments : [];
         const upload = items.find(function (item) { return item && item.role === "upload"; });
@@ -672,7 +691,9 @@
         addMessage("bot", result.data.reply, {
           suggestions: result.data.fallback ? result.data.suggestions : [],
           attachments: items.filter(function (item) { return item !== upload; }),
+          messageId: result.data.message_id,
         });
+        emit("chat:conversation", { id: conversationId, reason: created ? "created" : "reply" });
       } else {
         showError(errorMessage(result.data) || "요청을 처리하지 못했어요. (HTTP " + result.response.status + ")");
         restoreComposer(rawText, fromComposer ? attachment : null);
@@ -705,6 +726,7 @@
       if (response.status === 404) {
         saveConversationId(null);
         addMessage("bot", GREETING);
+        emit("chat:conversation", { id: null, reason: "missing" });
       } else if (!response.ok || !data) {
         showError(errorMessage(data) || "이전 대화를 불러오지 못했어요.");
       } else if (!data.messages.length) {
@@ -714,6 +736,8 @@
           addMessage(m.role === "user" ? "user" : "bot", m.text, {
             createdAt: m.created_at,
             attachments: Array.isArray(m.attachments) ? m.attachments : [],
+            messageId: m.role === "bot" ? m.id : null,
+            feedback: m.feedback || null,
           });
         });
       }
@@ -922,13 +946,35 @@
     attachFile(firstFile(event.dataTransfer));
   });
 
-  newChatButton.addEventListener("click", function () {
-    if (busy) { return; }
+  function startNewConversation() {
+    if (busy) { return false; }
     saveConversationId(null);
     clearMessages();
     clearPending();
     addMessage("bot", GREETING);
-    input.focus();
+    emit("chat:conversation", { id: null, reason: "new" });
+    return true;
+  }
+
+  // The composer's text and attachment stay: they may be meant for the conversation being opened.
+  function openConversation(id) {
+    if (busy || typeof id !== "string" || !id) { return false; }
+    saveConversationId(id);
+    clearMessages();
+    emit("chat:conversation", { id: id, reason: "opened" });
+    loadHistory();
+    return true;
+  }
+
+  newChatButton.addEventListener("click", function () {
+    if (startNewConversation()) { input.focus(); }
+  });
+
+  window.HangyeolChat = Object.freeze({
+    currentConversationId: function () { return conversationId; },
+    isBusy: function () { return busy; },
+    openConversation: openConversation,
+    startNewConversation: startNewConversation,
   });
 
   updateComposer();

@@ -1,0 +1,99 @@
+"""JSON endpoints for accounts: register, log in and out, who am I, personal API tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+from flask_login import current_user, login_required, logout_user
+from sqlalchemy import delete, select
+
+from webui.api import read_json_object
+from webui.auth import AccountError, authenticate, create_token, create_user, log_in
+from webui.errors import ApiError
+from webui.extensions import db
+from webui.models import ApiToken
+from webui.ratelimit import auth_limit
+
+bp = Blueprint("account_api", __name__)
+
+MAX_TOKENS = 20  # per user
+
+
+def account_error(exc: AccountError) -> ApiError:
+    """The API form of a bad username, password or role."""
+    return ApiError(exc.status, exc.code, exc.message)
+
+
+@bp.post("/api/register")
+@auth_limit
+def register() -> tuple[Response, int]:
+    """Make an account from ``{"username", "password"}`` and log it in (session cookie)."""
+    payload = read_json_object()
+    try:
+        user = create_user(payload.get("username"), payload.get("password"))
+        db.session.commit()
+    except AccountError as exc:
+        db.session.rollback()
+        raise account_error(exc) from None
+    log_in(user, remember=bool(payload.get("remember")))
+    return jsonify({"user": user.to_dict()}), 201
+
+
+@bp.post("/api/login")
+@auth_limit
+def login() -> tuple[Response, int]:
+    """Log in with ``{"username", "password"}``; the answer sets the session cookie."""
+    payload = read_json_object()
+    user = authenticate(payload.get("username"), payload.get("password"))
+    if user is None:
+        raise ApiError(401, "invalid_credentials", "아이디나 비밀번호가 맞지 않습니다.")
+    log_in(user, remember=bool(payload.get("remember")))
+    return jsonify({"user": user.to_dict()}), 200
+
+
+@bp.post("/api/logout")
+def logout() -> tuple[Response, int]:
+    """End the session (fine when nobody was logged in)."""
+    logout_user()
+    return jsonify({"ok": True}), 200
+
+
+@bp.get("/api/me")
+def me() -> tuple[Response, int]:
+    """The logged-in user, or ``{"user": null}`` for a guest."""
+    return jsonify({"user": current_user.to_dict() if current_user.is_authenticated else None}), 200
+
+
+@bp.get("/api/tokens")
+@login_required
+def list_tokens() -> tuple[Response, int]:
+    """The caller's API tokens (names and prefixes only)."""
+    rows = db.session.execute(select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id))
+    return jsonify({"tokens": [row.to_dict() for row in rows.scalars()]}), 200
+
+
+@bp.post("/api/tokens")
+@login_required
+def new_token() -> tuple[Response, int]:
+    """A new personal API token ``{"name"?}``; the token is in this answer and never again."""
+    payload = read_json_object()
+    name = payload.get("name", "")
+    if not isinstance(name, str):
+        raise ApiError(400, "invalid_type", "토큰 이름(name)은 문자열이어야 합니다.")
+    count = len(db.session.execute(select(ApiToken.id).where(ApiToken.user_id == current_user.id)).all())
+    if count >= MAX_TOKENS:
+        raise ApiError(400, "too_many_tokens",
+                       f"토큰은 {MAX_TOKENS}개까지 만들 수 있습니다. 쓰지 않는 토큰을 지워 주세요.")
+    row, token = create_token(current_user, name.strip())
+    db.session.commit()
+    return jsonify({**row.to_dict(), "token": token}), 201
+
+
+@bp.delete("/api/tokens/<int:token_id>")
+@login_required
+def revoke_token(token_id: int) -> tuple[Response, int]:
+    """Revoke one of the caller's tokens; another user's token is 404 like a missing one."""
+    result = db.session.execute(delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == current_user.id))
+    db.session.commit()
+    if not result.rowcount:
+        raise ApiError(404, "token_not_found", "토큰을 찾을 수 없습니다.")
+    return jsonify({"ok": True}), 200

@@ -1,0 +1,93 @@
+"""Admin JSON API for the served model: its state, reload now, promote a trained directory (admins only)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from webui.auth import role_required
+from webui.errors import ApiError
+from webui.extensions import get_holder
+from webui.lifecycle import ReloadError
+from webui.releases import DEFAULT_KEEP, ReleaseError, list_releases, promote
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("admin_api", __name__, url_prefix="/api/admin")
+
+
+@bp.get("/model")
+@role_required("admin")
+def model_state() -> tuple[Response, int]:
+    """What this process serves, the last load error, and the release folders."""
+    holder = get_holder()
+    state = holder.state()
+    state.update(check_seconds=holder.check_seconds, loading=holder.loading, last_error=holder.last_error,
+                 releases=list_releases(holder.model_dir) if holder.model_dir else [])
+    return jsonify(state), 200
+
+
+@bp.post("/models/reload")
+@role_required("admin")
+def reload_model() -> tuple[Response, int]:
+    """Load the model at the served path now, in this process (other processes notice a change by themselves)."""
+    holder = get_holder()
+    previous = holder.served.version
+    try:
+        holder.reload()
+    except ReloadError as exc:
+        raise _load_failed(exc) from exc
+    return jsonify({**holder.state(), "previous_version": previous}), 200
+
+
+@bp.post("/models/promote")
+@role_required("admin")
+def promote_model() -> tuple[Response, int]:
+    """Promote ``{"path": DIR}`` (inside the models folder or ``TRAINED_MODELS_DIR``), then reload here."""
+    holder = get_holder()
+    if holder.model_dir is None:
+        raise ApiError(409, "no_model_path", "이 서버는 모델 경로 없이 실행 중이라 모델을 교체할 수 없습니다.")
+    payload = request.get_json(silent=True)
+    path = payload.get("path") if isinstance(payload, dict) else None
+    if not isinstance(path, str) or not path.strip():
+        raise ApiError(400, "missing_path", '승격할 모델 폴더(path)를 문자열로 보내 주세요. 예: {"path": "models/new"}')
+    folder = allowed_model_path(path, holder.model_dir)
+    keep = int(current_app.config.get("MODEL_KEEP_RELEASES", DEFAULT_KEEP))
+    previous = holder.served.version
+    try:
+        done = promote(folder, holder.model_dir, keep)
+    except ReleaseError as exc:
+        logger.warning("Admin promotion of %s refused: %s", folder, exc)
+        raise ApiError(400, "invalid_model", f"이 폴더의 모델은 승격할 수 없습니다: {exc}") from exc
+    try:
+        holder.reload()
+    except ReloadError as exc:
+        raise _load_failed(exc) from exc
+    return jsonify({**holder.state(), "previous_version": previous, "release": done.release.name,
+                    "pruned": list(done.pruned)}), 200
+
+
+def allowed_model_path(path: str, served: str) -> Path:
+    """``path`` resolved, when it lies inside the served path's folder (``models/``) or ``TRAINED_MODELS_DIR``;
+    a 400 otherwise, so the API cannot be pointed at arbitrary folders of the machine."""
+    roots = [Path(os.path.abspath(served)).parent]
+    if current_app.config.get("TRAINED_MODELS_DIR"):
+        roots.append(Path(str(current_app.config["TRAINED_MODELS_DIR"])))
+    base = roots[0]
+    candidate = Path(os.path.realpath(path if os.path.isabs(path) else base.parent / path))
+    for root in roots:
+        real_root = os.path.realpath(root)
+        if os.path.commonpath([real_root, candidate]) == real_root and str(candidate) != real_root:
+            if not candidate.is_dir():
+                raise ApiError(400, "invalid_path", "모델 폴더를 찾을 수 없습니다. 경로를 확인해 주세요.")
+            return candidate
+    allowed = ", ".join(str(r) for r in roots)
+    raise ApiError(400, "invalid_path", f"모델 폴더는 다음 위치 안에 있어야 합니다: {allowed}")
+
+
+def _load_failed(exc: Exception) -> ApiError:
+    return ApiError(422, "model_load_failed", f"모델을 불러오지 못했습니다. 이전 모델로 계속 응답합니다. ({exc})")
+

@@ -1,0 +1,125 @@
+"""JSON endpoints for the caller's conversations (list, read, rename, delete) and feedback on bot messages."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from webui.api import conversation_not_found, get_conversation, read_json_object
+from webui.auth import owned_by_caller, owner_clause
+from webui.errors import ApiError
+from webui.extensions import db
+from webui.models import Attachment, Conversation, Feedback, Message, utcnow
+from webui.uploads import remove_files
+
+bp = Blueprint("history_api", __name__)
+
+MAX_LIST = 200
+MAX_TITLE_CHARS = 200
+MAX_CORRECTION_CHARS = 1000
+
+
+@bp.get("/api/conversations")
+def list_conversations() -> tuple[Response, int]:
+    """The caller's conversations, most recently active first."""
+    rows = db.session.execute(
+        select(Conversation).where(owner_clause()).order_by(Conversation.updated_at.desc()).limit(MAX_LIST)
+    ).scalars()
+    return jsonify({"conversations": [row.summary() for row in rows]}), 200
+
+
+@bp.get("/api/conversations/<conversation_id>")
+def conversation_detail(conversation_id: str) -> tuple[Response, int]:
+    """One of the caller's conversations with all its messages, oldest first."""
+    conversation = get_conversation(conversation_id)
+    if conversation is None:
+        raise conversation_not_found()
+    return jsonify(conversation.to_dict()), 200
+
+
+@bp.patch("/api/conversations/<conversation_id>")
+def rename_conversation(conversation_id: str) -> tuple[Response, int]:
+    """Rename one of the caller's conversations: ``{"title": "..."}``."""
+    conversation = get_conversation(conversation_id)
+    if conversation is None:
+        raise conversation_not_found()
+    title = read_json_object().get("title")
+    if not isinstance(title, str):
+        raise ApiError(400, "invalid_type", "제목(title)은 문자열이어야 합니다.")
+    title = " ".join(unicodedata.normalize("NFC", title).split())
+    if not title or len(title) > MAX_TITLE_CHARS or not _clean(title):
+        raise ApiError(400, "invalid_title", f"제목은 1~{MAX_TITLE_CHARS}자의 글자로 정해 주세요.")
+    conversation.title = title
+    db.session.commit()
+    return jsonify(conversation.summary()), 200
+
+
+@bp.delete("/api/conversations/<conversation_id>")
+def delete_conversation(conversation_id: str) -> tuple[Response, int]:
+    """Delete one of the caller's conversations with its messages, feedback and stored files."""
+    conversation = get_conversation(conversation_id)
+    if conversation is None:
+        raise conversation_not_found()
+    files = db.session.execute(
+        select(Attachment.file, Attachment.original).where(Attachment.conversation_id == conversation.id)
+    ).all()
+    message_ids = select(Message.id).where(Message.conversation_id == conversation.id)
+    # Explicit deletes, child tables first: SQLite only cascades with foreign keys switched on,
+    # and a database made by hand may not have ON DELETE CASCADE.
+    db.session.execute(delete(Feedback).where(Feedback.message_id.in_(message_ids)))
+    db.session.execute(delete(Attachment).where(Attachment.conversation_id == conversation.id))
+    db.session.execute(delete(Message).where(Message.conversation_id == conversation.id))
+    db.session.execute(delete(Conversation).where(Conversation.id == conversation.id))
+    db.session.commit()
+    remove_files(name for row in files for name in row)  # after the commit: a rollback keeps its files
+    return jsonify({"ok": True, "id": conversation.id}), 200
+
+
+@bp.post("/api/messages/<int:message_id>/feedback")
+def message_feedback(message_id: int) -> tuple[Response, int]:
+    """Rate one of the bot's messages in the caller's conversations: ``{"rating": 1 | -1, "correction"?}``.
+    Rating again replaces the earlier rating."""
+    payload = read_json_object()
+    message = db.session.get(Message, message_id)
+    if message is None or message.role != "bot" or not owned_by_caller(message.conversation):
+        raise ApiError(404, "message_not_found", "메시지를 찾을 수 없습니다.")
+    rating = payload.get("rating")
+    if isinstance(rating, bool) or rating not in (1, -1):
+        raise ApiError(400, "invalid_rating", "평가(rating)는 1(좋아요) 또는 -1(아쉬워요)이어야 합니다.")
+    correction = payload.get("correction")
+    if correction is not None:
+        if not isinstance(correction, str):
+            raise ApiError(400, "invalid_type", "고친 답(correction)은 문자열이어야 합니다.")
+        correction = unicodedata.normalize("NFC", correction).strip() or None
+        if correction and (len(correction) > MAX_CORRECTION_CHARS or not _clean(correction)):
+            raise ApiError(400, "invalid_correction",
+                           f"고친 답은 {MAX_CORRECTION_CHARS:,}자 이하의 글자로 써 주세요.")
+    values = {"rating": int(rating), "correction": correction, "updated_at": utcnow()}
+    try:
+        save_feedback(message.id, values)
+    except IntegrityError:  # a second tab rated the same message at the same moment: update that row
+        db.session.rollback()
+        save_feedback(message_id, values)
+    feedback = db.session.execute(select(Feedback).where(Feedback.message_id == message_id)).scalar_one()
+    return jsonify({"message_id": message_id, **feedback.to_dict()}), 200
+
+
+def save_feedback(message_id: int, values: dict) -> None:
+    """Insert or replace the feedback row of one message, and commit."""
+    done = db.session.execute(update(Feedback).where(Feedback.message_id == message_id).values(**values),
+                              execution_options={"synchronize_session": False})
+    if not done.rowcount:
+        db.session.execute(insert(Feedback).values(message_id=message_id, created_at=values["updated_at"], **values))
+    db.session.commit()
+
+
+def _clean(text: str) -> bool:
+    """No NUL, no lone surrogates (neither can be stored), no other control characters but newlines and tabs."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text)
