@@ -137,13 +137,6 @@ class ChatServer:
         self.stop()
 
 
-def promote_command_available() -> bool:
-    """Whether ``python -m chatbot promote`` exists in this checkout (the model-lifecycle work)."""
-    done = subprocess.run([sys.executable, "-m", "chatbot", "promote", "--help"], cwd=REPO_ROOT,
-                          capture_output=True, timeout=60)
-    return done.returncode == 0
-
-
 def promote_model(new_model: Path, served: Path) -> str:
     """Put ``new_model`` live at ``served`` as a trainer does: ``python -m chatbot promote NEW --model
     SERVED`` (validates, copies into a release folder, swaps the symlink atomically); its output line."""
