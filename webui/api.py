@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Integer, bindparam, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from webui.auth import new_owner, owned_by_caller
@@ -30,6 +30,17 @@ TITLE_CHARS = 40
 MAX_JSON_BYTES = 64 * 1024  # a JSON chat body; multipart bodies may carry a picture of up to 10 MB
 MAX_TABLE_BYTES = 10 * 1024 * 1024  # a CSV file sent for /forecast
 IMAGE_TITLE = "이미지"
+
+# The statements every chat request runs, built once and run on the session's connection: building a
+# statement and its cache key, and the ORM's handling around it, cost more CPU than SQLite took to run
+# them (docs/benchmarks.md, "Issue 7": 2.1 -> 1.0 ms of a request's database time).
+OWNED_CONVERSATION = select(Conversation.id, Conversation.user_id, Conversation.guest_key).where(
+    Conversation.id == bindparam("key"))
+HISTORY = (select(Message.role, Message.text).where(Message.conversation_id == bindparam("conversation_id"))
+           .order_by(Message.id.desc()).limit(bindparam("limit", type_=Integer)))
+TOUCH_CONVERSATION = update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(
+    updated_at=bindparam("now"))
+INSERT_MESSAGES = insert(Message).returning(Message.id, sort_by_parameter_order=True)
 
 
 @lru_cache(maxsize=1)
@@ -185,7 +196,7 @@ def _plain(item: dict[str, Any], *drop: str) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in drop and isinstance(v, (str, int, float, bool, list, dict))}
 
 
-def store_exchange(conversation: Conversation | None, message_text: str, reply: Any, confidence: float | None,
+def store_exchange(conversation: Any, message_text: str, reply: Any, confidence: float | None,
                    user_files: list[dict] | None = None, bot_files: list[dict] | None = None) -> tuple[str, int, int]:
     """Write the user's message and the bot's reply (and a new conversation, and the messages'
     attachments) in one transaction; returns the conversation id and the two messages' ids.
@@ -203,12 +214,10 @@ def store_exchange(conversation: Conversation | None, message_text: str, reply: 
         )
     else:
         conversation_id = conversation.id
-        db.session.execute(
-            update(Conversation).where(Conversation.id == conversation_id).values(updated_at=now),
-            execution_options={"synchronize_session": False},
-        )
-    rows = [
-        {"conversation_id": conversation_id, "role": "user", "text": message_text, "created_at": now},
+        db.session.connection().execute(TOUCH_CONVERSATION, {"conversation_id": conversation_id, "now": now})
+    rows = [  # the same keys in both rows: a Core executemany takes its columns from the first
+        {"conversation_id": conversation_id, "role": "user", "text": message_text, "intent": None,
+         "confidence": None, "fallback": False, "created_at": now},
         {
             "conversation_id": conversation_id,
             "role": "bot",
@@ -219,7 +228,7 @@ def store_exchange(conversation: Conversation | None, message_text: str, reply: 
             "created_at": now,
         },
     ]
-    ids = db.session.execute(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows).scalars().all()
+    ids = db.session.connection().execute(INSERT_MESSAGES, rows).scalars().all()
     if user_files or bot_files:
         db.session.execute(insert(Attachment), [
             {"conversation_id": conversation_id, "message_id": message_id, "type": row["type"],
@@ -270,14 +279,21 @@ def validate_message(payload: dict[str, Any], allow_empty: bool = False) -> str:
     return message
 
 
-def find_conversation_in_payload(payload: dict[str, Any]) -> Conversation | None:
-    """The conversation named by ``conversation_id``, None when absent, 404 when unknown."""
+def find_conversation_in_payload(payload: dict[str, Any]) -> Any:
+    """The conversation named by ``conversation_id`` (its ``id``, ``user_id`` and ``guest_key``), None when
+    absent, 404 when unknown or someone else's."""
     conversation_id = payload.get("conversation_id")
     if conversation_id is None:
         return None
     if not isinstance(conversation_id, str):
         raise ApiError(400, "invalid_type", "대화 ID(conversation_id)는 문자열이어야 합니다.")
-    conversation = get_conversation(conversation_id)
+    try:
+        key = uuid.UUID(conversation_id).hex
+    except (ValueError, TypeError, AttributeError):
+        raise conversation_not_found() from None
+    conversation = db.session.connection().execute(OWNED_CONVERSATION, {"key": key}).first()
+    if conversation is not None and not owned_by_caller(conversation):
+        conversation = None
     if conversation is None:
         raise conversation_not_found()
     return conversation
@@ -299,12 +315,7 @@ def get_conversation(conversation_id: str) -> Conversation | None:
 def recent_history(conversation_id: str) -> list[tuple[str, str]]:
     """The last few ``(role, text)`` pairs of a conversation, oldest first, for the bot's context."""
     limit = int(current_app.config.get("HISTORY_MESSAGES", 10))
-    rows = db.session.execute(
-        select(Message.role, Message.text)
-        .where(Message.conversation_id == conversation_id)
-        .order_by(Message.id.desc())
-        .limit(limit)
-    ).all()
+    rows = db.session.connection().execute(HISTORY, {"conversation_id": conversation_id, "limit": limit}).all()
     return [(role, text_) for role, text_ in reversed(rows)]
 
 
