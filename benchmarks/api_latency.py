@@ -28,6 +28,7 @@ import time
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,7 @@ class Client:
     errors: list[dict[str, Any]] = field(default_factory=list)
     cursor: int = 0
     conn: http.client.HTTPConnection | None = None
+    cookies: dict[str, str] = field(default_factory=dict)  # a guest's conversations belong to its session
 
     def __post_init__(self) -> None:
         self.cursor = self.index * 7  # clients start at different lines, so they send different text at once
@@ -124,6 +126,8 @@ class Client:
         """``(status, decoded JSON or raw text, milliseconds)``; raises OSError/HTTPException on transport failure."""
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8") if payload is not None else None
         headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         conn = self.connection()
         start = time.perf_counter()
         try:
@@ -134,6 +138,10 @@ class Client:
             self.close()  # the next call opens a new connection
             raise
         elapsed = (time.perf_counter() - start) * 1000
+        for value in response.headers.get_all("Set-Cookie") or []:
+            jar = SimpleCookie()
+            jar.load(value)
+            self.cookies.update({name: morsel.value for name, morsel in jar.items()})
         try:
             data: Any = json.loads(raw)
         except ValueError:
@@ -273,7 +281,8 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     command = [sys.executable, "-m", "chatbot", "serve", "--model", str(args.model),
                "--host", HOST, "--port", str(port), "--threads", str(args.server_threads),
                "--workers", str(args.server_workers)]
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    # Rate limits off: the benchmark measures the chat path, not the per-client limits.
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", "CHATBOT_RATELIMIT_ENABLED": "0"}
     log(f"starting the server on {HOST}:{port} ({redact(database_url)}) ...")
     with server_log.open("wb") as log_file:
         server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
