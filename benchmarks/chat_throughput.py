@@ -32,7 +32,7 @@ if __package__ in (None, ""):  # run as a script: import from the checkout, not 
 
 from benchmarks.chat_server import ChatServer, stored_user_messages
 from benchmarks.common import REPO_ROOT, add_common_arguments, arguments_dict, emit, environment, log, markdown_table
-from benchmarks.load_client import ENGINES, HOST, LoadResult, run_load
+from benchmarks.load_client import ENGINE_NAMES, HOST, LoadResult, run_load
 from benchmarks.server_process import check_database_driver, redact
 
 PACKAGES = ("flask", "flask-sqlalchemy", "sqlalchemy", "gunicorn", "waitress", "psycopg", "kiwipiepy")
@@ -131,7 +131,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each measured run (default 30)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before measuring (default 3)")
     parser.add_argument("--repeats", type=int, default=1, help="measured runs per set-up (default 1)")
-    parser.add_argument("--engine", choices=sorted(ENGINES), default="raw", help="load client engine (default raw)")
+    parser.add_argument("--engine", choices=ENGINE_NAMES, default="raw", help="load client engine (default raw)")
     parser.add_argument("--database-url", help="database for the server (default: a fresh SQLite file per set-up; "
                         "with a URL, the stored count is skipped since other runs share it)")
     add_common_arguments(parser, data=False)

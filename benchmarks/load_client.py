@@ -14,6 +14,8 @@ Three engines send the same requests and record the same things:
 - ``"async"``: one asyncio event loop, raw HTTP/1.1 over ``asyncio.open_connection``.
 - ``"threads"``: one thread per user with ``http.client``, the classic way.
 
+The last two live in ``benchmarks/load_engines.py``.
+
 Every request carries a unique message (``부하 테스트 c07 n123 <a Korean chat line>``) so that the
 database can be checked line by line afterwards. A client continues its conversation for
 ``per_conversation`` messages, then starts a new one. A run stops by itself after ``seconds`` or
@@ -24,12 +26,9 @@ spun against.
 
 from __future__ import annotations
 
-import asyncio
-import http.client
 import json
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -131,7 +130,7 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 
 
 @dataclass
-class _Plan:
+class Plan:
     """What every client does; shared by both engines."""
 
     port: int
@@ -153,10 +152,10 @@ class _Plan:
         return self.count is None or sent < self.count
 
 
-class _Session:
+class UserSession:
     """One user's state: cookies, conversation, message counter."""
 
-    def __init__(self, index: int, plan: _Plan):
+    def __init__(self, index: int, plan: Plan):
         self.index = index
         self.plan = plan
         self.cookies: dict[str, str] = {}
@@ -214,142 +213,7 @@ class _Session:
         return RequestRecord(self.index, text, started, latency, status, conversation_id, error)
 
 
-# ---------------------------------------------------------------- asyncio engine
-
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, list[str], bytes, bool]:
-    """``(status, Set-Cookie values, body, keep-alive)`` of one HTTP/1.1 response."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    length, cookies, keep_alive, chunked = 0, [], True, False
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        name = name.strip().lower()
-        if name == "content-length":
-            length = int(value)
-        elif name == "set-cookie":
-            cookies.append(value.strip())
-        elif name == "connection":
-            keep_alive = value.strip().lower() != "close"
-        elif name == "transfer-encoding":
-            chunked = "chunked" in value.lower()
-    if chunked:
-        body = b""
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            chunk = await reader.readexactly(size + 2)
-            if size == 0:
-                break
-            body += chunk[:-2]
-    else:
-        body = await reader.readexactly(length)
-    return status, cookies, body, keep_alive
-
-
-async def _async_user(session: _Session, deadline: float, out: list[RequestRecord]) -> None:
-    plan = session.plan
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-    try:
-        while plan.more(session.sent, deadline):
-            text, body = session.next_body()
-            started = time.monotonic()
-            try:
-                if writer is None:
-                    reader, writer = await asyncio.wait_for(
-                        asyncio.open_connection(plan.host, plan.port), plan.timeout)
-                writer.write(session.headers(len(body)).encode("latin-1") + body)
-                status, cookies, answer, keep_alive = await asyncio.wait_for(_read_response(reader), plan.timeout)
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
-                    ValueError, IndexError) as exc:
-                out.append(session.record(text, started, None, None, f"{type(exc).__name__}: {exc}"))
-                if writer is not None:
-                    writer.close()
-                reader = writer = None
-                await asyncio.sleep(plan.retry_pause)
-                continue
-            session.keep_cookies(cookies)
-            out.append(session.record(text, started, status, answer))
-            if not keep_alive:
-                writer.close()
-                reader = writer = None
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-def _run_async(plan: _Plan) -> LoadResult:
-    async def main() -> LoadResult:
-        result = LoadResult(started=time.monotonic())
-        deadline = plan.deadline(result.started)
-        await asyncio.gather(*(_async_user(_Session(i, plan), deadline, result.records)
-                               for i in range(plan.clients)))
-        result.seconds = time.monotonic() - result.started
-        return result
-
-    return asyncio.run(main())
-
-
-# ---------------------------------------------------------------- thread engine
-
-
-def _thread_user(session: _Session, deadline: float, out: list[RequestRecord]) -> None:
-    plan = session.plan
-    conn: http.client.HTTPConnection | None = None
-    try:
-        while plan.more(session.sent, deadline):
-            text, body = session.next_body()
-            headers = {"Content-Type": "application/json", "Accept": "application/json"}
-            if session.cookies:
-                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
-            started = time.monotonic()
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection(plan.host, plan.port, timeout=plan.timeout)
-                conn.request("POST", "/api/chat", body=body, headers=headers)
-                response = conn.getresponse()
-                answer = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                out.append(session.record(text, started, None, None, f"{type(exc).__name__}: {exc}"))
-                if conn is not None:
-                    conn.close()
-                conn = None
-                plan.stop.wait(plan.retry_pause)
-                continue
-            session.keep_cookies(response.headers.get_all("Set-Cookie") or [])
-            out.append(session.record(text, started, response.status, answer))
-            if response.will_close:
-                conn.close()
-                conn = None
-    finally:
-        if conn is not None:
-            conn.close()
-
-
-def _run_threads(plan: _Plan) -> LoadResult:
-    result = LoadResult(started=time.monotonic())
-    deadline = plan.deadline(result.started)
-    threads = [threading.Thread(target=_thread_user, args=(_Session(i, plan), deadline, result.records),
-                                name=f"load-client-{i}", daemon=True) for i in range(plan.clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    result.seconds = time.monotonic() - result.started
-    return result
-
-
-def _run_raw(plan: _Plan) -> LoadResult:
-    from benchmarks.load_raw import run_raw
-
-    result = LoadResult(started=time.monotonic())
-    run_raw([_Session(i, plan) for i in range(plan.clients)], plan.deadline(result.started), result.records)
-    result.seconds = time.monotonic() - result.started
-    return result
-
-
-ENGINES: dict[str, Callable[[_Plan], LoadResult]] = {"raw": _run_raw, "async": _run_async, "threads": _run_threads}
+ENGINE_NAMES = ("raw", "async", "threads")
 
 
 def run_load(host: str, port: int, clients: int, seconds: float | None = None, count: int | None = None, *,
@@ -359,9 +223,11 @@ def run_load(host: str, port: int, clients: int, seconds: float | None = None, c
     ``count`` messages, or ``stop`` is set; at least one of ``seconds`` and ``count`` is required."""
     if seconds is None and count is None:
         raise ValueError("run_load needs seconds or count, so that it stops by itself")
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {sorted(ENGINES)}")
-    plan = _Plan(port, clients, seconds, count, per_conversation, timeout, retry_pause,
+    if engine not in ENGINE_NAMES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINE_NAMES)}")
+    from benchmarks.load_engines import ENGINES  # the engines import this module's session and records
+
+    plan = Plan(port, clients, seconds, count, per_conversation, timeout, retry_pause,
                  stop or threading.Event(), host)
     return ENGINES[engine](plan)
 
