@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 import sklearn
 
-from chatbot.commands import run_command
+from chatbot.commands.routing import MAX_MESSAGE_CHARS, route_message
 from chatbot.message import Message
-from chatbot.nlp.normalize import normalize
 from chatbot.pipeline import Pipeline
 from chatbot.reply import Reply
 
-MAX_MESSAGE_CHARS = 1000
 logger = logging.getLogger(__name__)
 __all__ = ["MAX_MESSAGE_CHARS", "Bot", "Reply"]
 
@@ -55,26 +52,9 @@ class Bot:
         whatever the text says; the text may then be empty. ``table``, a CSV file sent with the
         message (``{"data": bytes, "name": filename}``), goes to ``/forecast`` the same way, and
         so does a plain message that asks for a forecast of the numbers in it."""
-        if not isinstance(text, str):
-            raise TypeError("message must be a string")
-        context = dict(context or {})
-        # The limit applies to the text as sent (in NFC, as the web API counts it), before
-        # repeats are squashed, so nothing unbounded reaches the pipeline.
-        if len(unicodedata.normalize("NFC", text).strip()) > MAX_MESSAGE_CHARS:
-            raise ValueError(f"message is longer than {MAX_MESSAGE_CHARS} characters")
-        normalized = normalize(text)
-        if image is not None:
-            context["image"] = getattr(image, "image", image)
-            return run_command("/image " + normalized, self, context)
-        if table is not None:
-            context["table"] = table
-            return run_command("/forecast " + normalized.removeprefix("/forecast"), self, context)
-        if not normalized:
-            raise ValueError("message is empty")
-        if normalized.startswith("/"):
-            return run_command(normalized, self, context)
-        if looks_like_forecast(normalized):
-            return run_command("/forecast " + normalized, self, context)
+        command_reply, _, context = route_message(self, text, context, image, table)
+        if command_reply is not None:
+            return command_reply
         # The pipeline's own components built these inputs, so scikit-learn's per-call parameter
         # and finiteness checks (a third of a reply's time) are skipped while serving.
         with self._lock, sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
@@ -91,13 +71,6 @@ class Bot:
     def capabilities(self) -> list[str]:
         """Short Korean descriptions of what the bot can talk about, for help and fallback."""
         return list(self.pipeline.meta.get("capabilities", []))
-
-
-def looks_like_forecast(text: str) -> bool:
-    """A plain message asking to forecast numbers it contains (cheap: it runs on every message)."""
-    from chatbot.timeseries.parse import looks_like_forecast as check
-
-    return check(text)
 
 
 def load_vision(model_dir: str | Path | None) -> Any:

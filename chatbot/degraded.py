@@ -11,18 +11,15 @@ also works when the model's own packages (a tokenizer backend) are what failed.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatbot.commands import run_command
-from chatbot.nlp.normalize import normalize
+from chatbot.commands.routing import route_message
 from chatbot.reply import Reply
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 1000  # the same limit as chatbot.bot (kept here so this module never imports the pipeline)
 SOURCE = "degraded:rules"
 
 
@@ -77,26 +74,9 @@ class FallbackBot:
     def reply(self, text: str, context: dict[str, Any] | None = None, image: Any = None,
               table: dict[str, Any] | None = None) -> Reply:
         """Answer like ``Bot.reply``: pictures, tables and ``/commands`` go to the commands, the rest to the rules."""
-        if not isinstance(text, str):
-            raise TypeError("message must be a string")
-        context = dict(context or {})
-        if len(unicodedata.normalize("NFC", text).strip()) > MAX_MESSAGE_CHARS:
-            raise ValueError(f"message is longer than {MAX_MESSAGE_CHARS} characters")
-        normalized = normalize(text)
-        if image is not None:
-            context["image"] = getattr(image, "image", image)
-            return run_command("/image " + normalized, self, context)
-        if table is not None:
-            context["table"] = table
-            return run_command("/forecast " + normalized.removeprefix("/forecast"), self, context)
-        if not normalized:
-            raise ValueError("message is empty")
-        if normalized.startswith("/"):
-            return run_command(normalized, self, context)
-        from chatbot.timeseries.parse import looks_like_forecast
-
-        if looks_like_forecast(normalized):
-            return run_command("/forecast " + normalized, self, context)
+        command_reply, normalized, _ = route_message(self, text, context, image, table)
+        if command_reply is not None:
+            return command_reply
         return self.rule_reply(normalized)
 
     def rule_reply(self, normalized: str) -> Reply:

@@ -1,0 +1,51 @@
+"""What every bot does before its own answer: check a message, and run it as a chat command when it is one.
+
+Shared by ``chatbot.bot.Bot`` (a trained pipeline) and ``chatbot.degraded.FallbackBot`` (keyword
+rules while no model loads), so both treat pictures, tables, ``/commands`` and forecast requests alike.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from chatbot.commands import run_command
+from chatbot.nlp.normalize import normalize
+from chatbot.reply import Reply
+
+MAX_MESSAGE_CHARS = 1000
+
+
+def route_message(bot: Any, text: str, context: dict[str, Any] | None = None, image: Any = None,
+                  table: dict[str, Any] | None = None) -> tuple[Reply | None, str, dict[str, Any]]:
+    """Validate ``text`` and answer it with a command when it is one; returns the command's reply (None
+    when the bot must answer itself), the normalised text and a copy of ``context``.
+
+    ``image``, a picture sent with the message (a PIL image, or the ``DecodedImage`` that
+    ``chatbot.vision.images.load_image`` makes of uploaded bytes), goes to ``/image`` whatever the
+    text says; the text may then be empty. ``table``, a CSV file (``{"data": bytes, "name": filename}``),
+    goes to ``/forecast`` the same way, and so does a plain message that asks for a forecast of the
+    numbers in it. Raises TypeError or ValueError for a message that cannot be answered."""
+    if not isinstance(text, str):
+        raise TypeError("message must be a string")
+    context = dict(context or {})
+    # The limit applies to the text as sent (in NFC, as the web API counts it), before repeats are
+    # squashed, so nothing unbounded reaches the pipeline.
+    if len(unicodedata.normalize("NFC", text).strip()) > MAX_MESSAGE_CHARS:
+        raise ValueError(f"message is longer than {MAX_MESSAGE_CHARS} characters")
+    normalized = normalize(text)
+    if image is not None:
+        context["image"] = getattr(image, "image", image)
+        return run_command("/image " + normalized, bot, context), normalized, context
+    if table is not None:
+        context["table"] = table
+        return run_command("/forecast " + normalized.removeprefix("/forecast"), bot, context), normalized, context
+    if not normalized:
+        raise ValueError("message is empty")
+    if normalized.startswith("/"):
+        return run_command(normalized, bot, context), normalized, context
+    from chatbot.timeseries.parse import looks_like_forecast  # cheap, but imported only when needed
+
+    if looks_like_forecast(normalized):
+        return run_command("/forecast " + normalized, bot, context), normalized, context
+    return None, normalized, context
