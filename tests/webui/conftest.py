@@ -95,6 +95,21 @@ def app(tmp_path, fake_bot: FakeBot, database_uri: str) -> Flask:
 
 
 @pytest.fixture
+def make_app(tmp_path, fake_bot: FakeBot):
+    """``make_app(**config)``: another test app, on its own SQLite file, with extra settings (no secret
+    key unless given: the security tests check where one comes from)."""
+    count = iter(range(1000))
+
+    def build(**config) -> Flask:
+        n = next(count)
+        return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / f'test{n}.db'}",
+                           "BOT": fake_bot, "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+                           "PASSWORD_HASH_METHOD": FAST_HASH, **config})
+
+    return build
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """A test client for ``app``."""
     return app.test_client()

@@ -8,10 +8,9 @@ import secrets
 import socket
 
 import pytest
-from conftest import FAST_HASH
 from flask import Flask
 
-from webui import create_app, ratelimit
+from webui import ratelimit
 from webui.ratelimit import AppLimiter, client_key
 
 ENV_VARS = ("RATELIMIT_STORAGE_URI", "CHATBOT_RATELIMIT_ENABLED", "CHATBOT_RATELIMIT_CHAT", "CHATBOT_RATELIMIT_AUTH",
@@ -24,20 +23,6 @@ def clean_env(monkeypatch):
     """The limits under test come from each test, not from the shell that runs pytest."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def make_app(tmp_path, fake_bot):
-    """``make_app(**config)``: a test app on its own SQLite file, with extra settings."""
-    count = iter(range(1000))
-
-    def build(**config) -> Flask:
-        n = next(count)
-        return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / f'test{n}.db'}",
-                           "BOT": fake_bot, "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-                           "PASSWORD_HASH_METHOD": FAST_HASH, **config})
-
-    return build
 
 
 def chat(client, message="안녕", **kwargs):

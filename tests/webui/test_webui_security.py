@@ -31,19 +31,6 @@ def clean_env(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def make_app(tmp_path, fake_bot):
-    """``make_app(**config)``: a test app on its own SQLite file, with extra settings."""
-    count = iter(range(1000))
-
-    def build(**config) -> Flask:
-        n = next(count)
-        return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / f'test{n}.db'}",
-                           "BOT": fake_bot, "UPLOAD_FOLDER": str(tmp_path / "uploads"), **config})
-
-    return build
-
-
 def add_test_routes(app: Flask) -> None:
     """A form page and a JSON endpoint that exist only in these tests."""
 
