@@ -156,3 +156,75 @@ def test_forecast_chart_appears_inline_and_enlarges(page: Any) -> None:
     assert page.locator("#image-viewer-img").get_attribute("src")
     page.keyboard.press("Escape")
     page.wait_for_selector("#image-viewer:not([open])", state="attached")
+
+
+def test_typing_indicator_shows_while_the_bot_answers(page: Any) -> None:
+    page.evaluate("""() => { window.__typingSeen = false;
+        new MutationObserver(() => { if (document.querySelector('.row.typing')) window.__typingSeen = true; })
+            .observe(document.querySelector('#messages'), {childList: true, subtree: true}); }""")
+    before = bot_rows(page)
+    page.fill("#input", "배고파")
+    page.press("#input", "Enter")
+    wait_for_reply(page, before)
+    assert page.evaluate("() => window.__typingSeen") is True
+    assert page.locator(".row.typing").count() == 0
+
+
+def test_quick_reply_chips_send_their_text(page: Any) -> None:
+    before = bot_rows(page)
+    page.fill("#input", "ㅁㄴㅇㄹ 퀀텀 블록체인 주식 전망")  # out of domain: the bot offers what it can do
+    page.press("#input", "Enter")
+    reply = wait_for_reply(page, before)
+    chips = reply.locator(".chip")
+    assert chips.count() >= 1
+    label = chips.first.inner_text().strip()
+    sent = chat_posts(page)
+    chips.first.click()
+    wait_for_reply(page, before + 1)
+    assert sent == [label]
+
+
+DROP_OR_PASTE_JS = """async ([kind, digit]) => {
+  const canvas = document.createElement('canvas'); canvas.width = canvas.height = 280;
+  const g = canvas.getContext('2d'); g.fillStyle = 'white'; g.fillRect(0, 0, 280, 280);
+  g.fillStyle = 'black'; g.font = 'bold 220px sans-serif'; g.textAlign = 'center'; g.textBaseline = 'middle';
+  g.fillText(String(digit), 140, 150);
+  const blob = await new Promise(r => canvas.toBlob(r, 'image/png'));
+  const data = new DataTransfer(); data.items.add(new File([blob], 'digit.png', {type: 'image/png'}));
+  if (kind === 'paste') {
+    document.querySelector('#input').dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
+                                                                               cancelable: true}));
+  } else {
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      document.querySelector('#messages').dispatchEvent(new DragEvent(type, {dataTransfer: data, bubbles: true,
+                                                                            cancelable: true}));
+    }
+  }
+}"""
+
+
+def test_an_image_can_be_dropped_or_pasted_then_enlarged(page: Any) -> None:
+    for kind in ("drop", "paste"):
+        page.evaluate(DROP_OR_PASTE_JS, [kind, 4])
+        page.wait_for_selector("#attachment-preview:not([hidden])")
+        assert page.inner_text("#attachment-preview-name") == "digit.png"
+        before = bot_rows(page)
+        page.click("#send")
+        reply = wait_for_reply(page, before)
+        assert reply.locator(".classification .class-label").count() >= 1
+    # The bot's Grad-CAM picture opens in the viewer, and Escape closes it.
+    reply.locator(".image-button").last.click()
+    page.wait_for_selector("#image-viewer[open]")
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.querySelector('#image-viewer').open")
+
+
+def test_new_conversation_button_starts_over(page: Any) -> None:
+    before = bot_rows(page)
+    page.fill("#input", "안녕")
+    page.press("#input", "Enter")
+    wait_for_reply(page, before)
+    first = page.evaluate("() => window.HangyeolChat.currentConversationId()")
+    page.click("#new-chat")
+    page.wait_for_function("() => document.querySelectorAll('.row-user').length === 0")
+    assert page.evaluate("() => window.HangyeolChat.currentConversationId()") != first

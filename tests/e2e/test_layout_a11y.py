@@ -123,7 +123,7 @@ def test_keyboard_alone_reaches_every_control_with_visible_focus(page: Any) -> N
     page.keyboard.press("Enter")
     page.wait_for_function("() => !document.querySelector('.row.typing') && "
                            "document.querySelectorAll('.row-user').length >= 1")
-    rate = page.locator(BOT_ROWS).last.locator("button").first
+    rate = page.locator(BOT_ROWS).last.locator(".feedback-button").first
     rate.focus()
     page.keyboard.press("Enter")
     page.wait_for_function("b => b.getAttribute('aria-pressed') === 'true'", arg=rate.element_handle())
