@@ -160,3 +160,23 @@ def test_saving_feedback_without_any_refuses_politely(console):
     response = post_form(trainer, "/trainer/feedback/corpus", "/trainer/feedback", follow_redirects=True)
     assert response.status_code == 200 and "코퍼스로 만들 피드백이 아직 없어요" in text_of(response)
     assert "아직 받은 피드백이 없어요" in text_of(response)
+
+
+JUNK = ["20250101-000000-abcdef", "..", "%00", "한글", "x" * 300, "-1", "20250101-000000-ABCDEF"]
+
+
+def test_every_console_route_answers_a_trainer_s_junk_without_a_500(make_app, tmp_path):
+    app = add_users(make_app(**console_config(tmp_path, WTF_CSRF_ENABLED=False)))  # past the CSRF check, into the views
+    trainer = login(app, "트레이너")
+    corpus_id = corpus_id_of(trainer.post("/trainer/corpora", data={"corpus": (io.BytesIO(BAD_CSV.encode()), "a.csv")}))
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("trainer.")]
+    assert len(rules) >= 11
+    bodies = [lambda: None, lambda: {"corpus": (io.BytesIO(b"\xff\xfe"), "x.yaml")},
+              lambda: {"base": "junk", "corpus": "not a file"}]
+    for rule in rules:
+        for value in [*JUNK, corpus_id]:
+            path = rule.rule.replace("<corpus_id>", value).replace("<job_id>", value)
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                for body in bodies if method == "POST" else bodies[:1]:
+                    response = trainer.open(path, method=method, data=body(), query_string={"page": "x", "rating": "?"})
+                    assert response.status_code < 500, (method, path, body(), response.status_code)

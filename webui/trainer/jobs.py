@@ -20,12 +20,12 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import chatbot
+from webui.releases import folder_lock
 from webui.trainer.storage import ids, new_id, now, read_json, train_command, trainer_dir, write_json
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def start_job(data: list[Path], corpora: list[dict[str, Any]], created_by: str) 
     """Start training on ``data`` in a subprocess and return the new job's id; JobBusy when a job is active."""
     root = trainer_dir() / "jobs"
     root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / ".lock"):  # the check and the new job.json together: two workers cannot both start one
+    with folder_lock(root):  # the check and the new job.json together: two workers cannot both start one
         busy = active_job()
         if busy is not None:
             raise JobBusy(busy)
@@ -205,19 +205,3 @@ def _process_start(pid: int) -> int | None:
         return int(stat.rsplit(")", 1)[1].split()[19])
     except (OSError, IndexError, ValueError):
         return None
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An advisory lock across processes (POSIX; elsewhere one process's threads are all there is to order)."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
