@@ -127,6 +127,15 @@ def test_a_failed_job_shows_its_error_problems_and_log_and_cannot_be_promoted(ma
     assert "학습이 끝난 작업의 모델만 승격할 수 있어요" in text_of(refused)
 
 
+def test_a_command_that_cannot_start_is_a_failed_job_saying_so(make_app, tmp_path):
+    app = add_users(make_app(**console_config(tmp_path, TRAINER_TRAIN_COMMAND=[str(tmp_path / "no-such-python")])))
+    trainer = login(app, "트레이너")
+    corpus_id = corpus_id_of(upload(trainer, "a.csv", write_tiny_corpus(tmp_path / "u", "csv").read_text("utf-8")))
+    job_id = start(trainer, corpus_id).headers["Location"].rsplit("/", 1)[1]
+    state = trainer.get(f"/trainer/api/jobs/{job_id}").get_json()
+    assert state["status"] == "failed" and state["error"].startswith("학습을 시작하지 못했어요")
+
+
 def test_job_state_comes_from_its_files_alone(make_app, tmp_path, tiny_model_dir):
     app = add_users(make_app(**console_config(tmp_path)))
     trainer = login(app, "트레이너")
