@@ -180,3 +180,10 @@ def test_every_console_route_answers_a_trainer_s_junk_without_a_500(make_app, tm
                 for body in bodies if method == "POST" else bodies[:1]:
                     response = trainer.open(path, method=method, data=body(), query_string={"page": "x", "rating": "?"})
                     assert response.status_code < 500, (method, path, body(), response.status_code)
+
+
+def test_a_wrong_api_token_on_a_console_page_is_a_401_not_a_500(console):
+    client = console.test_client()
+    bad = {"Authorization": "Bearer hk_not-a-token"}
+    for response in (client.get("/trainer", headers=bad), client.post("/trainer/corpora", headers=bad, data={})):
+        assert response.status_code == 401 and response.get_json()["error"]["code"] == "invalid_token"

@@ -31,7 +31,7 @@ def console_api_error(error: ApiError) -> Any:
     """403 for a user without the trainer role, and other refusals: JSON under /trainer/api/, else a page."""
     if wants_json():
         return error_response(error.status, error.code, error.message)
-    return render_template("trainer/error.html", message=error.message, status=error.status), error.status
+    return error_page(error.message, error.status)
 
 
 @bp.errorhandler(HTTPException)
@@ -44,7 +44,16 @@ def console_http_error(error: HTTPException) -> Any:
         message = f"파일이 너무 커요. {max_upload_bytes() / 1024 / 1024:g}MB 이하로 올려 주세요."
     else:
         message = ERROR_MESSAGES.get(status, error.description or error.name)
-    return render_template("trainer/error.html", message=message, status=status), status
+    return error_page(message, status)
+
+
+def error_page(message: str, status: int) -> Any:
+    """The console's error page. The page shows who is logged in; when that lookup itself fails (a wrong
+    ``Authorization: Bearer`` token), the token's own JSON 401 is the answer rather than a second error."""
+    try:
+        return render_template("trainer/error.html", message=message, status=status), status
+    except ApiError as error:
+        return error_response(error.status, error.code, error.message)
 
 
 from webui.trainer import feedback_pages, pages  # noqa: E402,F401  (their routes join bp)
