@@ -12,7 +12,8 @@ from webui.auth import role_required
 from webui.errors import ApiError
 from webui.extensions import get_holder
 from webui.lifecycle import ReloadError
-from webui.releases import DEFAULT_KEEP, ReleaseError, list_releases, promote
+from webui.promotion import load_failed, promote_and_reload, require_model_path
+from webui.releases import list_releases
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def reload_model() -> tuple[Response, int]:
     try:
         holder.reload()
     except ReloadError as exc:
-        raise _load_failed(exc) from exc
+        raise load_failed(exc) from exc
     return jsonify({**holder.state(), "previous_version": previous}), 200
 
 
@@ -47,27 +48,12 @@ def reload_model() -> tuple[Response, int]:
 @role_required("admin")
 def promote_model() -> tuple[Response, int]:
     """Promote ``{"path": DIR}`` (inside the models folder or ``TRAINED_MODELS_DIR``), then reload here."""
-    holder = get_holder()
-    if holder.model_dir is None:
-        raise ApiError(409, "no_model_path", "이 서버는 모델 경로 없이 실행 중이라 모델을 교체할 수 없습니다.")
+    served = require_model_path()
     payload = request.get_json(silent=True)
     path = payload.get("path") if isinstance(payload, dict) else None
     if not isinstance(path, str) or not path.strip():
         raise ApiError(400, "missing_path", '승격할 모델 폴더(path)를 문자열로 보내 주세요. 예: {"path": "models/new"}')
-    folder = allowed_model_path(path, holder.model_dir)
-    keep = int(current_app.config.get("MODEL_KEEP_RELEASES", DEFAULT_KEEP))
-    previous = holder.served.version
-    try:
-        done = promote(folder, holder.model_dir, keep)
-    except ReleaseError as exc:
-        logger.warning("Admin promotion of %s refused: %s", folder, exc)
-        raise ApiError(400, "invalid_model", f"이 폴더의 모델은 승격할 수 없습니다: {exc}") from exc
-    try:
-        holder.reload()
-    except ReloadError as exc:
-        raise _load_failed(exc) from exc
-    return jsonify({**holder.state(), "previous_version": previous, "release": done.release.name,
-                    "pruned": list(done.pruned)}), 200
+    return jsonify(promote_and_reload(allowed_model_path(path, served))), 200
 
 
 def allowed_model_path(path: str, served: str) -> Path:
@@ -86,8 +72,4 @@ def allowed_model_path(path: str, served: str) -> Path:
             return candidate
     allowed = ", ".join(str(r) for r in roots)
     raise ApiError(400, "invalid_path", f"모델 폴더는 다음 위치 안에 있어야 합니다: {allowed}")
-
-
-def _load_failed(exc: Exception) -> ApiError:
-    return ApiError(422, "model_load_failed", f"모델을 불러오지 못했습니다. 이전 모델로 계속 응답합니다. ({exc})")
 

@@ -43,8 +43,9 @@ def error_response(status: int, code: str, message: str) -> tuple[Response, int]
 
 
 def wants_json() -> bool:
-    """API and health routes always answer in JSON; so does any client that prefers JSON to HTML."""
-    if request.path.startswith("/api/") or request.path in ("/api", "/healthz"):
+    """API and health routes (``/api/``, the trainer console's ``/trainer/api/``) always answer in JSON; so
+    does any client that prefers JSON to HTML."""
+    if request.path.startswith(("/api/", "/trainer/api/")) or request.path in ("/api", "/healthz"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"

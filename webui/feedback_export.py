@@ -12,7 +12,7 @@ import csv
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -22,8 +22,8 @@ from webui.models import Attachment, Feedback, Message
 
 
 def feedback_rows(since: datetime | None = None) -> list[dict[str, Any]]:
-    """Every rated bot message with its rating, correction, intent, fallback flag and the user message it
-    answered, oldest first."""
+    """Every rated bot message with its rating, correction, intent, fallback flag, when it was rated
+    (``updated_at``) and the user message it answered, oldest first."""
     user = aliased(Message)
     previous_user = (
         select(func.max(user.id))
@@ -32,8 +32,8 @@ def feedback_rows(since: datetime | None = None) -> list[dict[str, Any]]:
         .scalar_subquery()
     )
     query = (
-        select(Feedback.rating, Feedback.correction, Message.id, Message.text, Message.intent, Message.fallback,
-               previous_user.label("question_id"))
+        select(Feedback.rating, Feedback.correction, Feedback.updated_at, Message.id, Message.text, Message.intent,
+               Message.fallback, previous_user.label("question_id"))
         .join(Message, Message.id == Feedback.message_id)
         .where(Message.role == "bot")
         .order_by(Feedback.id)
@@ -52,10 +52,10 @@ def feedback_rows(since: datetime | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def export_feedback(out: str | os.PathLike[str], since: datetime | None = None, positive: bool = True,
-                    unknown_intent: str = "feedback") -> dict[str, int]:
-    """Write the corpus CSV to ``out`` (atomically); returns counts of rows, corrections, liked replies
-    and skipped feedback."""
+def feedback_corpus(since: datetime | None = None, positive: bool = True,
+                    unknown_intent: str = "feedback") -> tuple[list[tuple[str, str, str]], dict[str, int]]:
+    """The corpus rows ``(text, intent, answer)`` that the feedback gives, and counts of rows,
+    corrections, liked replies and skipped feedback (shared by the command line and the trainer console)."""
     counts = {"rows": 0, "corrections": 0, "positive": 0, "skipped": 0}
     seen: set[tuple[str, str]] = set()
     lines: list[tuple[str, str, str]] = []
@@ -77,12 +77,25 @@ def export_feedback(out: str | os.PathLike[str], since: datetime | None = None, 
         lines.append((question, intent, answer))
         counts[kind] += 1
     counts["rows"] = len(lines)
+    return lines, counts
+
+
+def write_corpus_csv(handle: IO[str], lines: list[tuple[str, str, str]]) -> None:
+    """The corpus CSV (``text,intent,answer`` header, then ``lines``) into an open text handle."""
+    writer = csv.writer(handle)
+    writer.writerow(["text", "intent", "answer"])
+    writer.writerows(lines)
+
+
+def export_feedback(out: str | os.PathLike[str], since: datetime | None = None, positive: bool = True,
+                    unknown_intent: str = "feedback") -> dict[str, int]:
+    """Write the corpus CSV to ``out`` (atomically); returns counts of rows, corrections, liked replies
+    and skipped feedback."""
+    lines, counts = feedback_corpus(since, positive, unknown_intent)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "intent", "answer"])
-        writer.writerows(lines)
+        write_corpus_csv(handle, lines)
     tmp.replace(path)
     return counts

@@ -118,7 +118,7 @@ def promote(new_dir: str | Path, served: str | Path, keep: int = DEFAULT_KEEP,
         validate(new)
     root = releases_dir(served)
     root.mkdir(parents=True, exist_ok=True)
-    with _locked(root):
+    with folder_lock(root):
         version = model_version(new)
         if new.parent == Path(os.path.realpath(root)):
             release = new  # promoting an existing release (by hand, rather than --rollback)
@@ -138,7 +138,7 @@ def rollback(served: str | Path, keep: int = DEFAULT_KEEP) -> Promotion:
     if not root.is_dir():
         raise ReleaseError(f"no releases next to '{served}' yet; promote a model first: "
                            f"python -m chatbot promote NEW_MODEL_DIR --model {served}")
-    with _locked(root):
+    with folder_lock(root):
         stack = _stack(root)
         live = live_release(served)
         if live is not None and stack and stack[-1] == live.name:
@@ -280,8 +280,9 @@ def _stack(root: Path, raw: bool = False) -> list[str]:
 
 
 @contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """One promotion at a time across processes (an advisory lock; POSIX only, elsewhere a no-op)."""
+def folder_lock(root: Path) -> Iterator[None]:
+    """One holder at a time across processes of ``root/.lock`` (an advisory lock; POSIX only, elsewhere a
+    no-op): one promotion at a time here, one training job start at a time in the trainer console."""
     try:
         import fcntl
     except ImportError:

@@ -1,0 +1,152 @@
+"""Console pages: corpora (upload, validation report, train), jobs (progress, evaluation report,
+comparison with the live model, one-click promotion)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from wtforms import BooleanField
+
+from webui.account_pages import PageForm, PostForm
+from webui.auth import role_required
+from webui.errors import ApiError
+from webui.extensions import get_holder
+from webui.promotion import promote_and_reload
+from webui.trainer import bp
+from webui.trainer.corpora import EXTENSIONS, UploadError, check_upload, get_corpus, list_corpora, save_corpus
+from webui.trainer.jobs import JobBusy, active_job, job_state, list_jobs, start_job
+from webui.trainer.reports import compare, model_summary, wrong_examples
+from webui.trainer.storage import base_corpus, folder, max_upload_bytes, read_json
+
+NOT_VALID_MESSAGE = "검증을 통과하지 못한 코퍼스는 학습할 수 없어요. 오류를 고쳐서 다시 올려 주세요."
+BUSY_MESSAGE = "다른 학습 작업({job_id})이 진행 중이에요. 끝난 뒤에 다시 시작해 주세요."
+PROMOTED_MESSAGE = "새 모델(버전 {version})을 서비스에 올렸어요. 이전 버전: {previous}"
+
+
+class TrainForm(PageForm):
+    base = BooleanField("기본 코퍼스(data/corpus)도 함께 학습하기", default=True)
+
+
+@bp.get("")
+@role_required("trainer")
+def index() -> str:
+    """The console's start page: upload a corpus, the corpora and the jobs."""
+    return render_index()
+
+
+def render_index(error: str | None = None) -> Any:
+    page = render_template("trainer/index.html", form=PostForm(), error=error, corpora=list_corpora(),
+                           jobs=list_jobs(), extensions=",".join(EXTENSIONS), max_mb=max_upload_bytes() / 1024 / 1024)
+    return page if error is None else (page, 400)
+
+
+@bp.post("/corpora")
+@role_required("trainer")
+def upload() -> Any:
+    """Store and validate an uploaded corpus file, then show its report."""
+    if not PostForm().validate_on_submit():
+        abort(400)
+    upload = request.files.get("corpus")
+    try:
+        data = upload.stream.read(max_upload_bytes() + 1) if upload else b""
+        name = check_upload(upload.filename if upload else None, data)
+    except UploadError as exc:
+        return render_index(str(exc))
+    record = save_corpus(name, data, current_user.username)
+    return redirect(url_for("trainer.corpus", corpus_id=record["id"]), 303)
+
+
+@bp.get("/corpora/<corpus_id>")
+@role_required("trainer")
+def corpus(corpus_id: str) -> str:
+    """A corpus's validation report and its training form."""
+    return render_corpus(corpus_id)
+
+
+def render_corpus(corpus_id: str, error: str | None = None, status: int = 200) -> Any:
+    record, report, _ = get_corpus(corpus_id)
+    base = base_corpus()
+    return render_template("trainer/corpus.html", record=record, report=report, form=TrainForm(), base=base,
+                           base_name=base.name if base else None, active=active_job(), error=error), status
+
+
+@bp.post("/corpora/<corpus_id>/train")
+@role_required("trainer")
+def train(corpus_id: str) -> Any:
+    """Start a training job on the corpus (with the base corpus when asked); refused for a corpus that is
+    not valid, or while another job is running."""
+    record, report, path = get_corpus(corpus_id)
+    form = TrainForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not report["ok"]:
+        return render_corpus(corpus_id, NOT_VALID_MESSAGE, 400)
+    base = base_corpus()
+    data = [path, *([base] if form.base.data and base is not None else [])]
+    try:
+        job_id = start_job(data, [{"id": record["id"], "name": record["name"]}], current_user.username)
+    except JobBusy as exc:
+        return render_corpus(corpus_id, BUSY_MESSAGE.format(job_id=exc.job_id), 409)
+    return redirect(url_for("trainer.job", job_id=job_id), 303)
+
+
+@bp.get("/jobs/<job_id>")
+@role_required("trainer")
+def job(job_id: str) -> str:
+    """A job's progress; once done, its evaluation report, the comparison and the promote button."""
+    path = folder("jobs", job_id)
+    state = job_state(path)
+    candidate = model_summary(path / "model") if state["status"] == "done" else None
+    live_dir = get_holder().model_dir
+    live = model_summary(Path(os.path.realpath(live_dir))) if live_dir else None
+    return render_template(
+        "trainer/job.html", job=state, record=_record(path), candidate=candidate, live=live,
+        live_dir=live_dir, comparison=compare(live, candidate) if candidate else None,
+        wrong=wrong_examples(candidate["predictions"]) if candidate else [], form=PostForm())
+
+
+@bp.get("/api/jobs/<job_id>")
+@role_required("trainer")
+def job_api(job_id: str) -> tuple[Response, int]:
+    """A job's state as JSON, for the progress bar: status, stage, done, total, fraction, error, problems,
+    started, finished, log_tail."""
+    return jsonify(job_state(folder("jobs", job_id))), 200
+
+
+@bp.get("/jobs/<job_id>/confusion-matrix.png")
+@role_required("trainer")
+def confusion_matrix(job_id: str) -> Response:
+    """The job's model's confusion-matrix picture."""
+    summary = model_summary(folder("jobs", job_id) / "model")
+    if summary is None or summary["confusion_matrix"] is None:
+        abort(404)
+    return send_file(summary["confusion_matrix"], mimetype="image/png", max_age=0)
+
+
+@bp.post("/jobs/<job_id>/promote")
+@role_required("trainer")
+def promote(job_id: str) -> Response:
+    """Put a finished job's model live (the admin API's atomic promotion), then load it here."""
+    path = folder("jobs", job_id)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    if job_state(path)["status"] != "done":
+        flash("학습이 끝난 작업의 모델만 승격할 수 있어요.", "error")
+    else:
+        try:
+            done = promote_and_reload(path / "model")
+        except ApiError as exc:
+            flash(exc.message, "error")
+        else:
+            flash(PROMOTED_MESSAGE.format(version=done["version"], previous=done["previous_version"] or "없음"),
+                  "success")
+    return redirect(url_for("trainer.job", job_id=job_id), 303)
+
+
+def _record(path: Path) -> dict[str, Any]:
+    record = read_json(path / "job.json")
+    return record if isinstance(record, dict) else {}
