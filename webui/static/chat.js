@@ -10,6 +10,8 @@
 //                                     (first reply of a new one), "reply", "opened", "new" or "missing"
 //   "chat:bot-message" {row, messageId, feedback}  a stored bot message was drawn (before it joins the
 //                                     list); feedback is the stored {rating, correction} or null
+//   "chat:reply" {text}                the bot answered a message sent from this page (not a loaded history)
+//   "chat:error" {message}             a problem was shown in the conversation
 (function () {
   "use strict";
 
@@ -22,7 +24,6 @@
   const TABLE_TYPES = ["text/csv", "text/tab-separated-values", "application/vnd.ms-excel", "text/plain",
     "application/csv", "text/comma-separated-values"];
   const SPREADSHEET_EXTENSIONS = ["xls", "xlsx", "xlsm", "ods", "numbers"];
-  const FORECAST_ROWS = 6; // the bubble shows the first steps; the chart shows them all
   const SVG_NS = "http://www.w3.org/2000/svg";
   const GREETING = "안녕하세요! 한국어 챗봇 한결이에요. 무엇이든 편하게 말을 걸어 주세요.";
   const NETWORK_ERROR = "서버에 연결할 수 없어요. 네트워크를 확인하고 다시 시도해 주세요.";
@@ -59,7 +60,6 @@
 
   let conversationId = loadConversationId();
   let busy = false;
-  let composing = false; // a Hangul IME composition is in progress
   let pending = null; // the file waiting to be sent: { file, kind: "image" | "table", url (images only) }
   const objectUrls = new Set(); // local thumbnails shown in the conversation, revoked when it is cleared
 
@@ -144,7 +144,9 @@
     if (item.type === "image" && typeof item.url === "string") { return renderImage(item); }
     if (item.type === "classification" && Array.isArray(item.labels)) { return renderClassification(item); }
     if (item.type === "file") { return renderFile(item); }
-    if (item.type === "forecast" && Array.isArray(item.values)) { return renderForecast(item); }
+    if (item.type === "forecast" && Array.isArray(item.values) && window.HangyeolForecast) {
+      return window.HangyeolForecast.render(item);
+    }
     return null;
   }
 
@@ -230,113 +232,6 @@
     }
     chip.appendChild(text);
     return chip;
-  }
-
-  // --- forecasts -------------------------------------------------------------------------------
-  const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?/;
-
-  // Labels for the first `count` steps: YYYY-MM for month starts, YYYY-MM-DD (with the time when
-  // the steps are hours), or t+1, t+2... when the series had no dates.
-  function forecastLabels(dates, count) {
-    const labels = [];
-    const parsed = Array.isArray(dates) ? dates.map(function (d) { return ISO_DATE.exec(String(d)); }) : [];
-    if (parsed.length < count || parsed.slice(0, count).some(function (m) { return !m; })) {
-      for (let i = 0; i < count; i += 1) { labels.push("t+" + (i + 1)); }
-      return labels;
-    }
-    const valid = parsed.filter(Boolean);
-    const timed = valid.some(function (m) { return (m[4] && m[4] !== "00") || (m[5] && m[5] !== "00"); });
-    const monthly = !timed && valid.length > 1 && valid.every(function (m) { return m[3] === "01"; });
-    for (let i = 0; i < count; i += 1) {
-      const m = parsed[i];
-      if (monthly) { labels.push(m[1] + "-" + m[2]); }
-      else if (timed) { labels.push(m[1] + "-" + m[2] + "-" + m[3] + " " + (m[4] || "00") + ":" + (m[5] || "00")); }
-      else { labels.push(m[1] + "-" + m[2] + "-" + m[3]); }
-    }
-    return labels;
-  }
-
-  // Four significant digits of the largest number shown, the same decimals on every row.
-  function forecastFormatter(numbers) {
-    const scale = numbers.reduce(function (max, n) { return Number.isFinite(n) ? Math.max(max, Math.abs(n)) : max; }, 0);
-    const decimals = scale > 0 ? Math.min(6, Math.max(0, 3 - Math.floor(Math.log10(scale)))) : 0;
-    return function (n) {
-      if (!Number.isFinite(n)) { return "–"; }
-      return n.toLocaleString("ko-KR", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
-    };
-  }
-
-  function numbersOf(list, length) {
-    if (!Array.isArray(list) || list.length < length) { return null; }
-    return list.slice(0, length).map(function (v) { return v === null || v === "" ? NaN : Number(v); });
-  }
-
-  function renderForecast(item) {
-    const total = item.values.length;
-    const count = Math.min(total, FORECAST_ROWS);
-    const values = numbersOf(item.values, count);
-    const lower = numbersOf(item.lower, count);
-    const upper = numbersOf(item.upper, count);
-    const interval = Boolean(lower && upper);
-    const format = forecastFormatter(values.concat(interval ? lower.concat(upper) : []));
-    const labels = forecastLabels(item.dates, count);
-
-    const box = document.createElement("div");
-    box.className = "forecast";
-
-    const table = document.createElement("table");
-    table.className = "forecast-table";
-    const caption = document.createElement("caption");
-    caption.textContent = total > count
-      ? "예측값 (" + total.toLocaleString("ko-KR") + "개 중 처음 " + count + "개)"
-      : "예측값 " + count + "개";
-    table.appendChild(caption);
-
-    const level = Number(item.level);
-    const head = document.createElement("thead");
-    const headRow = document.createElement("tr");
-    const headings = ["시점", "예측값"];
-    if (interval) {
-      headings.push((level > 0 && level < 1 ? Math.round(level * 100) + "% " : "") + "구간");
-    }
-    headings.forEach(function (text) {
-      const th = document.createElement("th");
-      th.scope = "col";
-      th.textContent = text;
-      headRow.appendChild(th);
-    });
-    head.appendChild(headRow);
-    table.appendChild(head);
-
-    const body = document.createElement("tbody");
-    for (let i = 0; i < count; i += 1) {
-      const tr = document.createElement("tr");
-      const when = document.createElement("th");
-      when.scope = "row";
-      when.textContent = labels[i];
-      const value = document.createElement("td");
-      value.className = "forecast-value";
-      value.textContent = format(values[i]);
-      tr.appendChild(when);
-      tr.appendChild(value);
-      if (interval) {
-        const range = document.createElement("td");
-        range.className = "forecast-interval";
-        range.textContent = format(lower[i]) + " – " + format(upper[i]);
-        tr.appendChild(range);
-      }
-      body.appendChild(tr);
-    }
-    table.appendChild(body);
-    box.appendChild(table);
-
-    if (item.model) {
-      const model = document.createElement("p");
-      model.className = "forecast-model";
-      model.textContent = "모델: " + String(item.model);
-      box.appendChild(model);
-    }
-    return box;
   }
 
   function renderImage(item) {
@@ -426,6 +321,7 @@
 
   function showError(message) {
     addMessage("error", message || NETWORK_ERROR);
+    emit("chat:error", { message: message || NETWORK_ERROR });
   }
 
   function showTooLong() {
@@ -693,6 +589,7 @@
           attachments: items.filter(function (item) { return item !== upload; }),
           messageId: result.data.message_id,
         });
+        emit("chat:reply", { text: result.data.reply });
         emit("chat:conversation", { id: conversationId, reason: created ? "created" : "reply" });
       } else {
         showError(errorMessage(result.data) || "요청을 처리하지 못했어요. (HTTP " + result.response.status + ")");
@@ -876,18 +773,7 @@
     send(input.value, pending);
   });
 
-  input.addEventListener("compositionstart", function () { composing = true; });
-  input.addEventListener("compositionend", function () { composing = false; });
-
-  input.addEventListener("keydown", function (event) {
-    // Enter that confirms a Hangul syllable must not send a half-typed message.
-    // keyCode 229 covers Safari, which fires this keydown after compositionend.
-    if (event.isComposing || event.keyCode === 229 || composing) { return; }
-    if (event.key === "Enter" && !event.shiftKey) {
-      event.preventDefault();
-      send(input.value, pending);
-    }
-  });
+  // Enter and Shift+Enter, and the IME rules around them, are composer.js's: Enter submits this form.
 
   // Escape closes the drawing pad from anywhere (an open image viewer handles its own Escape first).
   document.addEventListener("keydown", function (event) {
