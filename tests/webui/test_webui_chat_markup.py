@@ -69,7 +69,7 @@ def test_the_hint_mentions_the_command_menu(client):
 def test_new_styles_and_scripts_are_linked_and_served(client):
     html = client.get("/").get_data(as_text=True)
     assert '<link rel="stylesheet" href="/static/commands.css">' in html
-    for name in ("composer.js", "commands.js", "announce.js", "forecast.js", "commands.css"):
+    for name in ("composer.js", "commands.js", "announce.js", "forecast.js", "drawpad.js", "commands.css"):
         response = client.get(f"/static/{name}")
         assert response.status_code == 200, name
         response.close()
@@ -105,6 +105,7 @@ def test_chat_js_left_the_keys_and_the_forecast_table_to_their_own_files():
     assert 'input.addEventListener("keydown"' not in js  # one keydown handler on the field: composer.js's
     assert "compositionstart" not in js and "compositionend" not in js
     assert "function renderForecast" not in js and "HangyeolForecast.render(item)" in js
+    assert "draw-canvas" not in js and "canvas" not in js  # the drawing pad is drawpad.js's
     assert 'emit("chat:reply"' in js and 'emit("chat:error"' in js
     assert "window.HangyeolForecast = Object.freeze({ render: renderForecast })" in script("forecast.js")
 

@@ -5,6 +5,8 @@
 //   window.HangyeolChat.isBusy()                 true while a reply or a history is loading
 //   window.HangyeolChat.openConversation(id)     show that conversation; false (nothing done) while busy
 //   window.HangyeolChat.startNewConversation()   as the "새 대화" button; false while busy
+//   window.HangyeolChat.sendPicture(file, prompt) send a picture with the composer's text (or prompt);
+//                                                false, nothing sent, while busy or if the text is too long
 // Events dispatched on document (detail in braces):
 //   "chat:conversation" {id, reason}  the open conversation changed or got a reply; reason is "created"
 //                                     (first reply of a new one), "reply", "opened", "new" or "missing"
@@ -12,6 +14,7 @@
 //                                     list); feedback is the stored {rating, correction} or null
 //   "chat:reply" {text}                the bot answered a message sent from this page (not a loaded history)
 //   "chat:error" {message}             a problem was shown in the conversation
+//   "chat:busy" {busy}                 a reply or a history started (true) or finished (false) loading
 (function () {
   "use strict";
 
@@ -27,8 +30,6 @@
   const SVG_NS = "http://www.w3.org/2000/svg";
   const GREETING = "안녕하세요! 한국어 챗봇 한결이에요. 무엇이든 편하게 말을 걸어 주세요.";
   const NETWORK_ERROR = "서버에 연결할 수 없어요. 네트워크를 확인하고 다시 시도해 주세요.";
-  const DRAWING_PROMPT = "이 숫자 뭐야?";
-  const DRAW_HINT = "숫자 하나를 칸에 가득 차게 그려 주세요.";
 
   const list = document.getElementById("messages");
   const form = document.getElementById("composer");
@@ -45,13 +46,6 @@
   const previewIcon = document.getElementById("attachment-preview-icon");
   const removeButton = document.getElementById("attachment-remove");
   const dropHint = document.getElementById("drop-hint");
-  const drawToggle = document.getElementById("draw-toggle");
-  const drawPanel = document.getElementById("draw-panel");
-  const drawStatus = document.getElementById("draw-status");
-  const canvas = document.getElementById("draw-canvas");
-  const drawClear = document.getElementById("draw-clear");
-  const drawSend = document.getElementById("draw-send");
-  const drawClose = document.getElementById("draw-close");
   const viewer = document.getElementById("image-viewer");
   const viewerImg = document.getElementById("image-viewer-img");
   const viewerCaption = document.getElementById("image-viewer-caption");
@@ -386,7 +380,6 @@
   function updateComposer() {
     const length = countChars(input.value);
     sendButton.disabled = busy || (length === 0 && !pending) || length > MAX_CHARS;
-    drawSend.disabled = busy;
     counter.textContent = length > MAX_CHARS * 0.8 ? length.toLocaleString("ko-KR") + " / " + MAX_CHARS.toLocaleString("ko-KR") : "";
     counter.classList.toggle("over", length > MAX_CHARS);
     input.style.height = "auto";
@@ -395,6 +388,7 @@
 
   function setBusy(value) {
     busy = value;
+    emit("chat:busy", { busy: value });
     list.setAttribute("aria-busy", value ? "true" : "false");
     list.querySelectorAll(".chip").forEach(function (chip) { chip.disabled = value; });
     updateComposer();
@@ -645,128 +639,6 @@
     }
   }
 
-  // --- drawing pad ---------------------------------------------------------------------------
-  const pad = { ctx: null, size: 0, pointerId: null, last: null, drawn: false };
-
-  // Sizes the backing store to the CSS size times devicePixelRatio; resizing wipes the canvas.
-  function prepareCanvas() {
-    const cssSize = Math.round(canvas.getBoundingClientRect().width) || 260;
-    const ratio = window.devicePixelRatio || 1;
-    const pixels = Math.round(cssSize * ratio);
-    if (pad.ctx && canvas.width === pixels && pad.size === cssSize) { return; }
-    canvas.width = pixels;
-    canvas.height = pixels;
-    pad.size = cssSize;
-    pad.ctx = canvas.getContext("2d");
-    pad.ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    clearCanvas();
-  }
-
-  function clearCanvas() {
-    const ctx = pad.ctx;
-    if (!ctx) { return; }
-    // White, not transparent: the PNG must look like ink on paper to the digit model.
-    ctx.fillStyle = "#ffffff";
-    ctx.fillRect(0, 0, pad.size, pad.size);
-    ctx.strokeStyle = "#000000";
-    ctx.fillStyle = "#000000";
-    ctx.lineCap = "round";
-    ctx.lineJoin = "round";
-    ctx.lineWidth = Math.max(10, pad.size * 0.1);
-    pad.drawn = false;
-    drawStatus.textContent = DRAW_HINT;
-  }
-
-  function canvasPoint(event) {
-    const rect = canvas.getBoundingClientRect();
-    const scale = rect.width ? pad.size / rect.width : 1;
-    return { x: (event.clientX - rect.left) * scale, y: (event.clientY - rect.top) * scale };
-  }
-
-  function dot(point) {
-    pad.ctx.beginPath();
-    pad.ctx.arc(point.x, point.y, pad.ctx.lineWidth / 2, 0, Math.PI * 2);
-    pad.ctx.fill();
-  }
-
-  function lineTo(point) {
-    pad.ctx.beginPath();
-    pad.ctx.moveTo(pad.last.x, pad.last.y);
-    pad.ctx.lineTo(point.x, point.y);
-    pad.ctx.stroke();
-    pad.last = point;
-  }
-
-  canvas.addEventListener("pointerdown", function (event) {
-    if (pad.pointerId !== null || (event.pointerType === "mouse" && event.button !== 0)) { return; }
-    event.preventDefault();
-    if (!pad.ctx) { prepareCanvas(); }
-    pad.pointerId = event.pointerId;
-    try { canvas.setPointerCapture(event.pointerId); } catch (e) { /* synthetic events have no capture */ }
-    pad.last = canvasPoint(event);
-    dot(pad.last);
-    pad.drawn = true;
-    if (drawStatus.textContent !== DRAW_HINT) { drawStatus.textContent = DRAW_HINT; } // no repeat announcements
-  });
-
-  canvas.addEventListener("pointermove", function (event) {
-    if (event.pointerId !== pad.pointerId) { return; }
-    event.preventDefault();
-    const events = typeof event.getCoalescedEvents === "function" ? event.getCoalescedEvents() : [];
-    (events.length ? events : [event]).forEach(function (e) { lineTo(canvasPoint(e)); });
-  });
-
-  function endStroke(event) {
-    if (event.pointerId !== pad.pointerId) { return; }
-    pad.pointerId = null;
-    pad.last = null;
-  }
-  canvas.addEventListener("pointerup", endStroke);
-  canvas.addEventListener("pointercancel", endStroke);
-  canvas.addEventListener("lostpointercapture", endStroke);
-
-  function openDrawPanel() {
-    drawPanel.hidden = false;
-    drawToggle.setAttribute("aria-expanded", "true");
-    prepareCanvas();
-    drawPanel.focus();
-  }
-
-  function closeDrawPanel(returnFocus) {
-    if (drawPanel.hidden) { return; }
-    drawPanel.hidden = true;
-    drawToggle.setAttribute("aria-expanded", "false");
-    pad.pointerId = null;
-    if (returnFocus) { drawToggle.focus(); }
-  }
-
-  function sendDrawing() {
-    if (busy) { return; }
-    if (!pad.drawn) {
-      drawStatus.textContent = "먼저 칸 안에 숫자를 그려 주세요.";
-      return;
-    }
-    if (countChars(input.value) > MAX_CHARS) { showTooLong(); return; } // keep the drawing
-    canvas.toBlob(function (blob) {
-      if (!blob) { showError("그림을 이미지로 바꾸지 못했어요. 다시 그려 주세요."); return; }
-      const file = new File([blob], "drawing.png", { type: "image/png" });
-      const typed = input.value;
-      clearCanvas();
-      closeDrawPanel(false);
-      send(typed.trim() ? typed : DRAWING_PROMPT, { file: file, url: URL.createObjectURL(file) });
-    }, "image/png");
-  }
-
-  drawToggle.addEventListener("click", function () {
-    if (drawPanel.hidden) { openDrawPanel(); } else { closeDrawPanel(true); }
-  });
-  drawClear.addEventListener("click", clearCanvas);
-  drawSend.addEventListener("click", sendDrawing);
-  drawClose.addEventListener("click", function () { closeDrawPanel(true); });
-  window.addEventListener("resize", function () {
-    if (!drawPanel.hidden && !pad.drawn) { prepareCanvas(); }
-  });
-
   // --- events --------------------------------------------------------------------------------
   form.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -774,13 +646,6 @@
   });
 
   // Enter and Shift+Enter, and the IME rules around them, are composer.js's: Enter submits this form.
-
-  // Escape closes the drawing pad from anywhere (an open image viewer handles its own Escape first).
-  document.addEventListener("keydown", function (event) {
-    if (event.key !== "Escape" || event.isComposing || drawPanel.hidden || viewer.open) { return; }
-    event.preventDefault();
-    closeDrawPanel(drawPanel.contains(document.activeElement) || document.activeElement === document.body);
-  });
 
   input.addEventListener("input", updateComposer);
 
@@ -856,11 +721,23 @@
     if (startNewConversation()) { input.focus(); }
   });
 
+  // A picture made on the page (the drawing pad's), sent with the composer's text, or with `prompt`
+  // when the composer is empty. False, with nothing sent, while busy or when the text is too long (the
+  // caller keeps its picture); the error for a too long text is shown in the conversation.
+  function sendPicture(file, prompt) {
+    if (busy) { return false; }
+    const typed = input.value;
+    if (countChars(typed) > MAX_CHARS) { showTooLong(); return false; }
+    send(typed.trim() ? typed : String(prompt || ""), { file: file, url: URL.createObjectURL(file) });
+    return true;
+  }
+
   window.HangyeolChat = Object.freeze({
     currentConversationId: function () { return conversationId; },
     isBusy: function () { return busy; },
     openConversation: openConversation,
     startNewConversation: startNewConversation,
+    sendPicture: sendPicture,
   });
 
   updateComposer();
