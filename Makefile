@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: setup run serve-prod train train-vision test lint bench clean
+.PHONY: setup run serve-prod train train-vision test screenshots lint bench clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,10 @@ serve-prod: setup $(MODEL)/pipeline.yaml $(VISION_MODEL)/vision.json
 
 test: setup
 	$(PY) -m pytest -q
+
+# The browser tests again, saving the screenshots that the README shows into docs/screenshots/.
+screenshots: setup
+	E2E_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/e2e
 
 lint: setup
 	$(VENV)/bin/ruff check .

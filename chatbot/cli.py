@@ -15,6 +15,7 @@ from chatbot.corpus import CorpusError
 from chatbot.nlp.tokenizers import BACKENDS, DEFAULT, TokenizerUnavailable
 from chatbot.pipeline import ModelNotFound
 
+SHOWN_DUPLICATES = 20  # in validate's text summary; --json has them all
 EXPECTED_ERRORS = (CorpusError, ModelNotFound, TokenizerUnavailable, ValueError, FileNotFoundError)
 
 
@@ -47,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--chart", default=None, metavar="FILE.png", help="also write the chart here")
     forecast.set_defaults(func=run_forecast)
 
+    validate = sub.add_parser("validate", help="check a corpus as training would; exit 0 when it is valid, 2 when not")
+    validate.add_argument("--data", action="append", required=True,
+                          help="corpus file or directory (YAML, CSV, TSV, JSONL); repeatable")
+    validate.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    validate.add_argument("--preview", type=int, default=20, metavar="N", help="rows in the report's preview")
+    validate.set_defaults(func=run_validate)
+
     for entry in entry_points(group="chatbot.cli"):
         try:
             entry.load()(sub)
@@ -60,6 +68,40 @@ def run_analyze(args: argparse.Namespace) -> int:
 
     print(json.dumps(analyze(args.text, args.tokenizer), ensure_ascii=False, indent=2))
     return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from chatbot.corpus.report import corpus_report
+
+    report = corpus_report(args.data, preview_rows=args.preview)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(validation_summary(report)))
+    return 0 if report["ok"] else 2
+
+
+def validation_summary(report: dict) -> list[str]:
+    """The human-readable lines of ``validate``: the verdict, the problems, the counts and warnings."""
+    lines = [f"{', '.join(report['files'])}: {report['rows']} rows, {len(report['intents'])} intents, "
+             f"{report['ood_rows']} OOD rows, {report['answers']} with an answer",
+             "valid: training accepts this corpus" if report["ok"]
+             else f"NOT VALID: {report['error_count']} problem(s)"]
+    for error in report["errors"]:
+        where = f"{error['file']}:{error['line']}" if error["line"] else error["file"]
+        lines.append(f"  {where}: {error['message']}")
+    if report["error_count"] > len(report["errors"]):
+        lines.append(f"  ... and {report['error_count'] - len(report['errors'])} more")
+    if report["intents"]:
+        lines.append("intents: " + ", ".join(f"{k} {v}" for k, v in report["intents"].items()))
+    for dup in report["duplicates"][:SHOWN_DUPLICATES]:
+        places = ", ".join(f"{p['file']}:{p['line']}" for p in dup["lines"])
+        label = "CONFLICT " + "/".join(dup["intents"]) if dup["conflict"] else dup["intents"][0]
+        lines.append(f"duplicate ({label}) x{dup['count']}: {dup['text']!r} at {places}")
+    if report["duplicate_count"] > SHOWN_DUPLICATES:
+        lines.append(f"... and {report['duplicate_count'] - SHOWN_DUPLICATES} more duplicates (--json lists them)")
+    lines += [f"warning: {w}" for w in report["warnings"]]
+    return lines
 
 
 def run_classify(args: argparse.Namespace) -> int:

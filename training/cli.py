@@ -7,13 +7,14 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, nullcontext
 
 from tqdm import tqdm
 
 from training.config import DEFAULT_CONFIG, available_configs
 from training.forecaster_cli import register as register_forecaster
 from training.pretrain import register as register_pretrain
+from training.progress import ProgressLog
 from training.vision_cli import register as register_vision
 
 
@@ -35,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--pretrained", default=None, metavar="PATH_OR_ID",
                        help="BERT-family checkpoint for the bert-* configs: a folder from `chatbot pretrain`, "
                             "or KoBERT/KLUE-BERT/KoELECTRA copied here (nothing is downloaded)")
+    train.add_argument("--progress-file", default=None, metavar="PATH",
+                       help="append one JSON line per step ({time, stage, done, total}), then a done or failed line")
     train.set_defaults(func=run_train)
 
     evaluate = subparsers.add_parser("evaluate", help="evaluate a model on a labelled corpus")
@@ -88,16 +91,34 @@ def run_train(args: argparse.Namespace) -> int:
     overrides = {"device": args.device, "resume": args.resume, "time_budget_minutes": args.time_budget,
                  "seed": args.seed, "pretrained": args.pretrained}
     with distributed_session(args.device) as rank:
+        log = ProgressLog(args.progress_file) if args.progress_file and rank == 0 else None
         with tqdm(total=None, desc="train", unit=" step", file=sys.stderr, dynamic_ncols=True,
-                  disable=rank != 0) as bar:
+                  disable=rank != 0) as bar, closing(log) if log else nullcontext():
             def progress(stage: str) -> None:
                 bar.set_postfix_str(stage)
                 bar.update(1)
+                if log:
+                    log.step(stage)
 
-            meta = train_model(args.data, args.out, args.config, progress=progress, overrides=overrides)
+            def plan(total: int) -> None:
+                bar.total = total
+                bar.refresh()
+                if log:
+                    log.plan(total)
+
+            try:
+                meta = train_model(args.data, args.out, args.config, progress=progress, overrides=overrides,
+                                   plan=plan)
+            except BaseException as exc:  # the reader of the file learns why; the exit status stays as it was
+                if log:
+                    log.failed(exc)
+                raise
+            summary = train_summary(meta)
+            if log:
+                log.finished(meta["out_dir"], summary)
     if rank != 0:
         return 0
-    print(json.dumps(train_summary(meta), ensure_ascii=False, indent=2))
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0
 
 

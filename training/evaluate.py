@@ -10,6 +10,7 @@ from typing import Any
 
 from chatbot.corpus import OOD_LABEL, load_corpus
 from chatbot.evaluation import evaluate_messages
+from chatbot.message import Message
 from chatbot.pipeline import Pipeline
 from training.plots import confusion_matrix_png
 from training.train import fresh
@@ -18,7 +19,7 @@ FALLBACK_COLUMN = "(fallback)"
 
 
 def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
-    """Run the model over every row and write the three report files into ``out_dir``."""
+    """Run the model over every row and write the three report files into ``out_dir`` (``write_evaluation``)."""
     pipeline = Pipeline.load(model_dir)
     data = load_corpus(data_paths, min_intents=0)
     messages = fresh(data.messages)
@@ -33,10 +34,24 @@ def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir:
         # Perplexity of the gold answers under the generative model, whichever side replied.
         report["response"]["perplexity"] = generative.perplexity(
             [m.normalized or m.text for m in answered], [m.gold_answer for m in answered])
-    sources = Counter(m.reply_source.split(":")[0] for m in messages if m.reply_source)
-    report["reply_sources"] = {k: round(v / len(messages), 4) for k, v in sorted(sources.items())}
+    report["reply_sources"] = reply_sources(messages)
     report.update({"model": str(model_dir), "data": [str(p) for p in data_paths],
                    "seconds": round(seconds, 3), "rows_per_second": round(len(messages) / max(seconds, 1e-9), 1)})
+    write_evaluation(out_dir, report, messages, title=f"{Path(model_dir).name}: intents")
+    return report
+
+
+def reply_sources(messages: list[Message]) -> dict[str, float]:
+    """The share of replies from each responder kind (``retrieval``, ``seq2seq``, ...)."""
+    sources = Counter(m.reply_source.split(":")[0] for m in messages if m.reply_source)
+    return {k: round(v / len(messages), 4) for k, v in sorted(sources.items())}
+
+
+def write_evaluation(out_dir: str | Path, report: dict[str, Any], messages: list[Message], title: str) -> Path:
+    """Write report.json, predictions.jsonl and confusion_matrix.png for processed, gold-labelled messages.
+
+    ``evaluate`` and every training run (its validation split, in ``<model>/evaluation/``) write
+    the same three files, so one reader (the trainer page) shows both."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -49,5 +64,5 @@ def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir:
     # Fallback is shown as its own column, so OOD rows and rejected in-domain rows are visible.
     confusion_matrix_png([m.gold_intent for m in messages],
                          [FALLBACK_COLUMN if m.fallback else (m.intent or "") for m in messages],
-                         out / "confusion_matrix.png", title=f"{Path(model_dir).name}: intents")
-    return report
+                         out / "confusion_matrix.png", title=title)
+    return out

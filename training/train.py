@@ -41,12 +41,14 @@ from chatbot.message import Message, TrainingData
 from chatbot.pipeline import Pipeline
 from chatbot.registry import component_class
 from training.config import load_config
+from training.progress import Steps, planned_steps
 
 log = logging.getLogger(__name__)
 VERSIONED = ("kiwipiepy", "python-mecab-ko", "konlpy", "scikit-learn", "numpy", "scipy", "nltk", "torch")
 OVERRIDABLE = ("device", "seed", "resume", "time_budget_minutes", "pretrained")
 CHECKPOINTS = "checkpoints"
 LOSS_CURVE = "loss_curve.png"
+EVALUATION = "evaluation"  # <model>/evaluation/: report.json, predictions.jsonl, confusion_matrix.png
 SUMMARY_KEYS = ("steps", "best_step", "best_validation_loss", "best_validation_score", "stopped_by", "seconds",
                 "seconds_to_best", "device", "precision", "world_size", "resumed_from", "examples_per_second",
                 "target_tokens_per_second", "peak_gpu_memory_mib")
@@ -127,12 +129,17 @@ class Budget:
 
 def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str | Path | dict | None = None,
                 progress: Callable[[str], None] | None = None,
-                overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+                overrides: dict[str, Any] | None = None, plan: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Train and save a model directory; return its metadata. Raises CorpusError on a bad corpus.
 
     ``overrides`` (the CLI's ``--device``, ``--seed``, ``--resume``, ``--time-budget``, ``--pretrained``) set that
     parameter on every step whose component has it; ``seed`` also seeds the validation split, and
-    ``time_budget_minutes`` is the whole command's (see the module docstring)."""
+    ``time_budget_minutes`` is the whole command's (see the module docstring).
+
+    ``progress(stage)`` is called at each step; ``plan(total)`` with the number of steps planned,
+    first before the corpus is read and again once the validation split is known (``done`` never
+    exceeds it). With a validation split the model directory gets ``evaluation/``: the split's
+    report.json, predictions.jsonl and confusion matrix, as ``evaluate`` writes them."""
     started, clock_start = time.perf_counter(), time.monotonic()
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v is not False}
     unknown = set(overrides) - set(OVERRIDABLE)
@@ -143,10 +150,11 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
     seed, fraction = int(options.get("seed", 0)), float(options.get("validation_split", 0.15))
     out = Path(out_dir)
     rank, world_size = world()
-    say = progress or (lambda _stage: None)
+    say = Steps(progress, plan)
     steps = [{"name": s["name"], "params": dict(s.get("params") or {})} for s in config["pipeline"]]
     neural = [i for i, s in enumerate(steps) if is_neural(s["name"])]
     refit = wants_refit(options.get("refit", "auto"), bool(neural))
+    say.expect(planned_steps(len(steps), fraction > 0, refit))
     check_overrides(overrides, neural, steps, out)
     for s in steps:
         defaults = component_class(s["name"]).defaults
@@ -158,6 +166,7 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
     validation: dict[str, Any] = {}
     held_out = None
     train_rows, val_rows = split(data, fraction, seed)
+    say.expect(planned_steps(len(steps), bool(val_rows), refit))
     fits = len(neural) * (2 if val_rows and refit else 1)
     budget = Budget(overrides.get("time_budget_minutes"), fits, start=clock_start)
     resume = bool(overrides.get("resume"))
@@ -207,6 +216,7 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
         "world_size": world_size,
         "neural": {name: {k: entry.get(k) for k in SUMMARY_KEYS} for name, entry in logs.items()},
         "loss_curve": LOSS_CURVE if histories else None,
+        "evaluation": EVALUATION if val_rows else None,  # the validation split's report, predictions, matrix
         "capabilities": sorted(set(data.descriptions.values())),
         "versions": library_versions(),
         "train_seconds": round(time.perf_counter() - started, 2),
@@ -215,13 +225,18 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
         return {"out_dir": str(out), **pipeline.meta}
     say("saving")
 
-    def plot(directory: Path) -> None:
+    def extras(directory: Path) -> None:
+        from training.evaluate import reply_sources, write_evaluation
         from training.plots import loss_curve_png
 
         if histories:
             loss_curve_png(histories, directory / LOSS_CURVE, title=f"{pipeline.meta['config']}: loss")
+        if val_rows:  # the messages tune() processed: no second pass over the split
+            report = {**validation, "split": "validation", "created_at": pipeline.meta["created_at"],
+                      "reply_sources": reply_sources(val), "model": str(out), "data": [str(p) for p in data_paths]}
+            write_evaluation(directory / EVALUATION, report, val, title=f"{out.name}: validation split")
 
-    return {"out_dir": str(save_atomically(pipeline, out, extras=plot, keep_checkpoints=bool(neural))),
+    return {"out_dir": str(save_atomically(pipeline, out, extras=extras, keep_checkpoints=bool(neural))),
             **pipeline.meta}
 
 
