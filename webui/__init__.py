@@ -34,7 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     lifecycle.init_app(app)
     auth.init_app(app)
 
-    from webui import account_api, account_pages, admin_api, api, chat, history_api, trainer, uploads
+    from webui import account_api, account_pages, admin_api, api, chat, commands_api, history_api, trainer, uploads
     from webui.errors import register_error_handlers
 
     app.register_blueprint(chat.bp)
@@ -44,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(account_pages.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(admin_api.bp)
+    app.register_blueprint(commands_api.bp)
     app.register_blueprint(trainer.bp)
     register_error_handlers(app)
     schema.ensure_schema(app)

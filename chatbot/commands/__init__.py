@@ -34,10 +34,26 @@ def command(name: str, description: str, usage: str = "") -> Callable:
     return decorate
 
 
-def run_command(text: str, bot: Any, context: dict[str, Any]) -> Reply:
-    """Dispatch ``/name args`` to its handler; an unknown name gets a helpful reply."""
+def register_builtin_commands() -> None:
+    """Import the built-in command modules, whose decorators fill ``COMMANDS``.
+
+    Lazily, not at the top of this module: those modules import this one for ``command``.
+    """
     from chatbot.commands import forecast_command, help_command, image_command  # noqa: F401  (registers them)
 
+
+def list_commands() -> list[Command]:
+    """Every registered command, sorted by name: what ``/help`` and the web page's ``/`` menu show.
+
+    Registers the built-in ones first, so the list is complete even before any message was routed.
+    """
+    register_builtin_commands()
+    return sorted(COMMANDS.values(), key=lambda c: c.name)
+
+
+def run_command(text: str, bot: Any, context: dict[str, Any]) -> Reply:
+    """Dispatch ``/name args`` to its handler; an unknown name gets a helpful reply."""
+    register_builtin_commands()
     name, _, args = text[1:].partition(" ")
     found = COMMANDS.get(name.lower())
     if found is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatbot.commands import COMMANDS, command
+from chatbot.commands import command, list_commands
 from chatbot.reply import Reply
 
 
@@ -16,5 +16,5 @@ def help_command(args: str, bot: Any, context: dict[str, Any]) -> Reply:
     if topics:
         lines.append("• 대화 주제: " + ", ".join(topics))
     lines.append("• 명령어:")
-    lines += [f"  {c.usage} — {c.description}" for c in sorted(COMMANDS.values(), key=lambda c: c.name)]
+    lines += [f"  {c.usage} — {c.description}" for c in list_commands()]
     return Reply(text="\n".join(lines), intent="help", confidence=1.0, source="command")

@@ -14,7 +14,7 @@ from webui.extensions import db
 from webui.models import User
 
 STATIC = Path(webui.__file__).parent / "static"
-NEW_SCRIPTS = [STATIC / "conversations.js", STATIC / "feedback.js"]
+NEW_SCRIPTS = [STATIC / "conversations.js", STATIC / "feedback.js", STATIC / "announce.js", STATIC / "drawpad.js"]
 NEW_STYLES = [STATIC / "conversations.css", STATIC / "feedback.css"]
 PASSWORD = "비밀번호1234"
 
@@ -100,7 +100,9 @@ def test_the_page_needs_no_inline_script_or_style(app: Flask, client, signed_in)
 def test_the_list_and_feedback_scripts_load_before_chat_js(client):
     html = client.get("/").get_data(as_text=True)
     order = re.findall(r'<script src="/static/([a-z]+\.js)" defer>', html)
-    assert order == ["feedback.js", "conversations.js", "chat.js"]  # listeners first: they hear the first events
+    # Listeners first: they hear chat.js's first events; composer.js before commands.js, which uses it.
+    assert order == ["feedback.js", "conversations.js", "announce.js", "forecast.js", "drawpad.js", "composer.js",
+                     "commands.js", "chat.js"]
     for name in order + [p.name for p in NEW_STYLES]:
         assert client.get(f"/static/{name}").status_code == 200
     assert re.search(r'<link rel="stylesheet" href="/static/conversations.css">', html)
@@ -139,10 +141,10 @@ def test_scripts_share_one_documented_interface():
     chat_js = (STATIC / "chat.js").read_text(encoding="utf-8")
     header = chat_js[: chat_js.index("(function")]
     emitted = set(re.findall(r'emit\("(chat:[a-z-]+)"', chat_js))
-    assert emitted == {"chat:conversation", "chat:bot-message"}
+    assert emitted == {"chat:conversation", "chat:bot-message", "chat:reply", "chat:error", "chat:busy"}
     for name in emitted:
         assert name in header, f"{name} is not documented at the top of chat.js"
-    methods = {"currentConversationId", "isBusy", "openConversation", "startNewConversation"}
+    methods = {"currentConversationId", "isBusy", "openConversation", "startNewConversation", "sendPicture"}
     for method in methods:
         assert f"HangyeolChat.{method}(" in header and f"{method}:" in chat_js
     for path in NEW_SCRIPTS:

@@ -5,11 +5,16 @@
 //   window.HangyeolChat.isBusy()                 true while a reply or a history is loading
 //   window.HangyeolChat.openConversation(id)     show that conversation; false (nothing done) while busy
 //   window.HangyeolChat.startNewConversation()   as the "새 대화" button; false while busy
+//   window.HangyeolChat.sendPicture(file, prompt) send a picture with the composer's text (or prompt);
+//                                                false, nothing sent, while busy or if the text is too long
 // Events dispatched on document (detail in braces):
 //   "chat:conversation" {id, reason}  the open conversation changed or got a reply; reason is "created"
 //                                     (first reply of a new one), "reply", "opened", "new" or "missing"
 //   "chat:bot-message" {row, messageId, feedback}  a stored bot message was drawn (before it joins the
 //                                     list); feedback is the stored {rating, correction} or null
+//   "chat:reply" {text}                the bot answered a message sent from this page (not a loaded history)
+//   "chat:error" {message}             a problem was shown in the conversation
+//   "chat:busy" {busy}                 a reply or a history started (true) or finished (false) loading
 (function () {
   "use strict";
 
@@ -22,12 +27,9 @@
   const TABLE_TYPES = ["text/csv", "text/tab-separated-values", "application/vnd.ms-excel", "text/plain",
     "application/csv", "text/comma-separated-values"];
   const SPREADSHEET_EXTENSIONS = ["xls", "xlsx", "xlsm", "ods", "numbers"];
-  const FORECAST_ROWS = 6; // the bubble shows the first steps; the chart shows them all
   const SVG_NS = "http://www.w3.org/2000/svg";
   const GREETING = "안녕하세요! 한국어 챗봇 한결이에요. 무엇이든 편하게 말을 걸어 주세요.";
   const NETWORK_ERROR = "서버에 연결할 수 없어요. 네트워크를 확인하고 다시 시도해 주세요.";
-  const DRAWING_PROMPT = "이 숫자 뭐야?";
-  const DRAW_HINT = "숫자 하나를 칸에 가득 차게 그려 주세요.";
 
   const list = document.getElementById("messages");
   const form = document.getElementById("composer");
@@ -44,13 +46,6 @@
   const previewIcon = document.getElementById("attachment-preview-icon");
   const removeButton = document.getElementById("attachment-remove");
   const dropHint = document.getElementById("drop-hint");
-  const drawToggle = document.getElementById("draw-toggle");
-  const drawPanel = document.getElementById("draw-panel");
-  const drawStatus = document.getElementById("draw-status");
-  const canvas = document.getElementById("draw-canvas");
-  const drawClear = document.getElementById("draw-clear");
-  const drawSend = document.getElementById("draw-send");
-  const drawClose = document.getElementById("draw-close");
   const viewer = document.getElementById("image-viewer");
   const viewerImg = document.getElementById("image-viewer-img");
   const viewerCaption = document.getElementById("image-viewer-caption");
@@ -59,7 +54,6 @@
 
   let conversationId = loadConversationId();
   let busy = false;
-  let composing = false; // a Hangul IME composition is in progress
   let pending = null; // the file waiting to be sent: { file, kind: "image" | "table", url (images only) }
   const objectUrls = new Set(); // local thumbnails shown in the conversation, revoked when it is cleared
 
@@ -144,7 +138,9 @@
     if (item.type === "image" && typeof item.url === "string") { return renderImage(item); }
     if (item.type === "classification" && Array.isArray(item.labels)) { return renderClassification(item); }
     if (item.type === "file") { return renderFile(item); }
-    if (item.type === "forecast" && Array.isArray(item.values)) { return renderForecast(item); }
+    if (item.type === "forecast" && Array.isArray(item.values) && window.HangyeolForecast) {
+      return window.HangyeolForecast.render(item);
+    }
     return null;
   }
 
@@ -230,113 +226,6 @@
     }
     chip.appendChild(text);
     return chip;
-  }
-
-  // --- forecasts -------------------------------------------------------------------------------
-  const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?/;
-
-  // Labels for the first `count` steps: YYYY-MM for month starts, YYYY-MM-DD (with the time when
-  // the steps are hours), or t+1, t+2... when the series had no dates.
-  function forecastLabels(dates, count) {
-    const labels = [];
-    const parsed = Array.isArray(dates) ? dates.map(function (d) { return ISO_DATE.exec(String(d)); }) : [];
-    if (parsed.length < count || parsed.slice(0, count).some(function (m) { return !m; })) {
-      for (let i = 0; i < count; i += 1) { labels.push("t+" + (i + 1)); }
-      return labels;
-    }
-    const valid = parsed.filter(Boolean);
-    const timed = valid.some(function (m) { return (m[4] && m[4] !== "00") || (m[5] && m[5] !== "00"); });
-    const monthly = !timed && valid.length > 1 && valid.every(function (m) { return m[3] === "01"; });
-    for (let i = 0; i < count; i += 1) {
-      const m = parsed[i];
-      if (monthly) { labels.push(m[1] + "-" + m[2]); }
-      else if (timed) { labels.push(m[1] + "-" + m[2] + "-" + m[3] + " " + (m[4] || "00") + ":" + (m[5] || "00")); }
-      else { labels.push(m[1] + "-" + m[2] + "-" + m[3]); }
-    }
-    return labels;
-  }
-
-  // Four significant digits of the largest number shown, the same decimals on every row.
-  function forecastFormatter(numbers) {
-    const scale = numbers.reduce(function (max, n) { return Number.isFinite(n) ? Math.max(max, Math.abs(n)) : max; }, 0);
-    const decimals = scale > 0 ? Math.min(6, Math.max(0, 3 - Math.floor(Math.log10(scale)))) : 0;
-    return function (n) {
-      if (!Number.isFinite(n)) { return "–"; }
-      return n.toLocaleString("ko-KR", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
-    };
-  }
-
-  function numbersOf(list, length) {
-    if (!Array.isArray(list) || list.length < length) { return null; }
-    return list.slice(0, length).map(function (v) { return v === null || v === "" ? NaN : Number(v); });
-  }
-
-  function renderForecast(item) {
-    const total = item.values.length;
-    const count = Math.min(total, FORECAST_ROWS);
-    const values = numbersOf(item.values, count);
-    const lower = numbersOf(item.lower, count);
-    const upper = numbersOf(item.upper, count);
-    const interval = Boolean(lower && upper);
-    const format = forecastFormatter(values.concat(interval ? lower.concat(upper) : []));
-    const labels = forecastLabels(item.dates, count);
-
-    const box = document.createElement("div");
-    box.className = "forecast";
-
-    const table = document.createElement("table");
-    table.className = "forecast-table";
-    const caption = document.createElement("caption");
-    caption.textContent = total > count
-      ? "예측값 (" + total.toLocaleString("ko-KR") + "개 중 처음 " + count + "개)"
-      : "예측값 " + count + "개";
-    table.appendChild(caption);
-
-    const level = Number(item.level);
-    const head = document.createElement("thead");
-    const headRow = document.createElement("tr");
-    const headings = ["시점", "예측값"];
-    if (interval) {
-      headings.push((level > 0 && level < 1 ? Math.round(level * 100) + "% " : "") + "구간");
-    }
-    headings.forEach(function (text) {
-      const th = document.createElement("th");
-      th.scope = "col";
-      th.textContent = text;
-      headRow.appendChild(th);
-    });
-    head.appendChild(headRow);
-    table.appendChild(head);
-
-    const body = document.createElement("tbody");
-    for (let i = 0; i < count; i += 1) {
-      const tr = document.createElement("tr");
-      const when = document.createElement("th");
-      when.scope = "row";
-      when.textContent = labels[i];
-      const value = document.createElement("td");
-      value.className = "forecast-value";
-      value.textContent = format(values[i]);
-      tr.appendChild(when);
-      tr.appendChild(value);
-      if (interval) {
-        const range = document.createElement("td");
-        range.className = "forecast-interval";
-        range.textContent = format(lower[i]) + " – " + format(upper[i]);
-        tr.appendChild(range);
-      }
-      body.appendChild(tr);
-    }
-    table.appendChild(body);
-    box.appendChild(table);
-
-    if (item.model) {
-      const model = document.createElement("p");
-      model.className = "forecast-model";
-      model.textContent = "모델: " + String(item.model);
-      box.appendChild(model);
-    }
-    return box;
   }
 
   function renderImage(item) {
@@ -426,6 +315,7 @@
 
   function showError(message) {
     addMessage("error", message || NETWORK_ERROR);
+    emit("chat:error", { message: message || NETWORK_ERROR });
   }
 
   function showTooLong() {
@@ -490,7 +380,6 @@
   function updateComposer() {
     const length = countChars(input.value);
     sendButton.disabled = busy || (length === 0 && !pending) || length > MAX_CHARS;
-    drawSend.disabled = busy;
     counter.textContent = length > MAX_CHARS * 0.8 ? length.toLocaleString("ko-KR") + " / " + MAX_CHARS.toLocaleString("ko-KR") : "";
     counter.classList.toggle("over", length > MAX_CHARS);
     input.style.height = "auto";
@@ -499,6 +388,7 @@
 
   function setBusy(value) {
     busy = value;
+    emit("chat:busy", { busy: value });
     list.setAttribute("aria-busy", value ? "true" : "false");
     list.querySelectorAll(".chip").forEach(function (chip) { chip.disabled = value; });
     updateComposer();
@@ -693,6 +583,7 @@
           attachments: items.filter(function (item) { return item !== upload; }),
           messageId: result.data.message_id,
         });
+        emit("chat:reply", { text: result.data.reply });
         emit("chat:conversation", { id: conversationId, reason: created ? "created" : "reply" });
       } else {
         showError(errorMessage(result.data) || "요청을 처리하지 못했어요. (HTTP " + result.response.status + ")");
@@ -748,153 +639,13 @@
     }
   }
 
-  // --- drawing pad ---------------------------------------------------------------------------
-  const pad = { ctx: null, size: 0, pointerId: null, last: null, drawn: false };
-
-  // Sizes the backing store to the CSS size times devicePixelRatio; resizing wipes the canvas.
-  function prepareCanvas() {
-    const cssSize = Math.round(canvas.getBoundingClientRect().width) || 260;
-    const ratio = window.devicePixelRatio || 1;
-    const pixels = Math.round(cssSize * ratio);
-    if (pad.ctx && canvas.width === pixels && pad.size === cssSize) { return; }
-    canvas.width = pixels;
-    canvas.height = pixels;
-    pad.size = cssSize;
-    pad.ctx = canvas.getContext("2d");
-    pad.ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    clearCanvas();
-  }
-
-  function clearCanvas() {
-    const ctx = pad.ctx;
-    if (!ctx) { return; }
-    // White, not transparent: the PNG must look like ink on paper to the digit model.
-    ctx.fillStyle = "#ffffff";
-    ctx.fillRect(0, 0, pad.size, pad.size);
-    ctx.strokeStyle = "#000000";
-    ctx.fillStyle = "#000000";
-    ctx.lineCap = "round";
-    ctx.lineJoin = "round";
-    ctx.lineWidth = Math.max(10, pad.size * 0.1);
-    pad.drawn = false;
-    drawStatus.textContent = DRAW_HINT;
-  }
-
-  function canvasPoint(event) {
-    const rect = canvas.getBoundingClientRect();
-    const scale = rect.width ? pad.size / rect.width : 1;
-    return { x: (event.clientX - rect.left) * scale, y: (event.clientY - rect.top) * scale };
-  }
-
-  function dot(point) {
-    pad.ctx.beginPath();
-    pad.ctx.arc(point.x, point.y, pad.ctx.lineWidth / 2, 0, Math.PI * 2);
-    pad.ctx.fill();
-  }
-
-  function lineTo(point) {
-    pad.ctx.beginPath();
-    pad.ctx.moveTo(pad.last.x, pad.last.y);
-    pad.ctx.lineTo(point.x, point.y);
-    pad.ctx.stroke();
-    pad.last = point;
-  }
-
-  canvas.addEventListener("pointerdown", function (event) {
-    if (pad.pointerId !== null || (event.pointerType === "mouse" && event.button !== 0)) { return; }
-    event.preventDefault();
-    if (!pad.ctx) { prepareCanvas(); }
-    pad.pointerId = event.pointerId;
-    try { canvas.setPointerCapture(event.pointerId); } catch (e) { /* synthetic events have no capture */ }
-    pad.last = canvasPoint(event);
-    dot(pad.last);
-    pad.drawn = true;
-    if (drawStatus.textContent !== DRAW_HINT) { drawStatus.textContent = DRAW_HINT; } // no repeat announcements
-  });
-
-  canvas.addEventListener("pointermove", function (event) {
-    if (event.pointerId !== pad.pointerId) { return; }
-    event.preventDefault();
-    const events = typeof event.getCoalescedEvents === "function" ? event.getCoalescedEvents() : [];
-    (events.length ? events : [event]).forEach(function (e) { lineTo(canvasPoint(e)); });
-  });
-
-  function endStroke(event) {
-    if (event.pointerId !== pad.pointerId) { return; }
-    pad.pointerId = null;
-    pad.last = null;
-  }
-  canvas.addEventListener("pointerup", endStroke);
-  canvas.addEventListener("pointercancel", endStroke);
-  canvas.addEventListener("lostpointercapture", endStroke);
-
-  function openDrawPanel() {
-    drawPanel.hidden = false;
-    drawToggle.setAttribute("aria-expanded", "true");
-    prepareCanvas();
-    drawPanel.focus();
-  }
-
-  function closeDrawPanel(returnFocus) {
-    if (drawPanel.hidden) { return; }
-    drawPanel.hidden = true;
-    drawToggle.setAttribute("aria-expanded", "false");
-    pad.pointerId = null;
-    if (returnFocus) { drawToggle.focus(); }
-  }
-
-  function sendDrawing() {
-    if (busy) { return; }
-    if (!pad.drawn) {
-      drawStatus.textContent = "먼저 칸 안에 숫자를 그려 주세요.";
-      return;
-    }
-    if (countChars(input.value) > MAX_CHARS) { showTooLong(); return; } // keep the drawing
-    canvas.toBlob(function (blob) {
-      if (!blob) { showError("그림을 이미지로 바꾸지 못했어요. 다시 그려 주세요."); return; }
-      const file = new File([blob], "drawing.png", { type: "image/png" });
-      const typed = input.value;
-      clearCanvas();
-      closeDrawPanel(false);
-      send(typed.trim() ? typed : DRAWING_PROMPT, { file: file, url: URL.createObjectURL(file) });
-    }, "image/png");
-  }
-
-  drawToggle.addEventListener("click", function () {
-    if (drawPanel.hidden) { openDrawPanel(); } else { closeDrawPanel(true); }
-  });
-  drawClear.addEventListener("click", clearCanvas);
-  drawSend.addEventListener("click", sendDrawing);
-  drawClose.addEventListener("click", function () { closeDrawPanel(true); });
-  window.addEventListener("resize", function () {
-    if (!drawPanel.hidden && !pad.drawn) { prepareCanvas(); }
-  });
-
   // --- events --------------------------------------------------------------------------------
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     send(input.value, pending);
   });
 
-  input.addEventListener("compositionstart", function () { composing = true; });
-  input.addEventListener("compositionend", function () { composing = false; });
-
-  input.addEventListener("keydown", function (event) {
-    // Enter that confirms a Hangul syllable must not send a half-typed message.
-    // keyCode 229 covers Safari, which fires this keydown after compositionend.
-    if (event.isComposing || event.keyCode === 229 || composing) { return; }
-    if (event.key === "Enter" && !event.shiftKey) {
-      event.preventDefault();
-      send(input.value, pending);
-    }
-  });
-
-  // Escape closes the drawing pad from anywhere (an open image viewer handles its own Escape first).
-  document.addEventListener("keydown", function (event) {
-    if (event.key !== "Escape" || event.isComposing || drawPanel.hidden || viewer.open) { return; }
-    event.preventDefault();
-    closeDrawPanel(drawPanel.contains(document.activeElement) || document.activeElement === document.body);
-  });
+  // Enter and Shift+Enter, and the IME rules around them, are composer.js's: Enter submits this form.
 
   input.addEventListener("input", updateComposer);
 
@@ -970,11 +721,23 @@
     if (startNewConversation()) { input.focus(); }
   });
 
+  // A picture made on the page (the drawing pad's), sent with the composer's text, or with `prompt`
+  // when the composer is empty. False, with nothing sent, while busy or when the text is too long (the
+  // caller keeps its picture); the error for a too long text is shown in the conversation.
+  function sendPicture(file, prompt) {
+    if (busy) { return false; }
+    const typed = input.value;
+    if (countChars(typed) > MAX_CHARS) { showTooLong(); return false; }
+    send(typed.trim() ? typed : String(prompt || ""), { file: file, url: URL.createObjectURL(file) });
+    return true;
+  }
+
   window.HangyeolChat = Object.freeze({
     currentConversationId: function () { return conversationId; },
     isBusy: function () { return busy; },
     openConversation: openConversation,
     startNewConversation: startNewConversation,
+    sendPicture: sendPicture,
   });
 
   updateComposer();
