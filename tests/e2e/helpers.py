@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 BOT_ROWS = ".row-bot:not(.typing)"
@@ -37,3 +38,19 @@ def log_in(page: Any, base_url: str, username: str, password: str) -> None:
     page.click("input[type=submit], button[type=submit]")
     page.wait_for_url(base_url + "/")
     page.wait_for_selector(BOT_ROWS)
+
+
+def chat_posts(page: Any) -> list[str]:
+    """The messages the page posts to /api/chat from now on (text of each JSON or form request)."""
+    sent: list[str] = []
+
+    def record(request: Any) -> None:
+        if request.method == "POST" and request.url.endswith("/api/chat"):
+            body = request.post_data or ""
+            try:
+                sent.append(json.loads(body).get("message", ""))
+            except ValueError:
+                sent.append(body)  # multipart (a picture): the raw body
+
+    page.on("request", record)
+    return sent

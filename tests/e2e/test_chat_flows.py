@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 from tests.conftest import draw_digit
-from tests.e2e.helpers import bot_rows, wait_for_reply
-
-
-def chat_posts(page: Any) -> list[str]:
-    """The messages the page posts to /api/chat from now on (text of each JSON or form request)."""
-    sent: list[str] = []
-
-    def record(request: Any) -> None:
-        if request.method == "POST" and request.url.endswith("/api/chat"):
-            body = request.post_data or ""
-            try:
-                sent.append(json.loads(body).get("message", ""))
-            except ValueError:
-                sent.append(body)  # multipart (a picture): the raw body
-
-    page.on("request", record)
-    return sent
+from tests.e2e.helpers import bot_rows, chat_posts, wait_for_reply
 
 
 def test_send_and_receive_shows_both_bubbles_with_times(page: Any) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.helpers import bot_rows, send, wait_for_reply
-from tests.e2e.test_chat_flows import chat_posts
+from tests.e2e.helpers import bot_rows, chat_posts, send, wait_for_reply
 
 MENU = "#command-menu"
 OPTIONS = "#command-menu .command-option"
