@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 BOT_ROWS = ".row-bot:not(.typing)"
@@ -54,3 +56,11 @@ def chat_posts(page: Any) -> list[str]:
 
     page.on("request", record)
     return sent
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Save a screenshot under E2E_SCREENSHOT_DIR when it is set (``make screenshots`` fills docs/)."""
+    folder = os.environ.get("E2E_SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / name))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.helpers import bot_rows, chat_posts, send, wait_for_reply
+from tests.e2e.helpers import bot_rows, chat_posts, screenshot, send, wait_for_reply
 
 MENU = "#command-menu"
 OPTIONS = "#command-menu .command-option"
@@ -32,6 +32,7 @@ def test_slash_lists_the_commands_with_korean_descriptions(page: Any) -> None:
     help_text = page.locator(OPTIONS).nth(1).inner_text()
     assert "명령어" in help_text  # the description from chatbot.commands, in Korean
     assert "h=" in page.locator(OPTIONS).first.inner_text()  # /forecast's usage
+    screenshot(page, "command-menu.png")
 
 
 def test_arrows_move_and_enter_fills_the_command_without_sending(page: Any) -> None:

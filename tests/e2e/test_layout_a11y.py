@@ -3,14 +3,12 @@ contrast in both themes, announcements, and no request leaving the machine."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.helpers import BOT_ROWS, send
+from tests.e2e.helpers import BOT_ROWS, log_in, screenshot, send
 
 PHONE = {"width": 360, "height": 780}
 
@@ -32,17 +30,24 @@ CONTRAST_JS = """el => {
   const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
   return (a + 0.05) / (b + 0.05);
 }"""
+# Every visible element with text of its own, except disabled controls (WCAG exempts them): its
+# selector-ish name and contrast ratio, and whether the text is large (24 px, or 18.66 px bold).
+ALL_TEXT_JS = """() => [...document.querySelectorAll('body *')].filter(el => {
+    if (el.closest('[disabled], [hidden], [aria-hidden=true]')) return false;
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    const box = el.getBoundingClientRect();
+    return own && box.width > 0 && box.height > 0 && getComputedStyle(el).visibility === 'visible';
+  }).map(el => { const s = getComputedStyle(el); const size = parseFloat(s.fontSize);
+    const classes = typeof el.className === 'string' && el.className.trim()
+      ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
+    return {name: el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + classes,
+            text: el.textContent.trim().slice(0, 24), ratio: (%s)(el),
+            large: size >= 24 || (size >= 18.66 && parseInt(s.fontWeight) >= 700)}; })"""
+
+
 # Text that must pass AA for normal-size text (4.5:1) in both themes.
 TEXT_SELECTORS = [".app-title h1", ".subtitle", ".row-user .bubble", ".row-bot .bubble", ".row .time",
                   ".composer-hint", "#input", "#send", "#new-chat", ".chip"]
-
-
-def screenshot(page: Any, name: str) -> None:
-    """Save a screenshot under E2E_SCREENSHOT_DIR when it is set (``make screenshots`` fills docs/)."""
-    folder = os.environ.get("E2E_SCREENSHOT_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name))
 
 
 def overflow(page: Any) -> int:
@@ -79,7 +84,9 @@ def test_text_contrast_passes_wcag_aa(browser: Any, live_server: Any, scheme: st
     try:
         page = context.new_page()
         page.goto(live_server.url + "/")
-        send(page, "__전혀 모르는 말 qwerty__")  # a fallback reply, which offers chips
+        send(page, "안녕하세욯ㅎ")
+        send(page, "오늘 넘 피곤하다ㅠㅠ")
+        send(page, "양자역학 슈뢰딩거 방정식 풀어줘")  # out of domain: a fallback reply, which offers chips
         dark_page = page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
         assert dark_page == (scheme == "dark")
         ratios = {}
@@ -87,12 +94,39 @@ def test_text_contrast_passes_wcag_aa(browser: Any, live_server: Any, scheme: st
             element = page.locator(selector).first
             if element.count():
                 ratios[selector] = round(element.evaluate(CONTRAST_JS), 2)
-        assert len(ratios) >= len(TEXT_SELECTORS) - 1, ratios  # chips appear only on some replies
+        assert set(ratios) == set(TEXT_SELECTORS), ratios
         failing = {s: r for s, r in ratios.items() if r < 4.5}
         assert not failing, f"{scheme}: below 4.5:1: {failing}"
         screenshot(page, f"chat-desktop-{scheme}.png")
     finally:
         context.close()
+
+
+def low_contrast(page: Any) -> list[dict[str, Any]]:
+    """Text on the page below WCAG AA: 4.5:1, or 3:1 for large text."""
+    found = page.evaluate(ALL_TEXT_JS % CONTRAST_JS)
+    assert found
+    return [item for item in found if item["ratio"] < (3.0 if item["large"] else 4.5)]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_text_on_every_page_passes_wcag_aa(browser: Any, live_server: Any, scheme: str) -> None:
+    context = browser.new_context(locale="ko-KR", viewport={"width": 1100, "height": 800}, color_scheme=scheme)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/")
+        send(page, "양자역학 슈뢰딩거 방정식 풀어줘")
+        failures = {"/": low_contrast(page)}
+        for path in ("/login", "/register"):
+            page.goto(live_server.url + path)
+            failures[path] = low_contrast(page)
+        log_in(page, live_server.url, *live_server.add_user(f"대비보는트레이너{scheme}", role="trainer"))
+        for path in ("/trainer", "/trainer/feedback", "/account"):
+            page.goto(live_server.url + path)
+            failures[path] = low_contrast(page)
+    finally:
+        context.close()
+    assert not any(failures.values()), {k: v for k, v in failures.items() if v}
 
 
 def tab_order(page: Any, presses: int) -> list[dict[str, Any]]:

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import write_tiny_corpus
-from tests.e2e.helpers import log_in, send
-from tests.e2e.test_layout_a11y import screenshot
+from tests.e2e.helpers import log_in, screenshot, send
 
 
 def served_version(page: Any, base_url: str) -> str:
