@@ -86,9 +86,21 @@ def _environment() -> dict[str, str]:
 
 
 def _watch(process: subprocess.Popen, path: Path) -> None:
-    """Wait for the process and record its return code (the thread that reaps it)."""
-    code = process.wait()
+    """Wait for the process and record its return code (the thread that reaps it).
+
+    Where the system has ``waitid``, the ended process is left unreaped (``WNOWAIT``) until exit.json is
+    written: its pid stays taken, so a reader never sees the job's process gone without its exit.json (it
+    would call the job interrupted for that moment)."""
+    code = None
+    if hasattr(os, "waitid"):
+        with contextlib.suppress(ChildProcessError, OSError):
+            info = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+            if info is not None:
+                code = info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+    if code is None:
+        code = process.wait()
     write_json(path / "exit.json", {"returncode": code, "finished": now()})
+    process.wait()  # reaps it (returns at once when already reaped)
     logger.info("Training job %s ended with return code %d", path.name, code)
 
 
