@@ -123,3 +123,17 @@ def test_the_open_menu_fits_a_phone(browser: Any, live_server: Any) -> None:
         assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
     finally:
         context.close()
+
+
+def test_enter_on_a_name_typed_in_full_sends_it(page: Any) -> None:
+    """Someone who knows the command types it whole: Enter sends it, even with the menu open."""
+    sent = chat_posts(page)
+    before = bot_rows(page)
+    page.click("#input")
+    page.keyboard.type("/help")
+    page.wait_for_selector(f"{MENU}:not([hidden])")  # the menu is open, /help highlighted
+    page.keyboard.press("Enter")
+    reply = wait_for_reply(page, before)
+    assert sent == ["/help"]
+    assert "/forecast" in reply.inner_text()  # /help lists the commands
+    assert page.is_hidden(MENU)

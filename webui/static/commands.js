@@ -6,7 +6,9 @@
 // #command-menu is role=listbox, its items li.command-option role=option. Focus never leaves #input.
 // Keys come through HangyeolComposer (composer.js), so none of them act during an IME composition:
 //   ArrowDown / ArrowUp  move the highlight (wrapping); ArrowDown also reopens a closed menu
-//   Enter or Tab         fill in "/name " and keep typing; nothing is sent
+//   Enter or Tab         fill in "/name " and keep typing; nothing is sent. But Enter on a name typed
+//                        in full ("/image" with /image highlighted) closes the menu and sends, as
+//                        people who know the command expect (it needs no arguments, or says which)
 //   Escape               close the menu; it stays closed until the text changes
 // With the menu closed, Enter sends as usual. A click (or tap) on an option picks it too.
 (function () {
@@ -144,6 +146,10 @@
     const count = shown.length;
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       highlight((active + (event.key === "ArrowDown" ? 1 : -1) + count) % count);
+    } else if (event.key === "Enter" && !event.shiftKey && shown[active] &&
+               input.value === "/" + shown[active].name) {
+      close();
+      return false; // the composer sends it
     } else if ((event.key === "Enter" || event.key === "Tab") && !event.shiftKey) {
       pick(active >= 0 ? active : 0);
     } else if (event.key === "Escape") {
