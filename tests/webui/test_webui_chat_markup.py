@@ -1,5 +1,6 @@
 """The chat page's markup for the / command menu, the IME-safe composer and the announcements, and the
-contract between the scripts that implement them (composer.js, commands.js, announce.js, chat.js).
+contract between the scripts that implement them (composer.js, commands.js, announce.js, chat.js, and
+attachments.js and upload.js, which chat.js uses).
 
 The behaviour itself (keys, focus, what is spoken) is exercised in a real Chromium by tests/e2e; these
 tests pin what the server sends and what the scripts promise each other.
@@ -69,7 +70,8 @@ def test_the_hint_mentions_the_command_menu(client):
 def test_new_styles_and_scripts_are_linked_and_served(client):
     html = client.get("/").get_data(as_text=True)
     assert '<link rel="stylesheet" href="/static/commands.css">' in html
-    for name in ("composer.js", "commands.js", "announce.js", "forecast.js", "drawpad.js", "commands.css"):
+    for name in ("composer.js", "commands.js", "announce.js", "forecast.js", "drawpad.js", "attachments.js",
+                 "upload.js", "convitems.js", "commands.css"):
         response = client.get(f"/static/{name}")
         assert response.status_code == 200, name
         response.close()
@@ -100,14 +102,34 @@ def test_the_command_menu_uses_the_composer_hook_and_never_sends():
     assert 'input.value = "/" + item.name + " "' in js
 
 
-def test_chat_js_left_the_keys_and_the_forecast_table_to_their_own_files():
+def test_chat_js_left_the_keys_the_attachments_and_the_forecast_table_to_their_own_files():
     js = script("chat.js")
     assert 'input.addEventListener("keydown"' not in js  # one keydown handler on the field: composer.js's
     assert "compositionstart" not in js and "compositionend" not in js
-    assert "function renderForecast" not in js and "HangyeolForecast.render(item)" in js
+    assert "function renderForecast" not in js and "HangyeolForecast" not in js
     assert "draw-canvas" not in js and "canvas" not in js  # the drawing pad is drawpad.js's
     assert 'emit("chat:reply"' in js and 'emit("chat:error"' in js
     assert "window.HangyeolForecast = Object.freeze({ render: renderForecast })" in script("forecast.js")
+    # Bubbles' attachments and the image viewer are attachments.js's; it asks forecast.js for forecasts.
+    assert "function renderImage" not in js and "image-viewer" not in js
+    assert "attachmentView.render(item, scrollToBottomIfNear)" in js
+    assert "window.HangyeolForecast.render(item)" in script("attachments.js")
+    # The composer's file (📎, drop, paste, the preview) is upload.js's, started by chat.js with its hooks.
+    for gone in ('"paste"', '"dragenter"', '"drop"', "attachment-preview", "file-input", "MAX_FILE_BYTES"):
+        assert gone not in js, gone
+    assert "window.HangyeolUpload.start({ problem: showError, changed: updateComposer })" in js
+
+
+def test_upload_js_checks_files_and_reports_through_chat_js_hooks():
+    js = script("upload.js")
+    assert "const MAX_FILE_BYTES = 10 * 1024 * 1024;" in js  # as the server's limit
+    for listened in ('input.addEventListener("paste"', 'document.addEventListener("dragenter"',
+                     'document.addEventListener("drop"', 'fileInput.addEventListener("change"'):
+        assert listened in js, listened
+    start = js[js.index("function start(given)") :]
+    assert start.index("hooks = given") < start.index("listenForFiles()")  # no file before chat.js is there
+    assert "hooks.problem(problem)" in js and js.count("hooks.changed()") == 2
+    assert "fetch(" not in js  # sending is chat.js's
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in STATIC.glob("*.js")))

@@ -35,7 +35,7 @@ def test_page_is_korean_and_loads_its_own_assets(client):
 
 @pytest.mark.parametrize("path", [TEMPLATE, CHAT_JS, CHAT_CSS], ids=lambda p: p.name)
 def test_no_external_network_urls(path):
-    # XML namespace names (SVG icons drawn by chat.js) are identifiers that nothing fetches.
+    # XML namespace names (SVG icons drawn by the scripts) are identifiers that nothing fetches.
     text = path.read_text(encoding="utf-8").replace('"http://www.w3.org/2000/svg"', '""')
     assert not re.search(r"https?://", text), f"{path.name} refers to the network"
     assert "@import" not in text and "@font-face" not in text

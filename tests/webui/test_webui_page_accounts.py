@@ -15,6 +15,8 @@ from webui.models import User
 
 STATIC = Path(webui.__file__).parent / "static"
 NEW_SCRIPTS = [STATIC / "conversations.js", STATIC / "feedback.js", STATIC / "announce.js", STATIC / "drawpad.js"]
+# Split out of chat.js and conversations.js: they draw or check, and hear no chat:* event.
+HELPER_SCRIPTS = [STATIC / "attachments.js", STATIC / "upload.js", STATIC / "convitems.js"]
 NEW_STYLES = [STATIC / "conversations.css", STATIC / "feedback.css"]
 PASSWORD = "비밀번호1234"
 
@@ -100,9 +102,11 @@ def test_the_page_needs_no_inline_script_or_style(app: Flask, client, signed_in)
 def test_the_list_and_feedback_scripts_load_before_chat_js(client):
     html = client.get("/").get_data(as_text=True)
     order = re.findall(r'<script src="/static/([a-z]+\.js)" defer>', html)
-    # Listeners first: they hear chat.js's first events; composer.js before commands.js, which uses it.
-    assert order == ["feedback.js", "conversations.js", "announce.js", "forecast.js", "drawpad.js", "composer.js",
-                     "commands.js", "chat.js"]
+    # Listeners first: they hear chat.js's first events. A helper before the script that uses it as it
+    # loads: convitems.js before conversations.js, upload.js (started by chat.js) and attachments.js before
+    # chat.js, composer.js before commands.js.
+    assert order == ["feedback.js", "convitems.js", "conversations.js", "announce.js", "forecast.js",
+                     "attachments.js", "upload.js", "drawpad.js", "composer.js", "commands.js", "chat.js"]
     for name in order + [p.name for p in NEW_STYLES]:
         assert client.get(f"/static/{name}").status_code == 200
     assert re.search(r'<link rel="stylesheet" href="/static/conversations.css">', html)
@@ -120,7 +124,7 @@ def test_the_list_button_controls_the_labelled_panel(client):
     assert '<nav class="account-area" aria-label="계정">' in html
 
 
-@pytest.mark.parametrize("path", NEW_SCRIPTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NEW_SCRIPTS + HELPER_SCRIPTS, ids=lambda p: p.name)
 def test_new_scripts_insert_text_only_as_text_and_set_no_style_attribute(path):
     js = path.read_text(encoding="utf-8")
     assert "textContent" in js
@@ -130,7 +134,7 @@ def test_new_scripts_insert_text_only_as_text_and_set_no_style_attribute(path):
     assert not re.search(r"""setAttribute\(\s*["']on""", js)
 
 
-@pytest.mark.parametrize("path", NEW_SCRIPTS + NEW_STYLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NEW_SCRIPTS + HELPER_SCRIPTS + NEW_STYLES, ids=lambda p: p.name)
 def test_new_static_files_fetch_nothing_from_the_network(path):
     text = path.read_text(encoding="utf-8").replace('"http://www.w3.org/2000/svg"', '""')
     assert not re.search(r"https?://", text), f"{path.name} refers to the network"
@@ -156,3 +160,19 @@ def test_scripts_share_one_documented_interface():
             assert name in intro, f"{path.name} does not document that it listens to {name}"
         used = set(re.findall(r"\bc\.([a-zA-Z]+)\(", js)) | set(re.findall(r"HangyeolChat\.([a-zA-Z]+)\(", js))
         assert used <= methods, (path.name, used - methods)
+    for path in HELPER_SCRIPTS:  # only chat.js dispatches chat:* events, and the helpers need none of it
+        js = path.read_text(encoding="utf-8")
+        assert "chat:" not in js and "HangyeolChat" not in js, path.name
+
+
+@pytest.mark.parametrize("path", HELPER_SCRIPTS, ids=lambda p: p.name)
+def test_each_helper_documents_what_it_makes_public(path):
+    js = path.read_text(encoding="utf-8")
+    header = js[: js.index("(function")]
+    exported = re.search(r"window\.(Hangyeol[A-Za-z]+) = Object\.freeze\(\{(.*?)\}\);", js, re.S)
+    assert exported, f"{path.name} makes nothing public"
+    assert exported.group(1) in header
+    names = re.findall(r"\b([A-Za-z]+):", exported.group(2))
+    assert names
+    for name in names:
+        assert re.search(rf"\.{name}\b", header), f"{path.name} does not document {name}"

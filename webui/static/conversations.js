@@ -4,7 +4,8 @@
 //   uses   window.HangyeolChat.openConversation(id) / startNewConversation() / currentConversationId() / isBusy()
 //   hears  "chat:conversation" {id, reason} on document: marks the current item, refreshes the list
 // and to the server through GET /api/conversations, PATCH and DELETE /api/conversations/<id>.
-// Titles go into the page with textContent only. It also closes the header's flash message.
+// Titles go into the page with textContent only; each item is drawn by convitems.js, which loads first.
+// It also closes the header's flash message.
 (function () {
   "use strict";
 
@@ -12,12 +13,15 @@
   const PANEL_KEY = "hangyeol.conversationsPanel"; // "open" or "closed": the sidebar, wide screens only
   const NETWORK_ERROR = "서버에 연결할 수 없어요. 네트워크를 확인하고 다시 시도해 주세요.";
   const BUSY_TEXT = "답장을 받는 중이에요. 잠시 뒤에 다시 해 주세요.";
-  const UNTITLED = "제목 없는 대화";
   const MAX_TITLE = 200; // the server's limit
   const STATUS_MS = 6000;
-  const SVG_NS = "http://www.w3.org/2000/svg";
-  const PENCIL = "M4 20h4L19 9l-4-4L4 16v4zM13.5 6.5l4 4";
-  const TRASH = "M4 7h16M9 7V4.5h6V7M6.5 7l1 13h9l1-13M10 11v5.5M14 11v5.5";
+
+  const items = window.HangyeolConvItems;
+  const UNTITLED = items.UNTITLED;
+  const el = items.el;
+  const button = items.button;
+  const renderItem = items.render;
+  const titleOf = items.titleOf;
 
   const panel = document.getElementById("conversation-panel");
   const listEl = document.getElementById("conversation-list");
@@ -53,17 +57,6 @@
     if (statusPassing) { statusTimer = window.setTimeout(function () { setStatus(""); }, STATUS_MS); }
   }
 
-  // A new element: properties the element has (className, type, textContent...) are set as properties,
-  // others (aria-*, data-*) as attributes; children are nodes or strings (inserted as text).
-  function el(tag, props) {
-    const node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) {
-      if (key in node) { node[key] = props[key]; } else { node.setAttribute(key, props[key]); }
-    });
-    Array.prototype.slice.call(arguments, 2).forEach(function (child) { node.append(child); });
-    return node;
-  }
-
   async function readJson(response) {
     try { return await response.json(); } catch (e) { return null; }
   }
@@ -72,75 +65,7 @@
   }
   function conversationUrl(id) { return "/api/conversations/" + encodeURIComponent(id); }
 
-  // --- times: "방금", "5분 전", "3시간 전", "어제", "3월 4일", "2023. 3. 4." --------------------------
-  function shortTime(date, now) {
-    const seconds = (now - date) / 1000;
-    if (seconds < 60) { return "방금"; }
-    if (seconds < 3600) { return Math.floor(seconds / 60) + "분 전"; }
-    const day = function (d) { return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime(); };
-    const days = Math.round((day(now) - day(date)) / 86400000);
-    if (days <= 0) { return Math.floor(seconds / 3600) + "시간 전"; }
-    if (days === 1) { return "어제"; }
-    if (date.getFullYear() === now.getFullYear()) {
-      return date.toLocaleDateString("ko-KR", { month: "long", day: "numeric" });
-    }
-    return date.toLocaleDateString("ko-KR", { year: "numeric", month: "numeric", day: "numeric" });
-  }
-
-  function timeElement(iso) {
-    const date = new Date(iso);
-    if (!iso || Number.isNaN(date.getTime())) { return el("time", { className: "conv-time" }); }
-    return el("time", { className: "conv-time", dateTime: iso, title: date.toLocaleString("ko-KR") },
-      shortTime(date, new Date()));
-  }
-
-  // "방금" must not stay "방금": the times are redrawn every minute while the list is open.
-  function updateTimes() {
-    const now = new Date();
-    listEl.querySelectorAll("time.conv-time[datetime]").forEach(function (time) {
-      const date = new Date(time.dateTime);
-      if (!Number.isNaN(date.getTime())) { time.textContent = shortTime(date, now); }
-    });
-  }
-
   // --- drawing the list ----------------------------------------------------------------------
-  function titleOf(item) { return item.title && item.title.trim() ? item.title : UNTITLED; }
-
-  function icon(path) {
-    const svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "18");
-    svg.setAttribute("height", "18");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    const line = document.createElementNS(SVG_NS, "path");
-    line.setAttribute("d", path);
-    line.setAttribute("fill", "none");
-    line.setAttribute("stroke", "currentColor");
-    line.setAttribute("stroke-width", "1.8");
-    line.setAttribute("stroke-linecap", "round");
-    line.setAttribute("stroke-linejoin", "round");
-    svg.appendChild(line);
-    return svg;
-  }
-
-  function button(className, text) {
-    return el("button", { type: "button", className: className }, text || "");
-  }
-
-  function renderItem(item) {
-    const title = titleOf(item);
-    const li = el("li", { className: "conv-item", "data-id": item.id, "data-title": title },
-      el("button", { type: "button", className: "conv-open", "data-action": "open" },
-        el("span", { className: "conv-title" }, title), timeElement(item.updated_at)),
-      el("div", { className: "conv-actions" },
-        el("button", { type: "button", className: "conv-action", "data-action": "rename", title: "이름 바꾸기",
-          "aria-label": "‘" + title + "’ 이름 바꾸기" }, icon(PENCIL)),
-        el("button", { type: "button", className: "conv-action conv-action-delete", "data-action": "delete",
-          title: "지우기", "aria-label": "‘" + title + "’ 지우기" }, icon(TRASH))));
-    return li;
-  }
-
   function markCurrent() {
     const id = currentId();
     listEl.querySelectorAll(".conv-item").forEach(function (li) {
@@ -440,6 +365,7 @@
     });
   }
 
-  window.setInterval(function () { if (open) { updateTimes(); } }, 60000);
+  // "방금" must not stay "방금": the times are redrawn every minute while the list is open.
+  window.setInterval(function () { if (open) { items.updateTimes(listEl); } }, 60000);
   setOpen(WIDE.matches && readPreference() !== "closed");
 })();
