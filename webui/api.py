@@ -14,7 +14,7 @@ from sqlalchemy import Integer, bindparam, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from webui.auth import new_owner, owned_by_caller
-from webui.database import get_outage
+from webui.database import get_outage, write_lock
 from webui.errors import ApiError
 from webui.extensions import db, get_bot, get_holder
 from webui.models import Attachment, Conversation, Message, attachment_item, new_conversation_id, utcnow
@@ -203,40 +203,42 @@ def store_exchange(conversation: Any, message_text: str, reply: Any, confidence:
 
     Plain SQL statements rather than the ORM's unit of work: this runs on every chat request and
     the ORM's change tracking was a third of the request's database time."""
-    now = utcnow()
-    if conversation is None:
-        conversation_id = new_conversation_id()
-        db.session.execute(
-            insert(Conversation).values(
-                id=conversation_id, title=(message_text or IMAGE_TITLE)[:TITLE_CHARS], created_at=now, updated_at=now,
-                **new_owner(),
+    with write_lock():
+        now = utcnow()
+        if conversation is None:
+            conversation_id = new_conversation_id()
+            db.session.execute(
+                insert(Conversation).values(
+                    id=conversation_id, title=(message_text or IMAGE_TITLE)[:TITLE_CHARS], created_at=now,
+                    updated_at=now,
+                    **new_owner(),
+                )
             )
-        )
-    else:
-        conversation_id = conversation.id
-        db.session.connection().execute(TOUCH_CONVERSATION, {"conversation_id": conversation_id, "now": now})
-    rows = [  # the same keys in both rows: a Core executemany takes its columns from the first
-        {"conversation_id": conversation_id, "role": "user", "text": message_text, "intent": None,
-         "confidence": None, "fallback": False, "created_at": now},
-        {
-            "conversation_id": conversation_id,
-            "role": "bot",
-            "text": reply.text,
-            "intent": reply.intent,
-            "confidence": confidence,
-            "fallback": bool(reply.fallback),
-            "created_at": now,
-        },
-    ]
-    ids = db.session.connection().execute(INSERT_MESSAGES, rows).scalars().all()
-    if user_files or bot_files:
-        db.session.execute(insert(Attachment), [
-            {"conversation_id": conversation_id, "message_id": message_id, "type": row["type"],
-             "role": row.get("role"), "file": row.get("file"), "original": row.get("original"),
-             "data": json.dumps(row["data"], ensure_ascii=False), "created_at": now}
-            for message_id, group in zip(ids, (user_files or [], bot_files or []), strict=True) for row in group
-        ])
-    db.session.commit()
+        else:
+            conversation_id = conversation.id
+            db.session.connection().execute(TOUCH_CONVERSATION, {"conversation_id": conversation_id, "now": now})
+        rows = [  # the same keys in both rows: a Core executemany takes its columns from the first
+            {"conversation_id": conversation_id, "role": "user", "text": message_text, "intent": None,
+             "confidence": None, "fallback": False, "created_at": now},
+            {
+                "conversation_id": conversation_id,
+                "role": "bot",
+                "text": reply.text,
+                "intent": reply.intent,
+                "confidence": confidence,
+                "fallback": bool(reply.fallback),
+                "created_at": now,
+            },
+        ]
+        ids = db.session.connection().execute(INSERT_MESSAGES, rows).scalars().all()
+        if user_files or bot_files:
+            db.session.execute(insert(Attachment), [
+                {"conversation_id": conversation_id, "message_id": message_id, "type": row["type"],
+                 "role": row.get("role"), "file": row.get("file"), "original": row.get("original"),
+                 "data": json.dumps(row["data"], ensure_ascii=False), "created_at": now}
+                for message_id, group in zip(ids, (user_files or [], bot_files or []), strict=True) for row in group
+            ])
+        db.session.commit()
     return conversation_id, ids[0], ids[1]
 
 

@@ -151,3 +151,29 @@ def test_sqlite_apps_keep_their_options_without_pings(app):
         pytest.skip("SQLite only: TEST_DATABASE_URL names another database")
     with app.app_context():
         assert db.engine.pool._pre_ping is False
+
+
+def test_chat_writes_on_sqlite_wait_for_the_process_write_lock(make_app):
+    """A chat request's write goes through the process's SQLite write lock (threads queue on it instead
+    of sleeping in SQLite's busy handler); the reply comes once the lock is free."""
+    import threading
+
+    from webui.database import WRITE_LOCK_KEY
+
+    app = make_app()
+    lock = app.extensions[WRITE_LOCK_KEY]
+    done = threading.Event()
+    answers = []
+
+    def chat() -> None:
+        answers.append(app.test_client().post("/api/chat", json={"message": "안녕"}).status_code)
+        done.set()
+
+    with lock:
+        thread = threading.Thread(target=chat)
+        thread.start()
+        assert not done.wait(0.5)  # held up by the lock, not answered
+    assert done.wait(10)
+    thread.join()
+    assert answers == [200]
+    assert WRITE_LOCK_KEY not in make_app(SQLITE_WRITE_LOCK=False).extensions
