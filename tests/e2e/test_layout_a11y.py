@@ -3,6 +3,7 @@ contrast in both themes, announcements, and no request leaving the machine."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -78,28 +79,34 @@ def test_phone_layout_has_no_horizontal_overflow(browser: Any, live_server: Any,
         context.close()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_text_contrast_passes_wcag_aa(browser: Any, live_server: Any, scheme: str) -> None:
-    context = browser.new_context(locale="ko-KR", viewport={"width": 1100, "height": 800}, color_scheme=scheme)
-    try:
-        page = context.new_page()
-        page.goto(live_server.url + "/")
-        send(page, "안녕하세욯ㅎ")
-        send(page, "오늘 넘 피곤하다ㅠㅠ")
-        send(page, "양자역학 슈뢰딩거 방정식 풀어줘")  # out of domain: a fallback reply, which offers chips
-        dark_page = page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
-        assert dark_page == (scheme == "dark")
-        ratios = {}
-        for selector in TEXT_SELECTORS:
-            element = page.locator(selector).first
-            if element.count():
-                ratios[selector] = round(element.evaluate(CONTRAST_JS), 2)
-        assert set(ratios) == set(TEXT_SELECTORS), ratios
-        failing = {s: r for s, r in ratios.items() if r < 4.5}
-        assert not failing, f"{scheme}: below 4.5:1: {failing}"
-        screenshot(page, f"chat-desktop-{scheme}.png")
-    finally:
-        context.close()
+@pytest.fixture(params=["light", "dark"])
+def themed_page(request: Any, browser: Any, live_server: Any) -> Iterator[Any]:
+    """The chat page in a desktop-size window, in the light or the dark theme (``page.scheme``)."""
+    context = browser.new_context(locale="ko-KR", viewport={"width": 1100, "height": 800},
+                                  color_scheme=request.param)
+    page = context.new_page()
+    page.scheme = request.param
+    page.goto(live_server.url + "/")
+    yield page
+    context.close()
+
+
+def test_text_contrast_passes_wcag_aa(themed_page: Any) -> None:
+    page, scheme = themed_page, themed_page.scheme
+    send(page, "안녕하세욯ㅎ")
+    send(page, "오늘 넘 피곤하다ㅠㅠ")
+    send(page, "양자역학 슈뢰딩거 방정식 풀어줘")  # out of domain: a fallback reply, which offers chips
+    dark_page = page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
+    assert dark_page == (scheme == "dark")
+    ratios = {}
+    for selector in TEXT_SELECTORS:
+        element = page.locator(selector).first
+        if element.count():
+            ratios[selector] = round(element.evaluate(CONTRAST_JS), 2)
+    assert set(ratios) == set(TEXT_SELECTORS), ratios
+    failing = {s: r for s, r in ratios.items() if r < 4.5}
+    assert not failing, f"{scheme}: below 4.5:1: {failing}"
+    screenshot(page, f"chat-desktop-{scheme}.png")
 
 
 def low_contrast(page: Any) -> list[dict[str, Any]]:
@@ -109,23 +116,17 @@ def low_contrast(page: Any) -> list[dict[str, Any]]:
     return [item for item in found if item["ratio"] < (3.0 if item["large"] else 4.5)]
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_every_text_on_every_page_passes_wcag_aa(browser: Any, live_server: Any, scheme: str) -> None:
-    context = browser.new_context(locale="ko-KR", viewport={"width": 1100, "height": 800}, color_scheme=scheme)
-    try:
-        page = context.new_page()
-        page.goto(live_server.url + "/")
-        send(page, "양자역학 슈뢰딩거 방정식 풀어줘")
-        failures = {"/": low_contrast(page)}
-        for path in ("/login", "/register"):
-            page.goto(live_server.url + path)
-            failures[path] = low_contrast(page)
-        log_in(page, live_server.url, *live_server.add_user(f"대비보는트레이너{scheme}", role="trainer"))
-        for path in ("/trainer", "/trainer/feedback", "/account"):
-            page.goto(live_server.url + path)
-            failures[path] = low_contrast(page)
-    finally:
-        context.close()
+def test_every_text_on_every_page_passes_wcag_aa(themed_page: Any, live_server: Any) -> None:
+    page = themed_page
+    send(page, "양자역학 슈뢰딩거 방정식 풀어줘")
+    failures = {"/": low_contrast(page)}
+    for path in ("/login", "/register"):
+        page.goto(live_server.url + path)
+        failures[path] = low_contrast(page)
+    log_in(page, live_server.url, *live_server.add_user(f"대비보는트레이너{page.scheme}", role="trainer"))
+    for path in ("/trainer", "/trainer/feedback", "/account"):
+        page.goto(live_server.url + path)
+        failures[path] = low_contrast(page)
     assert not any(failures.values()), {k: v for k, v in failures.items() if v}
 
 
