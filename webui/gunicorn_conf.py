@@ -8,6 +8,8 @@ Environment variables (gunicorn's own ``GUNICORN_CMD_ARGS`` overrides any of the
     GUNICORN_TIMEOUT        seconds a silent worker may live, model loading included (default 120)
     GUNICORN_GRACEFUL_TIMEOUT  seconds to finish in-flight requests on a stop or reload (default 30)
     GUNICORN_KEEPALIVE      seconds an idle keep-alive connection stays open (default 5)
+    GUNICORN_REUSE_PORT     1: a listening socket per worker (SO_REUSEPORT), connections spread evenly (default
+                            1; 0: one socket shared by the workers, gunicorn's default)
     GUNICORN_ACCESS_LOG     "-" for stdout, or a file; unset: no access log
     GUNICORN_LOG_LEVEL      gunicorn's and the app's log level (default info)
     CHATBOT_MODEL, CHATBOT_VISION_MODEL, DATABASE_URL   read by the app (``webui.wsgi``)
@@ -58,6 +60,12 @@ def server_options(host: str, port: int, workers: int, threads: int) -> dict[str
         # Browsers reuse connections for the page's requests. Behind a load balancer, set it above the
         # balancer's idle timeout (e.g. 65 for 60), or the balancer may reuse a connection just closed.
         "keepalive": env_int("GUNICORN_KEEPALIVE", 5),
+        # With one shared listening socket the workers race to accept, and long-lived keep-alive
+        # connections can all land on one worker (one core): measured, half the throughput in some
+        # runs. Each worker listens on its own SO_REUSEPORT socket instead, and the kernel spreads new
+        # connections over them. The cost: connections still waiting in a stopping worker's queue are
+        # reset (a worker restart or a HUP; a model promotion restarts nothing). docs/deployment.md.
+        "reuse_port": env_int("GUNICORN_REUSE_PORT", 1) == 1,
         # Each worker loads the model itself after the fork: tokenizer backends are native libraries
         # not documented as fork-safe (webui/server.py), and a database pool must never cross a fork.
         "preload_app": False,
@@ -153,6 +161,7 @@ threads = _options["threads"]
 timeout = _options["timeout"]
 graceful_timeout = _options["graceful_timeout"]
 keepalive = _options["keepalive"]
+reuse_port = _options["reuse_port"]
 preload_app = _options["preload_app"]
 accesslog = _options["accesslog"]
 loglevel = _options["loglevel"]

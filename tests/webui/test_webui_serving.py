@@ -49,6 +49,9 @@ def test_the_defaults_use_every_core_and_log_no_requests(monkeypatch):
     assert (cfg.workers, cfg.threads) == (os.cpu_count() or 1, 4)
     assert cfg.timeout == 120 and cfg.graceful_timeout == 30
     assert cfg.accesslog is None
+    assert cfg.reuse_port is True  # a socket per worker: keep-alive connections spread over the workers
+    monkeypatch.setenv("GUNICORN_REUSE_PORT", "0")
+    assert ConfigProbe().cfg.reuse_port is False
 
 
 def test_ipv6_hosts_are_bracketed():
@@ -133,3 +136,12 @@ def test_the_wsgi_app_reads_its_models_uploads_and_proxies_from_the_environment(
     app = runpy.run_module("webui.wsgi")["app"]
     assert not isinstance(app.wsgi_app, ProxyFix)  # by default no proxy is trusted
     assert "UPLOAD_FOLDER" not in configs[-1] and "AUTO_MIGRATE" not in configs[-1]
+
+
+def test_the_config_file_sets_every_server_option():
+    """``make serve-prod`` (the config file) and ``chatbot serve --workers`` (server_options) run alike."""
+    import webui.gunicorn_conf as conf
+
+    options = conf.server_options("127.0.0.1", 5000, 2, 4)
+    assert {name: getattr(conf, name, "missing") for name in options if name != "bind"} == {
+        name: value for name, value in options.items() if name != "bind"} | {"workers": conf.workers}
