@@ -23,9 +23,27 @@ class SubwordVocab:
     @classmethod
     def train(cls, texts: list[str], vocab_size: int = 8000, model_type: str = "unigram",
               character_coverage: float = 0.9995) -> SubwordVocab:
-        """Train on ``texts`` in memory. The size is capped to what the text can support."""
-        if model_type not in ("unigram", "bpe"):
+        """Train on ``texts`` in memory. The size is capped to what the text can support.
+
+        Under ``torchrun`` rank 0 alone trains and the other ranks receive its model, so every
+        rank encodes with the same pieces whatever text or SentencePiece version each one has."""
+        from chatbot.models.trainer import distributed
+
+        if model_type not in ("unigram", "bpe"):  # on every rank: one rank failing alone would leave the others waiting
             raise ValueError(f"model_type must be 'unigram' or 'bpe', got {model_type!r}")
+        rank, world = distributed()
+        proto = cls._train_proto(texts, vocab_size, model_type, character_coverage) if rank == 0 else None
+        if world > 1:
+            import torch
+            import torch.distributed as dist
+
+            payload = [proto]  # CPU tensors, so gloo carries it even where CUDA tensors go to NCCL
+            dist.broadcast_object_list(payload, src=0, device=torch.device("cpu"))
+            proto = payload[0]
+        return cls(spm.SentencePieceProcessor(model_proto=proto))
+
+    @staticmethod
+    def _train_proto(texts: list[str], vocab_size: int, model_type: str, character_coverage: float) -> bytes:
         lines = [t.strip() for t in texts if t and t.strip()]
         if not lines:
             raise ValueError("cannot train a vocabulary from no text")
@@ -39,7 +57,7 @@ class SubwordVocab:
             character_coverage=character_coverage, pad_id=PAD, unk_id=UNK, bos_id=BOS, eos_id=EOS,
             hard_vocab_limit=False, minloglevel=2, num_threads=2,
         )
-        return cls(spm.SentencePieceProcessor(model_proto=buffer.getvalue()))
+        return buffer.getvalue()
 
     @classmethod
     def load(cls, directory: str | Path) -> SubwordVocab:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("sentencepiece")
@@ -34,3 +36,28 @@ def test_unknown_characters_never_fail():
 def test_training_needs_text():
     with pytest.raises(ValueError, match="no text"):
         SubwordVocab.train(["  ", ""])
+
+
+def _train_on_rank(rank: int, init_file: str, out_dir: str) -> None:
+    """One of two gloo processes: each rank passes different text; rank 0's vocabulary must win."""
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    try:
+        texts = TEXTS if rank == 0 else ["전혀 다른 문장만 있는 랭크", "바나나 우유 딸기 우유"] * 20
+        vocab = SubwordVocab.train(texts, vocab_size=60)
+        (Path(out_dir) / f"rank{rank}.model").write_bytes(vocab.processor.serialized_model_proto())
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ranks_share_rank_zeros_vocabulary(tmp_path):
+    """Under torchrun every rank must encode with the same pieces: rank 0 trains and broadcasts."""
+    import torch.distributed as dist
+    import torch.multiprocessing as mp
+
+    if not dist.is_available():
+        pytest.skip("this torch build has no torch.distributed")
+    mp.spawn(_train_on_rank, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
+    alone = SubwordVocab.train(TEXTS, vocab_size=60).processor.serialized_model_proto()
+    assert (tmp_path / "rank1.model").read_bytes() == (tmp_path / "rank0.model").read_bytes() == alone
