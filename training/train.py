@@ -224,6 +224,7 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
     if rank != 0:  # under torchrun, rank 0 alone writes the model directory
         return {"out_dir": str(out), **pipeline.meta}
     say("saving")
+    portable_checkpoint_dirs(pipeline, neural, out)
 
     def extras(directory: Path) -> None:
         from training.evaluate import reply_sources, write_evaluation
@@ -238,6 +239,18 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
 
     return {"out_dir": str(save_atomically(pipeline, out, extras=extras, keep_checkpoints=bool(neural))),
             **pipeline.meta}
+
+
+def portable_checkpoint_dirs(pipeline: Pipeline, neural: list[int], out: Path) -> None:
+    """Write each ``checkpoint_dir`` into pipeline.yaml relative to the model directory.
+
+    Training used absolute paths; saved as such they would name this machine's folders and go
+    stale once the directory is moved, copied into a release or promoted."""
+    root = out.resolve()
+    for i in neural:
+        directory = pipeline.steps[i]["params"].get("checkpoint_dir")
+        if directory and Path(directory).is_relative_to(root):
+            pipeline.steps[i]["params"]["checkpoint_dir"] = Path(directory).relative_to(root).as_posix()
 
 
 def wants_refit(option: Any, neural: bool) -> bool:
