@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from chatbot.corpus.errors import Problems, read_utf8
-from chatbot.models.bert import SPECIAL_TOKENS, SPM_FILE
+from chatbot.models.bert import SPECIAL_TOKENS, SPM_FILE, save_checkpoint
 from chatbot.nlp.tokenizers import BACKENDS
 
 log = logging.getLogger(__name__)
@@ -310,8 +310,7 @@ def write_checkpoint(out: Path, model: Any, tokenizer: Any, spm_file: Path, meta
     partial = out / ".partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    model.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
+    save_checkpoint(partial, model, tokenizer)
     shutil.copy(spm_file, partial / SPM_FILE)
     (partial / "pretraining.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
     loss_curve_png(meta["history"], partial / "loss_curve.png", title="BERT masked-LM pretraining")

@@ -33,7 +33,7 @@ from chatbot.intents.neural_classifier import (
     labelled_messages,
 )
 from chatbot.message import Message, TrainingData
-from chatbot.models.bert import FINE_TUNING, TRAIN_CONFIG_KEYS
+from chatbot.models.bert import FINE_TUNING, TRAIN_CONFIG_KEYS, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +152,7 @@ class BertIntentClassifier(Component):
 
     def save(self, directory: Path) -> None:
         super().save(directory)
-        self.model_.save_pretrained(directory / CHECKPOINT_DIR)
-        self.tokenizer_.save_pretrained(directory / CHECKPOINT_DIR)
+        save_checkpoint(directory / CHECKPOINT_DIR, self.model_, self.tokenizer_)
         (directory / LOG).write_text(json.dumps(self.training_log_, ensure_ascii=False, indent=2), encoding="utf-8")
 
     @classmethod

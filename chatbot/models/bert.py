@@ -21,14 +21,18 @@ Tensor shapes: ``input_ids``/``attention_mask`` [B, L]; ``last_hidden_state`` [B
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 SPECIAL_TOKENS = {"unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS]", "sep_token": "[SEP]",
                   "mask_token": "[MASK]"}
+log = logging.getLogger(__name__)
 HEADS = ("encoder", "sequence_classification", "masked_lm")
 SPM_FILE = "spiece.model"
 # Fine-tuning parameters shared by the BERT components (chatbot.models.trainer.TrainConfig names).
@@ -143,7 +147,64 @@ def load_model(path_or_id: str, head: str = "encoder", **kwargs: Any) -> Any:
     loader = {"encoder": transformers.AutoModel,
               "sequence_classification": transformers.AutoModelForSequenceClassification,
               "masked_lm": transformers.AutoModelForMaskedLM}[head]
-    return _from_pretrained(loader, path_or_id, **kwargs)
+    with quiet_transformers():
+        model, info = _from_pretrained(loader, path_or_id, output_loading_info=True, **kwargs)
+    _report_loading(model, path_or_id, info)
+    return model
+
+
+def save_checkpoint(directory: str | Path, model: Any, tokenizer: Any = None) -> None:
+    """``save_pretrained`` of the model (and tokenizer) into one Hugging Face folder, without progress bars."""
+    with quiet_transformers():
+        model.save_pretrained(directory)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(directory)
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers' weight progress bars and its table-shaped LOAD REPORT off for one load or save.
+
+    Both go to stderr on every fine-tuning start, model save and served model load;
+    ``_report_loading`` says what the report would, in one log line, and loudly only where it matters."""
+    from transformers.utils import logging as hf_logging
+
+    # A filter, not a higher level: transformers 5 runs (and logs) a tensor-parallel plan check
+    # whenever that logger's own level is WARNING or above.
+    report_logger = hf_logging.get_logger("transformers.modeling_utils")
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    report_logger.addFilter(_drop_load_report)
+    try:
+        yield
+    finally:
+        report_logger.removeFilter(_drop_load_report)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _drop_load_report(record: logging.LogRecord) -> bool:
+    return "LOAD REPORT" not in record.getMessage()
+
+
+def _report_loading(model: Any, path_or_id: str, info: dict[str, Any]) -> None:
+    """Weights the checkpoint lacked: a new task head is expected (info); a missing encoder part is not (warning).
+
+    The pooler counts as a head: our pretraining saves a masked-LM model, which has none, and
+    sentence vectors are mean-pooled (``mean_pool``), so it is never used here."""
+    missing = sorted(info.get("missing_keys") or [])
+    base = "" if model.base_model is model else f"{model.base_model_prefix}."
+    encoder = [k for k in missing if k.startswith(base) and not k[len(base):].startswith("pooler.")]
+    new = [k for k in missing if k not in encoder]
+    if encoder:
+        log.warning("%s lacks %d encoder weights, which start untrained (%s%s): is it the right checkpoint?",
+                    path_or_id, len(encoder), ", ".join(encoder[:5]), ", ..." if len(encoder) > 5 else "")
+    if new:
+        log.info("%s: new weights %s start untrained, as expected before fine-tuning", path_or_id, ", ".join(new))
+    mismatched = info.get("mismatched_keys") or []
+    if mismatched:
+        log.warning("%s: weights of another shape, initialised anew: %s", path_or_id,
+                    ", ".join(str(m[0] if isinstance(m, tuple | list) else m) for m in mismatched))
 
 
 def mean_pool(last_hidden_state: Any, attention_mask: Any) -> Any:

@@ -29,8 +29,9 @@ class SentenceEncoder:
         return cls(load_tokenizer(str(path_or_id)), load_model(str(path_or_id), "encoder"), max_length)
 
     def save(self, directory: Path) -> None:
-        self.model.save_pretrained(directory)
-        self.tokenizer.save_pretrained(directory)
+        from chatbot.models.bert import save_checkpoint
+
+        save_checkpoint(directory, self.model, self.tokenizer)
 
     @property
     def dim(self) -> int:

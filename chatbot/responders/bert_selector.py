@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from chatbot.message import Message, TrainingData
-from chatbot.models.bert import FINE_TUNING, TRAIN_CONFIG_KEYS
+from chatbot.models.bert import FINE_TUNING, TRAIN_CONFIG_KEYS, save_checkpoint
 from chatbot.responders.base import Responder
 
 log = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ class BertSelector(Responder):
         super().save(directory)
         self.encoder_.save(directory / ENCODER_DIR)
         if getattr(self, "reranker_", None) is not None:
-            self.reranker_.save_pretrained(directory / RERANKER_DIR)
+            save_checkpoint(directory / RERANKER_DIR, self.reranker_)
         np.save(directory / INDEX, self.index_)
         (directory / ANSWERS).write_text(json.dumps(self.answers_, ensure_ascii=False), encoding="utf-8")
         (directory / LOG).write_text(json.dumps(self.training_log_, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from chatbot.models.bert import PretrainedUnavailable, load_model, load_tokenizer, mean_pool  # noqa: E402
+from chatbot.models.bert import PretrainedUnavailable, load_model, load_tokenizer, mean_pool, save_checkpoint  # noqa: E402
 from tests.models.bert_fixtures import tiny_bert  # noqa: E402
 
 
@@ -48,3 +48,34 @@ def test_missing_checkpoints_say_what_to_download(tmp_path, monkeypatch):
         load_model(str(tmp_path / "nowhere"))
     with pytest.raises(ValueError, match="head must be"):
         load_model(str(tmp_path), head="decoder")
+
+
+def test_a_new_head_is_logged_in_one_line_without_transformers_report(tmp_path, capfd, caplog):
+    """A classification head on an encoder checkpoint is expected: one info line, no table or progress bars."""
+    folder = tiny_bert(tmp_path / "ours")
+    capfd.readouterr()
+    with caplog.at_level("INFO", logger="chatbot.models.bert"):
+        model = load_model(str(folder), "sequence_classification", num_labels=3)
+        save_checkpoint(tmp_path / "saved", model)
+    err = capfd.readouterr().err
+    assert "LOAD REPORT" not in err and "Loading weights" not in err and "Writing model" not in err
+    lines = [r for r in caplog.records if r.name == "chatbot.models.bert"]
+    assert [r.levelname for r in lines] == ["INFO"]
+    assert "classifier.weight" in lines[0].getMessage() and "expected before fine-tuning" in lines[0].getMessage()
+    assert (tmp_path / "saved" / "config.json").is_file()
+
+
+def test_missing_encoder_weights_are_a_warning(tmp_path, caplog):
+    """A checkpoint that lacks part of the encoder itself is named loudly, not hidden with the head."""
+    import safetensors.torch as st
+
+    folder = tiny_bert(tmp_path / "ours")
+    weights = st.load_file(folder / "model.safetensors")
+    dropped = [k for k in weights if ".layer.0.attention.self.query." in k]
+    assert dropped
+    st.save_file({k: v for k, v in weights.items() if k not in dropped}, folder / "model.safetensors",
+                 metadata={"format": "pt"})
+    with caplog.at_level("INFO", logger="chatbot.models.bert"):
+        load_model(str(folder), "sequence_classification", num_labels=2)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "chatbot.models.bert" and r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "lacks 2 encoder weights" in warnings[0] and "right checkpoint" in warnings[0]
