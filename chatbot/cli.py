@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a CSV (a date column and a value column, or one value column) or dataset:co2 ...")
     forecast.add_argument("--horizon", type=int, default=None, help="steps to forecast (default: by frequency)")
     forecast.add_argument("--model", default="auto",
-                          choices=("auto", "arima", "ets", "lstm", "naive", "seasonal_naive"))
+                          choices=("auto", "arima", "ets", "lstm", "naive", "drift", "seasonal_naive"))
     forecast.add_argument("--chart", default=None, metavar="FILE.png", help="also write the chart here")
     forecast.set_defaults(func=run_forecast)
 

@@ -17,7 +17,7 @@ from functools import partial
 import numpy as np
 
 from chatbot.timeseries import arima, ets
-from chatbot.timeseries.baselines import fit_forecast_naive, fit_forecast_seasonal_naive
+from chatbot.timeseries.baselines import fit_forecast_drift, fit_forecast_naive, fit_forecast_seasonal_naive
 from chatbot.timeseries.metrics import mase, smape
 from chatbot.timeseries.series import Forecast, Series
 
@@ -29,8 +29,9 @@ MIN_POINTS = {"ets": ets.MIN_POINTS, "arima": arima.MIN_POINTS}
 # The winner's slower, exact fit (ARIMA by maximum likelihood, ETS with estimated initial states) pays off on long
 # series; a chat-sized one keeps the fast estimates its backtest scored, which keeps a reply within a second.
 EXACT_FIT_MIN_POINTS = 300
-SIMPLICITY = {"naive": 0, "seasonal_naive": 1, "ets": 2, "ets_additive": 2, "ets_multiplicative": 2, "arima": 3,
-              "lstm": 4}  # breaks exact ties
+SIMPLICITY = {"naive": 0, "drift": 1, "seasonal_naive": 1, "ets": 2, "ets_additive": 2, "ets_multiplicative": 2,
+              "arima": 3, "lstm": 4}  # breaks exact ties
+SIMPLE = ("naive", "drift", "seasonal_naive")  # the baselines, always in the pool
 
 
 def origins_for(length: int, horizon: int, min_history: int, origins: int = 3) -> tuple[list[int], int]:
@@ -127,7 +128,9 @@ BUILDERS = {"arima": _arima_candidates, "ets": _ets_candidates, "lstm": _rnn_can
 
 def _baselines(series: Series, horizon: int, period: int | None, level: float) -> list[Candidate]:
     out = [Candidate("naive", fit_forecast_naive, 2, partial(fit_forecast_naive, series, horizon, None, level),
-                     "naive")]
+                     "naive"),
+           Candidate("drift", fit_forecast_drift, 2, partial(fit_forecast_drift, series, horizon, None, level),
+                     "drift")]
     if period and len(series) > period:
         out.append(Candidate("seasonal_naive", fit_forecast_seasonal_naive, period + 1,
                              partial(fit_forecast_seasonal_naive, series, horizon, period, level), "seasonal naive"))
@@ -152,10 +155,17 @@ def choose_and_forecast(series: Series, horizon: int, period: int | None = None,
         except Exception as exc:  # noqa: BLE001 (statsmodels raises many kinds; one model failing must not sink auto)
             logger.warning("auto: %s left out, it failed on the whole series: %s", name, exc)
     pool += _baselines(series, horizon, period, level)
-    # Every model is scored on the same origins; the models needing the most history drop out when the series
-    # cannot give them even one origin, the baselines last.
-    while len(pool) > 1 and not origins_for(len(series), horizon, max(c.min_history for c in pool), origins)[0]:
-        dropped = max(pool, key=lambda c: c.min_history)
+    # Every model is scored on the same origins; the models needing the most history drop out while the series
+    # cannot give them two origins (one, where even the baselines cannot have two), the baselines last. A single
+    # origin of a short series is a coin toss: a zigzag 3 5 4 6 8 7 9 11 10 12 kept ARIMA on one origin of two
+    # steps, where repeating the last value happened to win, and the forecast went flat. With a season, one
+    # origin is enough: dropping the seasonal models would leave no forecast that repeats the season.
+    def origin_count(candidates: list[Candidate]) -> int:
+        return len(origins_for(len(series), horizon, max(c.min_history for c in candidates), origins)[0])
+
+    wanted = 1 if period else min(2, origins, max(1, origin_count([c for c in pool if c.name in SIMPLE])))
+    while len(pool) > 1 and origin_count(pool) < wanted:
+        dropped = max((c for c in pool if c.name != "naive"), key=lambda c: c.min_history)  # naive always stays
         logger.info("auto: %s needs %d points before an origin, too many here", dropped.name, dropped.min_history)
         pool.remove(dropped)
     min_history = max(c.min_history for c in pool)

@@ -1,4 +1,4 @@
-"""Naive and seasonal naive forecasts: the baselines every model must beat, and the fallback for tiny series."""
+"""Naive, drift and seasonal naive forecasts: the baselines every model must beat, and the fallback for tiny series."""
 
 from __future__ import annotations
 
@@ -36,6 +36,24 @@ def naive(series: Series, horizon: int, level: float = 0.95) -> Forecast:
     return _forecast(point, _residual_sd(values, 1), steps, level, "naive", None)
 
 
+def drift(series: Series, horizon: int, level: float = 0.95) -> Forecast:
+    """The line from the first value to the last, extended: the last value plus h times the mean step.
+
+    The interval is FPP 5.5's for the drift method: sd * sqrt(h * (1 + h / (T - 1))), with sd the spread of
+    the steps around their mean (the drift)."""
+    values = np.asarray(series.values, dtype=np.float64)
+    if len(values) < 2:
+        raise ValueError("drift forecast needs at least two values")
+    steps = np.arange(1, horizon + 1)
+    slope = (values[-1] - values[0]) / (len(values) - 1)
+    errors = np.diff(values) - slope
+    sd = float(np.sqrt(np.mean(errors**2))) if len(errors) >= 2 else 0.0
+    forecast = _forecast(values[-1] + slope * steps, sd, steps * (1 + steps / (len(values) - 1)), level, "drift",
+                         None)
+    forecast.details["drift_per_step"] = float(slope)
+    return forecast
+
+
 def seasonal_naive(series: Series, horizon: int, period: int, level: float = 0.95) -> Forecast:
     """Every future value equals the value one season earlier; the interval grows with each season ahead."""
     values = np.asarray(series.values, dtype=np.float64)
@@ -49,6 +67,11 @@ def seasonal_naive(series: Series, horizon: int, period: int, level: float = 0.9
 def fit_forecast_naive(series: Series, horizon: int, period: int | None = None, level: float = 0.95) -> Forecast:
     """``naive`` with the signature the backtest expects (the period is ignored)."""
     return naive(series, horizon, level)
+
+
+def fit_forecast_drift(series: Series, horizon: int, period: int | None = None, level: float = 0.95) -> Forecast:
+    """``drift`` with the signature the backtest expects (the period is ignored)."""
+    return drift(series, horizon, level)
 
 
 def fit_forecast_seasonal_naive(series: Series, horizon: int, period: int | None = None,

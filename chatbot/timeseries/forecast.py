@@ -14,10 +14,10 @@ from chatbot.timeseries.series import Forecast, ForecastInputError, Series, chec
 
 logger = logging.getLogger(__name__)
 
-MODELS = ("auto", "arima", "ets", "naive", "seasonal_naive", "lstm")
+MODELS = ("auto", "arima", "ets", "naive", "drift", "seasonal_naive", "lstm")
 MODEL_LABELS = {"auto": "자동 선택", "arima": "ARIMA", "ets": "지수평활(ETS)", "naive": "naive",
-                "seasonal_naive": "계절 naive", "lstm": "LSTM"}
-MIN_POINTS = {"naive": 2, "seasonal_naive": 2, "arima": arima.MIN_POINTS, "ets": ets.MIN_POINTS, "auto": 3,
+                "drift": "drift(추세 연장)", "seasonal_naive": "계절 naive", "lstm": "LSTM"}
+MIN_POINTS = {"naive": 2, "drift": 2, "seasonal_naive": 2, "arima": arima.MIN_POINTS, "ets": ets.MIN_POINTS, "auto": 3,
               "lstm": 3}  # without a season; the network checks its own, larger, minimum
 
 
@@ -59,7 +59,7 @@ def _resolve_period(series: Series, model: str, period: int | None) -> tuple[int
             raise ForecastInputError("invalid_period", f"계절 주기는 2 이상 {max(n, 2):,} 이하의 정수로 적어 주세요. "
                                                        "예: period=12")
         return int(period), True
-    if n < 4 or model == "naive":
+    if n < 4 or model in ("naive", "drift"):
         return None, False
     return detect_period(series), False
 
@@ -93,6 +93,8 @@ def _fit(series: Series, horizon: int, model: str, level: float, period: int | N
         return ets.fit_forecast_ets(series, horizon, period, level)
     if model == "naive":
         return baselines.naive(series, horizon, level)
+    if model == "drift":
+        return baselines.drift(series, horizon, level)
     if model == "seasonal_naive":
         return baselines.seasonal_naive(series, horizon, period, level)
     try:

@@ -66,7 +66,7 @@ MODEL_WORDS = {
     "auto": "auto", "자동": "auto", "arima": "arima", "sarima": "arima", "아리마": "arima",
     "ets": "ets", "holt-winters": "ets", "holtwinters": "ets", "holt_winters": "ets", "홀트윈터스": "ets",
     "홀트-윈터스": "ets", "지수평활": "ets", "lstm": "lstm", "gru": "lstm", "rnn": "lstm", "naive": "naive",
-    "나이브": "naive",
+    "나이브": "naive", "drift": "drift", "드리프트": "drift",
 }
 _PARTICLE = re.compile(r"(으로|로|을|를|은|는|이|가|의|도|와|과|만|모델|데이터)$")
 _HORIZON_KEYS = {"h", "horizon", "기간", "예측기간", "steps"}

@@ -66,7 +66,13 @@ def ndiffs(values: np.ndarray, alpha: float = 0.05, max_d: int = 2) -> int:
         with warnings.catch_warnings():
             # KPSS p-values are interpolated from a table and clipped to [0.01, 0.1]: the clip warns, harmlessly.
             warnings.simplefilter("ignore")
-            p_value = kpss(x, regression="c", nlags="auto")[1]
+            try:
+                p_value = kpss(x, regression="c", nlags="auto")[1]
+            except (OverflowError, ValueError, ZeroDivisionError):
+                # statsmodels' automatic bandwidth (Hobijn et al.) divides by a long-run variance that is zero or
+                # negative on some short, regular series ("cannot convert float infinity to integer"), which
+                # used to drop ARIMA from /forecast there; Schwert's fixed rule has no such division.
+                p_value = kpss(x, regression="c", nlags="legacy")[1]
         if p_value >= alpha:
             return d
         x = np.diff(x)

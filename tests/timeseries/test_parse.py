@@ -182,6 +182,7 @@ def test_a_lone_integer_is_the_horizon():
     ("1 2 3 model=arima", "arima"), ("1 2 3 모델=ets", "ets"), ("1 2 3 model = lstm", "lstm"),
     ("1 2 3 sarima", "arima"), ("1 2 3 ARIMA", "arima"), ("1 2 3 holt-winters", "ets"), ("1 2 3 홀트윈터스로", "ets"),
     ("1 2 3 gru", "lstm"), ("1 2 3 naive", "naive"), ("1 2 3 나이브", "naive"), ("1 2 3 자동으로", "auto"),
+    ("1 2 3 drift", "drift"), ("1 2 3 드리프트로", "drift"),
     ("1 2 3 auto", "auto"), ("arima로 예측해줘 1 2 3", "arima"), ("1 2 3", None),
 ])
 def test_models(text, model):
