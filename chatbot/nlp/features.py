@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -90,33 +91,20 @@ class TfidfFeaturizer(Component):
         (counts, ``1 + log``, times idf, L2 per vectorizer, concatenated, L2 again)."""
         analyzers = getattr(self, "_analyzers", None)
         if analyzers is None:  # built on first use: the fitted vectorizers are what a model directory stores
-            analyzers = self._analyzers = [(v.build_analyzer(), v.vocabulary_, v.idf_, v.sublinear_tf, v.norm)
-                                           for v in (self.word_vectorizer_, self.char_vectorizer_)]
+            analyzers = self._analyzers = [FastTfidf(v) for v in (self.word_vectorizer_, self.char_vectorizer_)]
         weights = (1.0, self.params["char_weight"])
         documents = (self._words(message), message.normalized.lower())
         indices, data, offset = [], [], 0
-        for (analyze, vocabulary, idf, sublinear, norm), doc, weight in zip(analyzers, documents, weights,
-                                                                            strict=True):
-            counts: dict[int, int] = {}
-            for feature in analyze(doc):
-                index = vocabulary.get(feature)
-                if index is not None:
-                    counts[index] = counts.get(index, 0) + 1
-            block = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
-            values = np.array([counts[i] for i in block.tolist()], dtype=np.float64)
-            if sublinear:
-                np.log(values, values)
-                values += 1.0
-            values *= idf[block]
-            if norm == "l2":
-                _l2_normalize(values)
-            elif norm is not None:
+        for analyzer, doc, weight in zip(analyzers, documents, weights, strict=True):
+            row = analyzer.row(doc)
+            if row is None:
                 return self.transform([message])[0]
+            block, values = row
             if weight != 1.0:
                 values = values * weight
             indices.append(block + offset)
             data.append(values)
-            offset += len(vocabulary)
+            offset += analyzer.size
         row = np.concatenate(data)
         _l2_normalize(row)
         columns = np.concatenate(indices).astype(np.int32, copy=False)
@@ -135,6 +123,39 @@ class TfidfFeaturizer(Component):
 
     def process(self, message: Message) -> Message:
         return self.process_batch([message])[0]
+
+
+class FastTfidf:
+    """One document through a fitted ``TfidfVectorizer`` without its per-call checks: the same numbers.
+
+    ``row(doc)`` gives the sorted column indices and values of ``transform([doc])`` (counts, ``1 + log``
+    when sublinear, times idf, L2), or None for a norm other than l2 or none (then use ``transform``)."""
+
+    def __init__(self, vectorizer: Any):
+        self.analyze = vectorizer.build_analyzer()
+        self.vocabulary = vectorizer.vocabulary_
+        self.idf = vectorizer.idf_
+        self.sublinear = vectorizer.sublinear_tf
+        self.norm = vectorizer.norm
+        self.size = len(self.vocabulary)
+
+    def row(self, doc: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.norm not in ("l2", None):
+            return None
+        counts: dict[int, int] = {}
+        for feature in self.analyze(doc):
+            index = self.vocabulary.get(feature)
+            if index is not None:
+                counts[index] = counts.get(index, 0) + 1
+        block = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
+        values = np.array([counts[i] for i in block.tolist()], dtype=np.float64)
+        if self.sublinear:
+            np.log(values, values)
+            values += 1.0
+        values *= self.idf[block]
+        if self.norm == "l2":
+            _l2_normalize(values)
+        return block, values
 
 
 def _l2_normalize(values: np.ndarray) -> None:

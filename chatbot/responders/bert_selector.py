@@ -196,7 +196,7 @@ class BertSelector(Responder):
             context["reranker_score"] = round(context["reranker_score"], 4)
         if score < self.params["min_similarity"] and self.responses_.get(message.intent):
             message.reply_source = "selector:intent"
-            return self.render(self.rng.choice(self.responses_[message.intent]), message)
+            return self.intent_response(message)
         message.reply_source = "selector:answer"
         return self.render(self.answers_[best], message)
 

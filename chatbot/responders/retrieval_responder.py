@@ -71,7 +71,7 @@ class RetrievalResponder(Responder):
             return self.render(answer, message)
         if self.responses_.get(message.intent):
             message.reply_source = "retrieval:intent"
-            return self.render(self.rng.choice(self.responses_[message.intent]), message)
+            return self.intent_response(message)
         if answer:
             message.reply_source = "retrieval:answer"
             return self.render(answer, message)

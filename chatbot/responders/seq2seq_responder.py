@@ -211,7 +211,7 @@ class Seq2SeqResponder(Responder):
             return reply
         if self.responses_.get(message.intent):
             message.reply_source = "seq2seq:intent"
-            return self.render(self.rng.choice(self.responses_[message.intent]), message)
+            return self.intent_response(message)
         message.reply_source = "seq2seq:empty"
         return EMPTY_REPLY
 
