@@ -1,12 +1,12 @@
-"""Reply templates: ``{time}``, ``{date}``, ``{weekday}``, ``{text}`` and ``{bot_name}``."""
+"""Reply templates: ``{time}``, ``{date}``, ``{weekday}``, ``{tomorrow}``, ``{text}`` and ``{bot_name}``."""
 
 from __future__ import annotations
 
 import string
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-FIELDS = ("time", "date", "weekday", "text", "bot_name")
+FIELDS = ("time", "date", "weekday", "tomorrow", "text", "bot_name")
 _WEEKDAYS = "월화수목금토일"
 
 
@@ -29,6 +29,11 @@ def korean_time(moment: datetime) -> str:
     return f"{half} {hour}시 {moment.minute}분"
 
 
+def korean_day(moment: datetime) -> str:
+    """``11월 25일 수요일``."""
+    return f"{moment.month}월 {moment.day}일 {_WEEKDAYS[moment.weekday()]}요일"
+
+
 def render(template: str, user_text: str = "", bot_name: str = "한결", timezone: str = "Asia/Seoul") -> str:
     """Fill a template. Unknown fields are left as written rather than failing a reply."""
     moment = _now(timezone)
@@ -36,6 +41,7 @@ def render(template: str, user_text: str = "", bot_name: str = "한결", timezon
         "time": korean_time(moment),
         "date": f"{moment.year}년 {moment.month}월 {moment.day}일",
         "weekday": f"{_WEEKDAYS[moment.weekday()]}요일",
+        "tomorrow": korean_day(moment + timedelta(days=1)),
         "text": user_text,
         "bot_name": bot_name,
     }

@@ -42,12 +42,33 @@ def test_templates_are_rendered_in_every_reply_over_the_cases(bot: Bot):
 
 
 def test_render_fills_every_field():
-    out = render("{time} {date} {weekday} {text} {bot_name}", user_text="안녕", bot_name="한결")
+    out = render("{time} {date} {weekday} {tomorrow} {text} {bot_name}", user_text="안녕", bot_name="한결")
     assert "{" not in out
+    assert re.search(r"\d{1,2}월 \d{1,2}일 [월화수목금토일]요일 안녕", out)
     assert re.search(r"(오전|오후) \d{1,2}시 \d{1,2}분", out)
     assert re.search(r"\d{4}년 \d{1,2}월 \d{1,2}일", out)
     assert re.search(r"[월화수목금토일]요일", out)
     assert out.endswith("안녕 한결")
+
+
+def test_tomorrow_crosses_the_month_and_year(monkeypatch):
+    from datetime import datetime
+
+    from chatbot.responders import templates
+
+    monkeypatch.setattr(templates, "_now", lambda timezone: datetime(2026, 12, 31, 23, 50))
+    assert render("{tomorrow}") == "1월 1일 금요일"
+    assert render("{weekday}") == "목요일"
+
+
+def test_the_bot_answers_tomorrow_with_tomorrows_day(bot: Bot, monkeypatch):
+    from datetime import datetime
+
+    from chatbot.responders import templates
+
+    monkeypatch.setattr(templates, "_now", lambda timezone: datetime(2026, 11, 24, 17, 0))
+    reply = bot.reply("내일 무슨 요일인지 알려줘")
+    assert reply.intent == "ask_date" and "11월 25일 수요일" in reply.text
 
 
 def test_korean_time():
