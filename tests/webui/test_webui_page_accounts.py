@@ -17,6 +17,7 @@ STATIC = Path(webui.__file__).parent / "static"
 NEW_SCRIPTS = [STATIC / "conversations.js", STATIC / "feedback.js", STATIC / "announce.js", STATIC / "drawpad.js"]
 # Split out of chat.js and conversations.js: they draw or check, and hear no chat:* event.
 HELPER_SCRIPTS = [STATIC / "attachments.js", STATIC / "upload.js", STATIC / "convitems.js"]
+ICON_SCRIPT = STATIC / "icons.js"  # draws shapes only, no text
 NEW_STYLES = [STATIC / "conversations.css", STATIC / "feedback.css"]
 PASSWORD = "비밀번호1234"
 
@@ -103,9 +104,9 @@ def test_the_list_and_feedback_scripts_load_before_chat_js(client):
     html = client.get("/").get_data(as_text=True)
     order = re.findall(r'<script src="/static/([a-z]+\.js)" defer>', html)
     # Listeners first: they hear chat.js's first events. A helper before the script that uses it as it
-    # loads: convitems.js before conversations.js, upload.js (started by chat.js) and attachments.js before
-    # chat.js, composer.js before commands.js.
-    assert order == ["feedback.js", "convitems.js", "conversations.js", "announce.js", "forecast.js",
+    # loads: icons.js first (three scripts draw with it), convitems.js before conversations.js, upload.js
+    # (started by chat.js) and attachments.js before chat.js, composer.js before commands.js.
+    assert order == ["icons.js", "feedback.js", "convitems.js", "conversations.js", "announce.js", "forecast.js",
                      "attachments.js", "upload.js", "drawpad.js", "composer.js", "commands.js", "chat.js"]
     for name in order + [p.name for p in NEW_STYLES]:
         assert client.get(f"/static/{name}").status_code == 200
@@ -124,17 +125,17 @@ def test_the_list_button_controls_the_labelled_panel(client):
     assert '<nav class="account-area" aria-label="계정">' in html
 
 
-@pytest.mark.parametrize("path", NEW_SCRIPTS + HELPER_SCRIPTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NEW_SCRIPTS + HELPER_SCRIPTS + [ICON_SCRIPT], ids=lambda p: p.name)
 def test_new_scripts_insert_text_only_as_text_and_set_no_style_attribute(path):
     js = path.read_text(encoding="utf-8")
-    assert "textContent" in js
+    assert "textContent" in js or path == ICON_SCRIPT
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in js, sink
     assert not re.search(r"""setAttribute\(\s*["']style""", js), "the CSP forbids style attributes"
     assert not re.search(r"""setAttribute\(\s*["']on""", js)
 
 
-@pytest.mark.parametrize("path", NEW_SCRIPTS + HELPER_SCRIPTS + NEW_STYLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NEW_SCRIPTS + HELPER_SCRIPTS + [ICON_SCRIPT] + NEW_STYLES, ids=lambda p: p.name)
 def test_new_static_files_fetch_nothing_from_the_network(path):
     text = path.read_text(encoding="utf-8").replace('"http://www.w3.org/2000/svg"', '""')
     assert not re.search(r"https?://", text), f"{path.name} refers to the network"

@@ -16,7 +16,6 @@
 (function () {
   "use strict";
 
-  const SVG_NS = "http://www.w3.org/2000/svg";
 
   const viewer = document.getElementById("image-viewer");
   const viewerImg = document.getElementById("image-viewer-img");
@@ -65,22 +64,8 @@
     const icon = document.createElement("span");
     icon.className = "file-icon";
     icon.setAttribute("aria-hidden", "true");
-    const svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "22");
-    svg.setAttribute("height", "22");
-    svg.setAttribute("focusable", "false");
-    [["M6 2.8h8.2L19 7.6v13.6H6z M14 2.8v5h5", "1.8"], ["M9 12.5h7M9 15.5h7M9 18.5h4", "1.6"]].forEach(function (spec) {
-      const path = document.createElementNS(SVG_NS, "path");
-      path.setAttribute("d", spec[0]);
-      path.setAttribute("fill", "none");
-      path.setAttribute("stroke", "currentColor");
-      path.setAttribute("stroke-width", spec[1]);
-      path.setAttribute("stroke-linecap", "round");
-      path.setAttribute("stroke-linejoin", "round");
-      svg.appendChild(path);
-    });
-    icon.appendChild(svg);
+    icon.appendChild(window.HangyeolIcons.svg(22, [["M6 2.8h8.2L19 7.6v13.6H6z M14 2.8v5h5", "1.8"],
+                                                   ["M9 12.5h7M9 15.5h7M9 18.5h4", "1.6"]]));
     return icon;
   }
 

@@ -12,7 +12,6 @@
   "use strict";
 
   const UNTITLED = "제목 없는 대화";
-  const SVG_NS = "http://www.w3.org/2000/svg";
   const PENCIL = "M4 20h4L19 9l-4-4L4 16v4zM13.5 6.5l4 4";
   const TRASH = "M4 7h16M9 7V4.5h6V7M6.5 7l1 13h9l1-13M10 11v5.5M14 11v5.5";
 
@@ -61,23 +60,7 @@
   // --- drawing an item --------------------------------------------------------------------------
   function titleOf(item) { return item.title && item.title.trim() ? item.title : UNTITLED; }
 
-  function icon(path) {
-    const svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "18");
-    svg.setAttribute("height", "18");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    const line = document.createElementNS(SVG_NS, "path");
-    line.setAttribute("d", path);
-    line.setAttribute("fill", "none");
-    line.setAttribute("stroke", "currentColor");
-    line.setAttribute("stroke-width", "1.8");
-    line.setAttribute("stroke-linecap", "round");
-    line.setAttribute("stroke-linejoin", "round");
-    svg.appendChild(line);
-    return svg;
-  }
+  function icon(path) { return window.HangyeolIcons.svg(18, [[path, "1.8"]]); }
 
   function button(className, text) {
     return el("button", { type: "button", className: className }, text || "");

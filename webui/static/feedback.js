@@ -9,30 +9,13 @@
 (function () {
   "use strict";
 
-  const SVG_NS = "http://www.w3.org/2000/svg";
   // A thumb, drawn rather than an emoji: emoji fonts are not everywhere. Turned over for 👎.
   const THUMB = "M7 10v10H4V10h3zm0 0l4-7c1.4 0 2.3 1.1 2 2.4L12.3 9H18a2 2 0 0 1 2 2.3l-1.2 7A2 2 0 0 1 16.8 20H7";
   const MAX_CORRECTION = 1000; // the server's limit
   const NETWORK_ERROR = "서버에 연결할 수 없어 평가를 보내지 못했어요. 잠시 뒤에 다시 눌러 주세요.";
   const THANKS_MS = 4000;
 
-  function thumb(down) {
-    const svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "16");
-    svg.setAttribute("height", "16");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    if (down) { svg.setAttribute("class", "thumb-down"); }
-    const path = document.createElementNS(SVG_NS, "path");
-    path.setAttribute("d", THUMB);
-    path.setAttribute("fill", "none");
-    path.setAttribute("stroke", "currentColor");
-    path.setAttribute("stroke-width", "1.8");
-    path.setAttribute("stroke-linejoin", "round");
-    svg.appendChild(path);
-    return svg;
-  }
+  function thumb(down) { return window.HangyeolIcons.svg(16, [[THUMB, "1.8"]], down ? "thumb-down" : ""); }
 
   async function postFeedback(messageId, rating, correction) {
     const body = { rating: rating };
