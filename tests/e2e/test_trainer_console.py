@@ -1,14 +1,21 @@
 """The trainer console in a real Chromium: upload a corpus, see its report, train, read the evaluation,
-promote with one click, and browse feedback. Training runs for real (a subprocess on a small corpus)."""
+promote after confirming in a dialog, cancel a running job, delete a corpus, and browse feedback.
+Training runs for real (a subprocess on a small corpus); the cancelled job runs a stand-in that waits."""
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import write_tiny_corpus
 from tests.e2e.helpers import log_in, screenshot, send
+from tests.webui.trainer_support import BUSY
+from webui.trainer import jobs
 
 
 def served_version(page: Any, base_url: str) -> str:
@@ -19,6 +26,18 @@ def upload(page: Any, path: Path) -> None:
     page.set_input_files("#corpus-file", str(path))
     page.click("#upload-button")
     page.wait_for_load_state()
+
+
+@pytest.fixture
+def slow_training(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Jobs run a stand-in that reports a first step and waits; one still running at the end is cancelled,
+    so that the next test can train."""
+    monkeypatch.setitem(live_server.app.config, "TRAINER_TRAIN_COMMAND", [sys.executable, "-c", BUSY])
+    yield
+    with live_server.app.app_context():
+        busy = jobs.active_job()
+        if busy is not None:
+            jobs.cancel_job(jobs.trainer_dir() / "jobs" / busy, "e2e")
 
 
 def test_a_user_without_the_role_cannot_open_the_console(page: Any, live_server: Any) -> None:
@@ -63,13 +82,70 @@ def test_upload_train_evaluate_and_promote(page: Any, live_server: Any, tmp_path
     assert page.locator("#compare-table").count() == 1
     screenshot(page, "trainer-evaluation.png")
 
+    # The button asks first: the dialog names the live version and both models' accuracy.
+    dialog = page.locator("#promote-dialog")
     page.click("#promote-button")
-    page.wait_for_load_state()
+    dialog.wait_for(state="visible")
+    assert before in dialog.inner_text() and "정확도" in dialog.inner_text()
+    screenshot(page, "trainer-promote-dialog.png")
+    page.click("#promote-dialog-cancel")
+    dialog.wait_for(state="hidden")
+    page.wait_for_timeout(300)
+    assert served_version(page, live_server.url) == before and page.locator("#promote-button").is_enabled()
+    page.click("#promote-button")
+    page.click("#promote-dialog-confirm")
+    page.wait_for_selector(".trainer-flash-success")
     after = served_version(page, live_server.url)
-    assert after != before
+    assert after != before and after in page.inner_text(".trainer-flash-success")
     # The chat now answers from the promoted model (trained on the tiny corpus only).
     page.goto(live_server.url + "/")
     assert send(page, "우산 챙겨야 해?").locator(".bubble").inner_text().strip()
+
+
+def test_a_running_job_is_cancelled_and_its_progress_bar_stops(page: Any, context: Any, live_server: Any,
+                                                              tmp_path: Path, slow_training: None) -> None:
+    log_in(page, live_server.url, *live_server.add_user("취소하는트레이너", role="trainer"))
+    page.goto(live_server.url + "/trainer")
+    upload(page, write_tiny_corpus(tmp_path, "csv"))
+    page.click("#train-button")
+    page.wait_for_selector("#job-status[data-status='running']")
+    # Cancelled from another tab: this one's bar follows by polling, in place, then stops polling.
+    page.evaluate("() => { window.notReloaded = true; }")
+    other = context.new_page()
+    other.goto(page.url)
+    other.click("#cancel-button")
+    other.wait_for_selector("#job-status[data-status='cancelled']")
+    assert "취소됨" in other.inner_text("#job-status") and other.locator("#cancel-button").count() == 0
+    assert "취소하는트레이너님이" in other.inner_text("#job-cancelled")
+    page.wait_for_function("() => document.querySelector('#job-status').textContent.includes('취소됨')")
+    assert page.locator("#cancel-form").is_hidden() and "취소하는트레이너님이" in page.inner_text("#job-cancelled")
+    assert page.evaluate("() => document.querySelector('#job-progress').value") == 0.25  # where it stopped
+    polls: list[str] = []
+    page.on("request", lambda request: polls.append(request.url) if "/trainer/api/jobs/" in request.url else None)
+    page.wait_for_timeout(2500)  # more than two polling intervals
+    assert polls == [] and page.errors == [] and page.evaluate("() => window.notReloaded") is True
+    page.goto(live_server.url + "/trainer")
+    assert "취소됨" in page.inner_text("#job-list")
+
+
+def test_a_corpus_is_deleted_only_after_confirming(page: Any, live_server: Any, tmp_path: Path) -> None:
+    log_in(page, live_server.url, *live_server.add_user("지우는트레이너", role="trainer"))
+    page.goto(live_server.url + "/trainer")
+    upload(page, write_tiny_corpus(tmp_path, "csv", name="지울-코퍼스.csv"))
+    corpus_path = page.url.removeprefix(live_server.url)
+    dialog = page.locator("#delete-dialog")
+    page.click("#delete-button")
+    dialog.wait_for(state="visible")
+    assert "지울-코퍼스.csv" in dialog.inner_text()
+    page.keyboard.press("Escape")  # as good as its cancel button
+    dialog.wait_for(state="hidden")
+    page.wait_for_timeout(300)
+    assert page.url.endswith(corpus_path) and page.locator("#delete-button").is_enabled()
+    page.click("#delete-button")
+    page.click("#delete-dialog-confirm")
+    page.wait_for_selector(".trainer-flash-success")
+    assert page.url == live_server.url + "/trainer" and page.locator(f"a[href='{corpus_path}']").count() == 0
+    assert page.goto(live_server.url + corpus_path).status == 404
 
 
 def test_feedback_is_listed_and_exported(page: Any, live_server: Any) -> None:

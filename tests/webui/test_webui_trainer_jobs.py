@@ -1,10 +1,12 @@
-"""Trainer console jobs: a real training run to done, its report and one-click promotion; one job at a
-time; failed and interrupted jobs; the report, comparison and wrong examples read from a model's files."""
+"""Trainer console jobs: a real training run to done, its report and promotion; one job at a time; failed
+and interrupted jobs; the report, comparison and wrong examples read from a model's files; a promotion
+asks first. Cancelling a job and deleting a corpus: test_webui_trainer_cancel_delete.py."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -15,6 +17,8 @@ import pytest
 from tests.conftest import write_tiny_corpus
 from tests.webui.conftest import png_bytes
 from tests.webui.trainer_support import (
+    BUSY,
+    FAIL,
     add_users,
     console_config,
     corpus_id_of,
@@ -22,19 +26,15 @@ from tests.webui.trainer_support import (
     hand_made_job,
     login,
     post_form,
+    start,
     text_of,
     upload,
     wait_for,
 )
 from webui.releases import live_release, model_version
 
-# Stand-ins for the training command (TRAINER_TRAIN_COMMAND), speaking its progress-file contract.
-PROGRESS = ("import json,sys,time; p=sys.argv[sys.argv.index('--progress-file')+1]; "
-            "say=lambda d: open(p,'a').write(json.dumps(d)+'\\n'); ")
-BUSY = PROGRESS + "say({'time':'t','stage':'fitting','done':1,'total':4}); time.sleep(60)"
-FAIL = PROGRESS + ("say({'stage':'failed','error':'코퍼스에 문제가 있어요','problems':['a.csv:3: empty text']}); "
-                   "print('학습 실패'); sys.exit(1)")
 JOB = "20250501-000000-0000aa"
+CONFIRMED = {"confirm": "yes"}
 
 
 @pytest.fixture
@@ -53,14 +53,7 @@ def serving_app(make_app, tmp_path: Path, served: Path, **extra):
                                                **extra)))
 
 
-def start(client, corpus_id: str, status: int = 303):
-    response = post_form(client, f"/trainer/corpora/{corpus_id}/train", f"/trainer/corpora/{corpus_id}")
-    assert response.status_code == status, text_of(response)[:3000]
-    return response
-
-
-def test_a_real_training_job_runs_to_done_shows_its_report_and_is_promoted_with_one_click(make_app, tmp_path,
-                                                                                         served):
+def test_a_real_training_job_runs_to_done_shows_its_report_and_is_promoted(make_app, tmp_path, served):
     app = serving_app(make_app, tmp_path, served)
     trainer = login(app, "트레이너")
     corpus = write_tiny_corpus(tmp_path / "upload", "csv", ood=["주식 시세 알려줘", "양자역학 설명해 줘", "환율"])
@@ -80,7 +73,8 @@ def test_a_real_training_job_runs_to_done_shows_its_report_and_is_promoted_with_
     assert picture.status_code == 200 and picture.mimetype == "image/png" and picture.data[:8] == b"\x89PNG\r\n\x1a\n"
     assert app.test_client().get(f"/trainer/jobs/{job_id}/confusion-matrix.png").status_code == 302  # guests log in
     model = tmp_path / "trainer" / "jobs" / job_id / "model"
-    promoted = post_form(trainer, f"/trainer/jobs/{job_id}/promote", f"/trainer/jobs/{job_id}", follow_redirects=True)
+    promoted = post_form(trainer, f"/trainer/jobs/{job_id}/promote", f"/trainer/jobs/{job_id}", CONFIRMED,
+                         follow_redirects=True)
     assert f"새 모델(버전 {model_version(model)})을 서비스에 올렸어요" in text_of(promoted)
     assert trainer.get("/healthz").get_json()["model"]["version"] == model_version(model)
     assert live_release(served).name == model_version(model)
@@ -195,7 +189,7 @@ def test_the_report_comparison_and_wrong_examples_come_from_the_model_files_and_
     picture = trainer.get(f"/trainer/jobs/{JOB}/confusion-matrix.png")
     assert picture.status_code == 200 and picture.data == EVALUATION["confusion_matrix.png"]
     assert login(app, "사용자").get(f"/trainer/jobs/{JOB}/confusion-matrix.png").status_code == 403
-    promoted = post_form(trainer, f"/trainer/jobs/{JOB}/promote", f"/trainer/jobs/{JOB}")
+    promoted = post_form(trainer, f"/trainer/jobs/{JOB}/promote", f"/trainer/jobs/{JOB}", CONFIRMED)
     assert promoted.status_code == 303
     new = model_version(path / "model")
     assert f"새 모델(버전 {new})" in text_of(trainer.get(promoted.headers["Location"]))
@@ -211,3 +205,28 @@ def test_promotion_is_refused_on_a_server_without_a_model_path(make_app, tmp_pat
     assert "이 모델에는 평가 보고서가 없어요" in page and 'id="eval-accuracy"' in page  # meta.json's validation figures
     refused = post_form(trainer, f"/trainer/jobs/{JOB}/promote", f"/trainer/jobs/{JOB}", follow_redirects=True)
     assert "모델 경로 없이 실행 중이라 모델을 교체할 수 없습니다" in text_of(refused)
+
+
+def test_a_promotion_asks_first_and_promotes_only_once_confirmed(make_app, tmp_path, served, tiny_model_dir):
+    app = serving_app(make_app, tmp_path, served)
+    path = hand_made_job(tmp_path / "trainer", JOB, model=tiny_model_dir, evaluation=EVALUATION,
+                         progress=[{"stage": "done", "done": 3, "total": 3}])
+    trainer = login(app, "트레이너")
+    live, new, release = model_version(served), model_version(path / "model"), live_release(served).name
+    page = text_of(trainer.get(f"/trainer/jobs/{JOB}"))
+    assert 'data-confirm="promote-dialog"' in page and '<dialog id="promote-dialog"' in page
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))  # the dialog's table and buttons have ids of their own
+    dialog = page[page.index('<dialog id="promote-dialog"'):page.index("</dialog>")]
+    assert live in dialog and new in dialog and "평가 보고서 정확도" in dialog and "0.7500" in dialog
+    for answer in ({}, {"confirm": ""}, {"confirm": "no"}):  # no JavaScript, or a dialog that was not confirmed
+        asked = post_form(trainer, f"/trainer/jobs/{JOB}/promote", f"/trainer/jobs/{JOB}", answer)
+        assert asked.status_code == 200 and 'id="confirm-button"' in text_of(asked), answer
+        assert live_release(served).name == release and trainer.get("/healthz").get_json()["model"]["version"] == live
+    confirmation = text_of(asked)
+    assert "서비스 모델을 바꿀까요?" in confirmation and live in confirmation and new in confirmation
+    assert 'name="confirm" type="hidden" value="yes"' in confirmation and "0.7500" in confirmation
+    assert f'href="/trainer/jobs/{JOB}"' in confirmation  # the way back without promoting
+    promoted = post_form(trainer, f"/trainer/jobs/{JOB}/promote", f"/trainer/jobs/{JOB}", CONFIRMED)
+    assert promoted.status_code == 303 and live_release(served).name == new
+    assert trainer.get("/healthz").get_json()["model"]["version"] == new

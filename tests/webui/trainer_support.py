@@ -1,5 +1,6 @@
-"""Helpers for the trainer console tests: accounts, CSRF form posts, uploads, and job folders built by
-hand following the training command's file contract (job.json, progress.jsonl, exit.json, model/)."""
+"""Helpers for the trainer console tests: accounts, CSRF form posts, uploads, stand-ins for the training
+command, and job folders built by hand following the training command's file contract (job.json,
+progress.jsonl, exit.json, model/)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,19 @@ from webui.extensions import db
 
 PASSWORD = "비밀번호1234"
 USERS = {"트레이너": "trainer", "관리자": "admin", "사용자": "user"}
+
+# Stand-ins for the training command (TRAINER_TRAIN_COMMAND), speaking its progress-file contract.
+PROGRESS = ("import json,sys,time; p=sys.argv[sys.argv.index('--progress-file')+1]; "
+            "say=lambda d: open(p,'a').write(json.dumps(d)+'\\n'); ")
+BUSY = PROGRESS + "say({'time':'t','stage':'fitting','done':1,'total':4}); time.sleep(60)"
+FAIL = PROGRESS + ("say({'stage':'failed','error':'코퍼스에 문제가 있어요','problems':['a.csv:3: empty text']}); "
+                   "print('학습 실패'); sys.exit(1)")
+# BUSY with a child process of its own (as data loaders are), whose pid goes to child.pid in the job folder.
+WITH_CHILD = PROGRESS + ("import subprocess; c=subprocess.Popen([sys.executable,'-c','import time; time.sleep(60)']); "
+                         "open('child.pid','w').write(str(c.pid)); "
+                         "say({'time':'t','stage':'fitting','done':1,'total':4}); time.sleep(60)")
+# WITH_CHILD that ignores SIGTERM, and so does its child (an ignored signal stays ignored across exec).
+STUBBORN = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); " + WITH_CHILD
 
 
 def console_config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
@@ -63,6 +77,18 @@ def upload(client: FlaskClient, name: str, content: bytes | str):
                      content_type="multipart/form-data")
 
 
+def start(client: FlaskClient, corpus_id: str, status: int = 303):
+    """Press the corpus page's train button; the response (a redirect to the new job's page)."""
+    response = post_form(client, f"/trainer/corpora/{corpus_id}/train", f"/trainer/corpora/{corpus_id}")
+    assert response.status_code == status, text_of(response)[:3000]
+    return response
+
+
+def job_id_of(response) -> str:
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    return response.headers["Location"].rsplit("/", 1)[1]
+
+
 def corpus_id_of(response) -> str:
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     return response.headers["Location"].rsplit("/", 1)[1]
@@ -101,6 +127,15 @@ def dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
     return process.pid
+
+
+def running(pid: int) -> bool:
+    """Whether the process runs (a zombie, which nobody may reap in a container, has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def wait_for(client: FlaskClient, job_id: str, statuses: tuple[str, ...], timeout: float = 120.0) -> dict:

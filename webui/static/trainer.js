@@ -1,9 +1,12 @@
-// Trainer console: the live progress bar of a training job, and small touches on the forms.
-// Everything here is an enhancement: without JavaScript the pages work with links and plain forms.
+// Trainer console: the live progress bar of a training job, the dialogs that ask before a corpus is
+// deleted or a model promoted, and small touches on the forms.
+// Everything here is an enhancement: without JavaScript the pages work with links and plain forms (the
+// server answers a delete or a promotion that was not confirmed with a confirmation page).
 (function () {
   "use strict";
 
-  var LABELS = { queued: "대기 중", running: "학습 중", done: "완료", failed: "실패", interrupted: "중단됨" };
+  var LABELS = { queued: "대기 중", running: "학습 중", done: "완료", failed: "실패", interrupted: "중단됨",
+                 cancelled: "취소됨" };
   var ACTIVE = { queued: true, running: true };
   var POLL_MS = 1000;
   var MAX_POLL_MS = 10000;
@@ -29,6 +32,14 @@
       status.dataset.status = state.status;
     }
     text("job-log", state.log_tail || "");
+    var cancelForm = document.getElementById("cancel-form");
+    if (cancelForm) cancelForm.hidden = !ACTIVE[state.status];
+    var cancelled = document.getElementById("job-cancelled");
+    if (cancelled) {
+      cancelled.hidden = state.status !== "cancelled";
+      text("job-cancelled", state.cancelled_by
+        ? state.cancelled_by + "님이 " + state.cancelled_at + "(UTC)에 학습을 취소했어요." : "");
+    }
     var box = document.getElementById("job-error-box");
     if (box) {
       box.hidden = !state.error;
@@ -58,10 +69,11 @@
           showJob(state);
           if (ACTIVE[state.status]) {
             setTimeout(tick, delay);
-          } else {
+          } else if (state.status !== "cancelled") {
             // Finished: the server renders the evaluation report and the comparison.
             setTimeout(function () { window.location.reload(); }, 600);
           }
+          // Cancelled: nothing more to show than the bar, the label and who cancelled it; polling stops.
         })
         .catch(function () {
           text("job-progress-text", "서버와 연결이 끊겼어요. 다시 시도하는 중이에요…");
@@ -76,13 +88,35 @@
     var button = document.getElementById(buttonId);
     var form = button && button.closest(formSelector);
     if (!form) return;
-    form.addEventListener("submit", function () {
+    form.addEventListener("submit", function (event) {
       // After the browser has taken the form's data: a second click cannot start a second upload or job.
       setTimeout(function () {
+        if (event.defaultPrevented) return;  // held back for its confirmation dialog
         button.disabled = true;
         button.textContent = busyText;
       }, 0);
     });
+  }
+
+  // A form with data-confirm="<dialog id>" posts only after the dialog's confirm button, with confirm=yes;
+  // the dialog's cancel button (or Esc) leaves everything as it was.
+  function confirmFirst(form) {
+    var dialog = document.getElementById(form.dataset.confirm);
+    var field = form.elements.namedItem("confirm");
+    if (!dialog || !field || typeof dialog.showModal !== "function") return;  // the server asks instead
+    form.addEventListener("submit", function (event) {
+      if (field.value === "yes") return;
+      event.preventDefault();
+      dialog.returnValue = "";
+      dialog.showModal();
+    });
+    dialog.addEventListener("close", function () {
+      if (dialog.returnValue !== "yes") return;
+      field.value = "yes";
+      if (typeof form.requestSubmit === "function") form.requestSubmit(); else form.submit();
+    });
+    // Back to this page from the history: it asks again.
+    window.addEventListener("pageshow", function () { field.value = ""; });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -92,9 +126,12 @@
       if (hint) hint.hidden = true;  // the bar updates itself
       pollJob(section);
     }
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), confirmFirst);
     busyOnSubmit("form", "upload-button", "검증하는 중…");
     busyOnSubmit("form", "train-button", "시작하는 중…");
     busyOnSubmit("form", "promote-button", "교체하는 중…");
+    busyOnSubmit("form", "cancel-button", "취소하는 중…");
+    busyOnSubmit("form", "delete-button", "지우는 중…");
     var filter = document.getElementById("rating-filter");
     if (filter && filter.form) {
       filter.addEventListener("change", function () { filter.form.submit(); });

@@ -1,10 +1,12 @@
 """Uploaded corpora: checked at the door (type, size, UTF-8), stored under ``TRAINER_DIR/corpora/<id>/``,
-and validated once by the library's ``corpus_report``, whose report is kept next to the file."""
+and validated once by the library's ``corpus_report``, whose report is kept next to the file; deleted
+unless a running job trains on them."""
 
 from __future__ import annotations
 
 import logging
 import re
+import secrets
 import shutil
 import unicodedata
 from pathlib import Path
@@ -12,7 +14,8 @@ from typing import Any
 
 from flask import abort
 
-from webui.trainer.storage import folder, ids, max_upload_bytes, new_id, now, read_json, trainer_dir, write_json
+from webui.trainer.jobs import active_job_on, jobs_lock
+from webui.trainer.storage import ID, folder, ids, max_upload_bytes, new_id, now, read_json, trainer_dir, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +30,14 @@ REPORT_DEFAULTS: dict[str, Any] = {"ok": False, "files": [], "rows": 0, "errors"
 
 class UploadError(ValueError):
     """An upload refused before validation; the message says in Korean what to do."""
+
+
+class CorpusInUse(RuntimeError):
+    """A corpus a queued or running job trains on cannot be deleted."""
+
+    def __init__(self, job_id: str):
+        super().__init__(job_id)
+        self.job_id = job_id
 
 
 def check_upload(filename: str | None, data: bytes) -> str:
@@ -123,3 +134,25 @@ def get_corpus(corpus_id: str) -> tuple[dict[str, Any], dict[str, Any], Path]:
     report = {**REPORT_DEFAULTS, **report} if isinstance(report, dict) else failed_report(
         record.get("name", ""), "검증 보고서를 읽을 수 없어요. 파일을 다시 올려 주세요.")
     return record, report, path / record["file"]
+
+
+def corpus_exists(corpus_id: str) -> bool:
+    """Whether an uploaded corpus with this id is still stored (a job's record outlives a deleted one)."""
+    return bool(ID.match(corpus_id)) and (trainer_dir() / "corpora" / corpus_id).is_dir()
+
+
+def delete_corpus(corpus_id: str, deleted_by: str) -> None:
+    """Delete an uploaded corpus; CorpusInUse while a queued or running job trains on it, 404 when there is
+    none. Jobs keep what they need: their record names the corpus, and their model and report are theirs.
+
+    The check and the removal happen under the jobs' lock, under which a job starts after checking that
+    its data files exist: a job never starts on a corpus that is being deleted."""
+    path = folder("corpora", corpus_id)
+    with jobs_lock():
+        busy = active_job_on(corpus_id)
+        if busy is not None:
+            raise CorpusInUse(busy)
+        trash = path.with_name(f".{corpus_id}.{secrets.token_hex(3)}.deleted")
+        path.rename(trash)  # gone from the list at once, whatever rmtree then takes
+    shutil.rmtree(trash, ignore_errors=True)
+    logger.info("Corpus %s deleted by %s", corpus_id, deleted_by)

@@ -6,6 +6,7 @@
   with ``{"stage": "done", ...}`` or ``{"stage": "failed", "error", "problems"}``.
 - ``log.txt``: the command's output; ``exit.json``: its return code, written by a watcher thread.
 - ``model/``: the trained model directory.
+- ``cancel.json``: who cancelled the job and when; once its processes are gone the job is ``cancelled``.
 
 The state is read from these files alone, so any worker, and a restarted server, sees the same job. A
 job whose process is gone without an ``exit.json`` or a final progress line was ``interrupted``.
@@ -17,23 +18,40 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import chatbot
 from webui.releases import folder_lock
-from webui.trainer.storage import ids, new_id, now, read_json, train_command, trainer_dir, write_json
+from webui.trainer.processes import alive, any_left, group_members, process_start, same_process, signal_group
+from webui.trainer.storage import (
+    cancel_grace_seconds,
+    ids,
+    new_id,
+    now,
+    read_json,
+    train_command,
+    trainer_dir,
+    write_json,
+)
 
 logger = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
-FINISHED = ("done", "failed", "interrupted")
+FINISHED = ("done", "failed", "interrupted", "cancelled")
 START_GRACE_SECONDS = 60  # a job.json without a pid is "queued" this long (its Popen is under way), then interrupted
 LOG_TAIL_BYTES = 4000
+CANCEL = "cancel.json"
+KILL_WAIT_SECONDS = 3.0  # after SIGKILL, how long a cancel waits for the processes to be gone
+ENDED_MESSAGE = "이미 끝난 작업이라 취소할 수 없어요."
+UNKNOWN_PROCESS_MESSAGE = ("이 작업의 프로세스가 학습을 시작한 그 프로세스인지 확인할 수 없어서 멈추지 않았어요. "
+                           "서버에서 직접 확인해 주세요.")
 
 
 class JobBusy(RuntimeError):
@@ -44,14 +62,34 @@ class JobBusy(RuntimeError):
         self.job_id = job_id
 
 
-def start_job(data: list[Path], corpora: list[dict[str, Any]], created_by: str) -> str:
-    """Start training on ``data`` in a subprocess and return the new job's id; JobBusy when a job is active."""
+class NotCancelled(RuntimeError):
+    """A cancel refused: the job has ended, or its process cannot be told apart from a later one."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@contextlib.contextmanager
+def jobs_lock() -> Iterator[None]:
+    """The advisory lock (``jobs/.lock``) under which a job starts, is cancelled, or a corpus is deleted."""
     root = trainer_dir() / "jobs"
     root.mkdir(parents=True, exist_ok=True)
-    with folder_lock(root):  # the check and the new job.json together: two workers cannot both start one
+    with folder_lock(root):
+        yield
+
+
+def start_job(data: list[Path], corpora: list[dict[str, Any]], created_by: str) -> str:
+    """Start training on ``data`` in a subprocess and return the new job's id; JobBusy when a job is active,
+    FileNotFoundError when a data file is gone (a corpus deleted meanwhile)."""
+    root = trainer_dir() / "jobs"
+    with jobs_lock():  # the check and the new job.json together: two workers cannot both start one
         busy = active_job()
         if busy is not None:
             raise JobBusy(busy)
+        missing = [p for p in data if not p.exists()]
+        if missing:
+            raise FileNotFoundError(str(missing[0]))
         job_id = new_id()
         path = root / job_id
         path.mkdir()
@@ -70,10 +108,55 @@ def start_job(data: list[Path], corpora: list[dict[str, Any]], created_by: str) 
         write_json(path / "exit.json",
                    {"returncode": None, "finished": now(), "error": f"학습을 시작하지 못했어요: {exc}"})
         return job_id
-    write_json(path / "job.json", {**record, "pid": process.pid, "pid_start": _process_start(process.pid)})
+    with jobs_lock():  # a cancel that came before the pid was known is seen here, or sees the pid
+        write_json(path / "job.json", {**record, "pid": process.pid, "pid_start": process_start(process.pid)})
+        if (path / CANCEL).exists():
+            signal_group(process.pid, signal.SIGTERM)  # our child, not reaped before the watcher starts
     threading.Thread(target=_watch, args=(process, path), name=f"trainer-job-{job_id}", daemon=True).start()
     logger.info("Training job %s started by %s (pid %d): %s", job_id, created_by, process.pid, command)
     return job_id
+
+
+def cancel_job(path: Path, cancelled_by: str) -> dict[str, Any]:
+    """Cancel a queued or running job from any worker and return its state: record who and when in
+    ``cancel.json``, send SIGTERM to the job's process group, and SIGKILL after ``cancel_grace_seconds``
+    to what is left, waiting until the processes are gone (so a new job can start at once).
+
+    NotCancelled for a job that has ended, and for a pid that cannot be proven to be the job's process
+    (no recorded start time, or another one now): that pid is never signalled."""
+    with jobs_lock():
+        if job_state(path)["status"] not in ACTIVE:
+            raise NotCancelled(ENDED_MESSAGE)
+        record = read_json(path / "job.json") or {}
+        pid = record.get("pid")
+        if pid is not None and not same_process(record):
+            raise NotCancelled(UNKNOWN_PROCESS_MESSAGE)
+        if read_json(path / CANCEL) is None:  # a second cancel keeps the first one's name and time
+            write_json(path / CANCEL, {"cancelled_by": cancelled_by, "cancelled_at": now()})
+        if pid is None:
+            logger.info("Training job %s cancelled by %s before its process started", path.name, cancelled_by)
+            return job_state(path)  # start_job sees cancel.json when it records the pid, and stops it
+        members = group_members(pid)  # the leader is the job's, so every process of its group is
+        signal_group(pid, signal.SIGTERM)
+    logger.info("Training job %s cancelled by %s: SIGTERM to process group %d", path.name, cancelled_by, pid)
+    grace = cancel_grace_seconds()
+    if not _wait_ended(path, pid, grace):
+        if same_process(record) or any_left(members, pid):  # the group id cannot have been given out again
+            logger.warning("Training job %s still running %gs after SIGTERM: SIGKILL", path.name, grace)
+            signal_group(pid, signal.SIGKILL)
+        _wait_ended(path, pid, KILL_WAIT_SECONDS)
+    return job_state(path)
+
+
+def _wait_ended(path: Path, pgid: int, seconds: float) -> bool:
+    """Wait up to ``seconds`` for the job to read as ended and its process group to be gone."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if job_state(path)["status"] not in ACTIVE and not group_members(pgid):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
 def _environment() -> dict[str, str]:
@@ -110,6 +193,14 @@ def active_job() -> str | None:
                 None)
 
 
+def active_job_on(corpus_id: str) -> str | None:
+    """The id of the queued or running job that trains on the uploaded corpus ``corpus_id``, if any."""
+    busy = active_job()
+    record = read_json(trainer_dir() / "jobs" / busy / "job.json") if busy else None
+    corpora = record.get("corpora") if isinstance(record, dict) else None
+    return busy if any(isinstance(c, dict) and c.get("id") == corpus_id for c in corpora or []) else None
+
+
 def list_jobs() -> list[dict[str, Any]]:
     """Every job's record and state, newest first."""
     jobs = []
@@ -123,38 +214,51 @@ def list_jobs() -> list[dict[str, Any]]:
 
 def job_state(path: Path) -> dict[str, Any]:
     """What the job page and ``GET /trainer/api/jobs/<id>`` show: status (queued, running, done, failed,
-    interrupted), the last progress line's stage/done/total and fraction, error and problems, times, log tail."""
+    interrupted, cancelled), the last progress line's stage/done/total and fraction, error and problems,
+    times, who cancelled it and when, log tail."""
     record = read_json(path / "job.json") or {}
     progress = read_progress(path / "progress.jsonl")
     last = progress[-1] if progress else {}
     final = next((p for p in reversed(progress) if p.get("stage") in ("done", "failed")), None)
     ended = read_json(path / "exit.json")
-    has_model = (path / "model" / "pipeline.yaml").is_file()
-    error, problems = None, []
-    if isinstance(ended, dict) or (final is not None and not _alive(record)):
-        code = ended.get("returncode") if isinstance(ended, dict) else (0 if final["stage"] == "done" else 1)
-        ok = code == 0 and has_model and (final is None or final["stage"] == "done")
-        status = "done" if ok else "failed"
-        if not ok:
-            error = ((final or {}).get("error") or (ended or {}).get("error")
-                     or (f"학습 프로세스가 코드 {code}(으)로 끝났어요. 아래 기록을 확인해 주세요." if code
-                         else "학습이 끝났지만 모델 폴더가 만들어지지 않았어요."))
-            problems = [str(p) for p in (final or {}).get("problems") or []]
-    elif record.get("pid") is None:
+    ended = ended if isinstance(ended, dict) else None
+    status, error, problems = _status(path, record, progress, final, ended)
+    cancel = read_json(path / CANCEL)
+    cancel = cancel if isinstance(cancel, dict) else {}
+    # Cancelled once its process is gone, whatever it ended with (a model that came in the meantime is
+    # not offered); a job cancelled before its pid was known is cancelled at once (start_job stops it).
+    if cancel and (status not in ACTIVE or record.get("pid") is None):
+        status, error, problems = "cancelled", None, []
+    done, total = _number(last.get("done")), _number(last.get("total"))
+    fraction = 1.0 if status == "done" else (min(1.0, done / total) if total else 0.0)
+    finished = (ended or {}).get("finished") or (final or {}).get("time") or cancel.get("cancelled_at")
+    return {"id": path.name, "status": status, "stage": last.get("stage"), "done": done, "total": total,
+            "fraction": round(fraction, 4), "error": error, "problems": problems,
+            "started": record.get("created_at"), "finished": finished if status in FINISHED else None,
+            "cancelled_by": cancel.get("cancelled_by"), "cancelled_at": cancel.get("cancelled_at"),
+            "log_tail": log_tail(path / "log.txt")}
+
+
+def _status(path: Path, record: dict[str, Any], progress: list[dict[str, Any]], final: dict[str, Any] | None,
+            ended: dict[str, Any] | None) -> tuple[str, str | None, list[str]]:
+    """The status from the process's files and its pid, with the error and problems of a failed job."""
+    if ended is not None or (final is not None and not alive(record)):
+        code = ended.get("returncode") if ended is not None else (0 if final["stage"] == "done" else 1)
+        if code == 0 and (path / "model" / "pipeline.yaml").is_file() and (final is None or final["stage"] == "done"):
+            return "done", None, []
+        error = ((final or {}).get("error") or (ended or {}).get("error")
+                 or (f"학습 프로세스가 코드 {code}(으)로 끝났어요. 아래 기록을 확인해 주세요." if code
+                     else "학습이 끝났지만 모델 폴더가 만들어지지 않았어요."))
+        return "failed", error, [str(p) for p in (final or {}).get("problems") or []]
+    if record.get("pid") is None:
         status = "queued" if _age(record) < START_GRACE_SECONDS else "interrupted"
-    elif _alive(record):
+    elif alive(record):
         status = "running" if progress else "queued"
     else:
         status = "interrupted"
     if status == "interrupted":
-        error = "서버가 지켜보지 못하는 사이에 학습이 중단됐어요. 다시 학습을 시작해 주세요."
-    done, total = _number(last.get("done")), _number(last.get("total"))
-    fraction = 1.0 if status == "done" else (min(1.0, done / total) if total else 0.0)
-    finished = (ended or {}).get("finished") if isinstance(ended, dict) else (final or {}).get("time")
-    return {"id": path.name, "status": status, "stage": last.get("stage"), "done": done, "total": total,
-            "fraction": round(fraction, 4), "error": error, "problems": problems,
-            "started": record.get("created_at"), "finished": finished if status in FINISHED else None,
-            "log_tail": log_tail(path / "log.txt")}
+        return status, "서버가 지켜보지 못하는 사이에 학습이 중단됐어요. 다시 학습을 시작해 주세요.", []
+    return status, None, []
 
 
 def read_progress(path: Path) -> list[dict[str, Any]]:
@@ -193,27 +297,3 @@ def _age(record: dict[str, Any]) -> float:
         return time.time() - datetime.fromisoformat(str(record.get("created_at"))).timestamp()
     except ValueError:
         return float("inf")
-
-
-def _alive(record: dict[str, Any]) -> bool:
-    """Whether the job's process still exists (and is the same process, not a later one given its pid)."""
-    pid = record.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    recorded = record.get("pid_start")
-    return recorded is None or _process_start(pid) in (None, recorded)
-
-
-def _process_start(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (Linux's /proc), or None where unknown."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None

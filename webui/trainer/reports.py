@@ -20,6 +20,8 @@ COMPARE_ROWS = (("버전", "version", "text"), ("학습 시각", "created_at", "
                 ("학습 데이터 행 수", "rows", "number"), ("의도 수", "intents", "number"),
                 ("검증 정확도", "validation_accuracy", "number"), ("검증 macro-F1", "validation_macro_f1", "number"),
                 ("평가 보고서 정확도", "eval_accuracy", "number"), ("평가 보고서 macro-F1", "eval_macro_f1", "number"))
+# The rows the promotion's confirmation shows: what is replaced by what, and the accuracy of each.
+CONFIRM_KEYS = ("version", "validation_accuracy", "eval_accuracy")
 
 
 def evaluation_dir(model_dir: Path, meta: dict[str, Any] | None = None) -> Path | None:
@@ -93,19 +95,20 @@ def wrong_examples(predictions: Path | None, limit: int = WRONG_EXAMPLES) -> lis
 
 
 def compare(live: dict[str, Any] | None, candidate: dict[str, Any]) -> dict[str, Any]:
-    """The comparison table's rows ``{label, live, candidate, diff, kind}`` and per-intent F1 side by side
-    (``{intent, live, candidate, diff}``) over the intents of either model."""
+    """The comparison table's rows ``{label, key, live, candidate, diff, kind}`` and per-intent F1 side by
+    side (``{intent, live, candidate, diff}``) over the intents of either model; ``confirm``: the rows the
+    promotion's confirmation shows."""
     rows = []
     for label, key, kind in COMPARE_ROWS:
         old, new = (live or {}).get(key), candidate.get(key)
-        rows.append({"label": label, "live": old, "candidate": new, "kind": kind, "diff": _diff(old, new)})
+        rows.append({"label": label, "key": key, "live": old, "candidate": new, "kind": kind, "diff": _diff(old, new)})
     live_classes = (live or {}).get("per_class") or {}
     new_classes = candidate.get("per_class") or {}
     intents = []
     for name in sorted(set(live_classes) | set(new_classes)):
         old, new = _f1(live_classes.get(name)), _f1(new_classes.get(name))
         intents.append({"intent": name, "live": old, "candidate": new, "diff": _diff(old, new)})
-    return {"rows": rows, "intents": intents}
+    return {"rows": rows, "intents": intents, "confirm": [r for r in rows if r["key"] in CONFIRM_KEYS]}
 
 
 def _f1(figures: Any) -> float | None:

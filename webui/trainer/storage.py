@@ -20,6 +20,7 @@ from flask import abort, current_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+DEFAULT_CANCEL_GRACE_SECONDS = 5.0
 ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 
 
@@ -31,6 +32,12 @@ def trainer_dir() -> Path:
 def max_upload_bytes() -> int:
     """The largest corpus file the console takes (``TRAINER_MAX_UPLOAD_BYTES``, default 5 MB)."""
     return int(current_app.config.get("TRAINER_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+
+
+def cancel_grace_seconds() -> float:
+    """How long a cancelled job's processes get to end after SIGTERM before SIGKILL
+    (``TRAINER_CANCEL_GRACE_SECONDS``, default 5)."""
+    return float(current_app.config.get("TRAINER_CANCEL_GRACE_SECONDS", DEFAULT_CANCEL_GRACE_SECONDS))
 
 
 def base_corpus() -> Path | None:
