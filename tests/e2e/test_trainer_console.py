@@ -77,6 +77,9 @@ def test_upload_train_evaluate_and_promote(page: Any, live_server: Any, tmp_path
     page.reload()
     accuracy = page.inner_text("#eval-accuracy")
     assert any(ch.isdigit() for ch in accuracy)
+    # The figure loads lazily, as a reader scrolls to it: Chromium may leave it unfetched while it is
+    # far below the fold (a CI run timed out waiting for an image it never asked for).
+    page.locator("#confusion-matrix").scroll_into_view_if_needed()
     page.wait_for_function("img => img.complete && img.naturalWidth > 100",
                            arg=page.locator("#confusion-matrix").element_handle())
     assert page.locator("#compare-table").count() == 1
