@@ -12,15 +12,20 @@ _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 # Three or more of the same non-digit character become two (ㅋㅋㅋㅋ -> ㅋㅋ, !!!!! -> !!).
 # Digits are left alone: 10000원 must stay 10000원.
 _REPEATS = re.compile(r"([^\d\s])\1{2,}")
+# A repeated pair of initial consonants is one 초성 word said twice (ㄱㅅㄱㅅ = ㄱㅅ 감사, ㅇㅋㅇㅋ = ㅇㅋ):
+# folded to one, so it matches the corpus's ㄱㅅ instead of being an unknown word that trips the fallback.
+_CONSONANT_PAIRS = re.compile(r"([ㄱ-ㅎ]{2})\1+")
 _SPACES = re.compile(r"\s+")
 
 
 def normalize(text: str, max_repeat: int = 2) -> str:
-    """Return ``text`` in NFC with full-width forms folded, whitespace collapsed and long repeats squashed.
+    """Return ``text`` in NFC with full-width forms folded, whitespace collapsed and long repeats squashed
+    (a character repeated 3+ times to ``max_repeat``; a 초성 pair said twice or more, ㄱㅅㄱㅅ, to one).
 
     NFKC is deliberately not used: it would turn compatibility jamo such as ``ㅋ`` into
     conjoining jamo, which tokenizers do not recognise.
     """
     text = unicodedata.normalize("NFC", text.translate(_INVISIBLE).translate(_FULLWIDTH))
     text = _REPEATS.sub(lambda m: m.group(1) * max_repeat, text)
+    text = _CONSONANT_PAIRS.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()

@@ -46,8 +46,12 @@ def test_invisible_characters_are_removed():
         ("ㅠㅠㅠㅠ 슬퍼", "ㅠㅠ 슬퍼"),
         ("ㅎㅎ", "ㅎㅎ"),
         ("진짜??? 대박!!!!!", "진짜?? 대박!!"),
+        ("ㄱㅅㄱㅅ", "ㄱㅅ"),
+        ("ㅇㅋㅇㅋㅇㅋ 알겠어", "ㅇㅋ 알겠어"),
+        ("ㅋㅋㅎㅎㅋㅋㅎㅎ", "ㅋㅋㅎㅎㅋㅋㅎㅎ"),
+        ("ㅋㅋㅋㅋ ㄱㅅ", "ㅋㅋ ㄱㅅ"),
     ],
-    ids=["kk", "bang", "tt", "two-kept", "mixed"],
+    ids=["kk", "bang", "tt", "two-kept", "mixed", "pair-twice", "pair-thrice", "alternating-kept", "kk-then-pair"],
 )
 def test_long_repeats_are_squashed_to_two(raw, expected):
     assert normalize(raw) == expected
