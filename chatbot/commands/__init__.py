@@ -1,43 +1,23 @@
-"""Chat commands (``/help``, and the tool commands later issues add) by name.
+"""Chat commands (``/help``, ``/image``, ``/forecast``) by name.
 
 A command is a function ``(args: str, bot, context: dict) -> Reply`` registered with a short
-Korean description, which ``/help`` lists.
+Korean description (``chatbot.commands.registry.command``), which ``/help`` lists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from chatbot.commands.registry import COMMANDS, Command, command, registered
 from chatbot.reply import Reply
 
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    description: str
-    usage: str
-    handler: Callable[[str, Any, dict], Reply]
-
-
-COMMANDS: dict[str, Command] = {}
-
-
-def command(name: str, description: str, usage: str = "") -> Callable:
-    """Register a chat command under ``/name``."""
-
-    def decorate(handler: Callable[[str, Any, dict], Reply]) -> Callable:
-        COMMANDS[name] = Command(name, description, usage or f"/{name}", handler)
-        return handler
-
-    return decorate
+__all__ = ["COMMANDS", "Command", "command", "list_commands", "register_builtin_commands", "run_command"]
 
 
 def register_builtin_commands() -> None:
     """Import the built-in command modules, whose decorators fill ``COMMANDS``.
 
-    Lazily, not at the top of this module: those modules import this one for ``command``.
+    Lazily, so that importing the package registers nothing until a command is listed or run.
     """
     from chatbot.commands import forecast_command, help_command, image_command  # noqa: F401  (registers them)
 
@@ -48,7 +28,7 @@ def list_commands() -> list[Command]:
     Registers the built-in ones first, so the list is complete even before any message was routed.
     """
     register_builtin_commands()
-    return sorted(COMMANDS.values(), key=lambda c: c.name)
+    return registered()
 
 
 def run_command(text: str, bot: Any, context: dict[str, Any]) -> Reply:

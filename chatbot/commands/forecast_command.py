@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from chatbot.commands import command
+from chatbot.commands.registry import command
 from chatbot.reply import Reply
 
 logger = logging.getLogger(__name__)

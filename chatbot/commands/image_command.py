@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatbot.commands import command
+from chatbot.commands.registry import command
 from chatbot.reply import Reply
 
 NO_IMAGE = ("분류할 이미지를 함께 보내 주세요. 📎 버튼으로 첨부하거나, 이미지를 끌어다 놓거나 붙여 넣을 수 있어요. "
