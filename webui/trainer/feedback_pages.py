@@ -13,7 +13,7 @@ from flask_login import current_user
 from webui.account_pages import PostForm
 from webui.auth import role_required
 from webui.feedback_export import feedback_corpus, feedback_rows, write_corpus_csv
-from webui.trainer import bp
+from webui.trainer.blueprint import bp
 from webui.trainer.corpora import save_corpus
 
 PAGE_SIZE = 50

@@ -19,7 +19,7 @@ from webui.auth import role_required
 from webui.errors import ApiError
 from webui.extensions import get_holder
 from webui.promotion import promote_and_reload, require_model_path
-from webui.trainer import bp
+from webui.trainer.blueprint import bp
 from webui.trainer.corpora import (
     EXTENSIONS,
     CorpusInUse,
