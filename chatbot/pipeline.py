@@ -1,31 +1,24 @@
 """An ordered list of components, described by plain data and saved with its own description.
 
-A model directory holds ``pipeline.yaml`` (the ``{name, params}`` list that built it),
-``components/NN_name/`` (each stage's learned state) and ``meta.json`` (what it was trained on,
-with which library versions, and how well it did). Serving reads the directory, never the
-source config, so training and serving process text alike.
+A saved pipeline is a model directory (``chatbot.model_dir``): the ``{name, params}`` list that built
+it, each stage's learned state, and what it was trained on, with which library versions, and how well
+it did. Serving reads the directory, never the source config, so training and serving process text alike.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from chatbot.components import Component
 from chatbot.message import Message, TrainingData
+from chatbot.model_dir import ModelDir, ModelNotFound
 from chatbot.registry import create
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
-
-
-class ModelNotFound(FileNotFoundError):
-    """A directory that is not a trained model; the message says how to make one."""
+__all__ = ["ModelNotFound", "Pipeline"]  # ModelNotFound lives in chatbot.model_dir; importable here too
 
 
 class Pipeline:
@@ -88,35 +81,21 @@ class Pipeline:
         return next((c for c in self.components if c.name == name), None)
 
     def save(self, directory: str | Path) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        config = {"version": FORMAT_VERSION, "pipeline": self.steps}
-        (directory / "pipeline.yaml").write_text(
-            yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        """Write the model directory: the steps, each component's state, and ``meta``."""
+        model = ModelDir(directory)
+        model.write_config(self.steps)
         for i, component in enumerate(self.components):
-            component.save(directory / "components" / f"{i:02d}_{component.name}")
-        (directory / "meta.json").write_text(
-            json.dumps(self.meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-        return directory
+            component.save(model.component_dir(i, component.name))
+        model.write_meta(self.meta)
+        return model.path
 
     @classmethod
     def load(cls, directory: str | Path) -> Pipeline:
-        directory = Path(directory)
-        config_file = directory / "pipeline.yaml"
-        if not config_file.exists():
-            raise ModelNotFound(
-                f"{directory} is not a trained model (no pipeline.yaml). Train one with: "
-                f"python -m chatbot train --data data/corpus --out {directory}")
-        config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
-        if config.get("version") != FORMAT_VERSION:
-            raise ValueError(f"{config_file}: unsupported model format version {config.get('version')}")
-        steps = config["pipeline"]
+        """Load a model directory; ModelNotFound (a FileNotFoundError) says how to train one."""
+        model = ModelDir(directory)
+        steps = model.read_config()
         from chatbot.registry import component_class
 
-        components = [
-            component_class(s["name"]).load(directory / "components" / f"{i:02d}_{s['name']}", s.get("params") or {})
-            for i, s in enumerate(steps)
-        ]
-        meta_file = directory / "meta.json"
-        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
-        return cls(steps, components, meta)
+        components = [component_class(s["name"]).load(model.component_dir(i, s["name"]), s.get("params") or {})
+                      for i, s in enumerate(steps)]
+        return cls(steps, components, model.read_meta())

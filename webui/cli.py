@@ -7,7 +7,6 @@ import os
 import sys
 from typing import Any
 
-from webui.extensions import ModelNotFoundError, check_model_dir
 from webui.model_cli import register as register_model_commands
 
 
@@ -60,10 +59,12 @@ def register(subparsers: Any) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     """Build the app (with the model, or degraded without one) and serve it until interrupted; returns the exit code."""
+    from chatbot.model_dir import ModelDir, ModelNotFound  # here: the web app imports without the library
+
     host_for_url = f"[{args.host}]" if ":" in args.host else args.host
     try:
-        check_model_dir(args.model)
-    except ModelNotFoundError as exc:  # not fatal: the app starts degraded and loads the model once it appears
+        ModelDir(args.model).require()
+    except ModelNotFound as exc:  # not fatal: the app starts degraded and loads the model once it appears
         print(f"warning: {exc}\nwarning: starting DEGRADED (rule-based fallback replies) until a model appears there.",
               file=sys.stderr, flush=True)
     if args.workers > 1:

@@ -13,7 +13,6 @@ from sqlalchemy.orm import DeclarativeBase
 logger = logging.getLogger(__name__)
 
 HOLDER_KEY = "chatbot.model"  # app.extensions key of the webui.lifecycle.ModelHolder
-TRAIN_HINT = "python -m chatbot train --data data/corpus --out {model_dir}"
 
 
 class Base(DeclarativeBase):
@@ -23,26 +22,14 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
-class ModelNotFoundError(FileNotFoundError):
-    """The model directory does not exist or holds no trained pipeline."""
-
-
-def check_model_dir(model_dir: str | Path) -> Path:
-    """Return ``model_dir`` as a Path, or raise ModelNotFoundError naming the command that makes one."""
-    path = Path(model_dir)
-    if not (path / "pipeline.yaml").is_file():
-        raise ModelNotFoundError(
-            f"No trained model in '{path}' (pipeline.yaml is missing). "
-            f"Train one first: {TRAIN_HINT.format(model_dir=path)}"
-        )
-    return path
-
-
 def load_bot(model_dir: str | Path, vision_model: str | Path | None = None) -> Any:
-    """Load a trained model directory with the library's ``Bot.load``, with the ``/image`` model when given."""
-    path = check_model_dir(model_dir)
-    # Imported here so that the web app (and its tests) import without the library's heavy parts.
+    """Load a trained model directory with the library's ``Bot.load``, with the ``/image`` model when given;
+    ``chatbot.model_dir.ModelNotFound`` when there is none."""
+    # Imported here so that the web app (and its tests) import without the library.
     from chatbot.bot import Bot
+    from chatbot.model_dir import ModelDir
+
+    path = ModelDir(model_dir).require().path
 
     logger.info("Loading the chatbot model from %s", path)
     return Bot.load(path, vision_model)

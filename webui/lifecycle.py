@@ -30,8 +30,8 @@ from typing import Any
 
 from flask import Flask
 
-from webui.extensions import HOLDER_KEY, TRAIN_HINT, load_bot
-from webui.releases import model_version
+from webui.extensions import HOLDER_KEY, load_bot
+from webui.releases import as_model_dir, model_version
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,9 @@ class ModelHolder:
         self._served = Served(None, None, self.model_dir, None, _now(), True, "not loaded yet")
         identity = model_identity(self.model_dir)
         if identity is None:
-            self._go_degraded(f"No trained model in '{self.model_dir}' (the directory or its pipeline.yaml is missing)")
+            from chatbot.model_dir import ModelNotFound  # here: the web app imports without the library
+
+            self._go_degraded(ModelNotFound.reason(self.model_dir))
         else:
             with self._load_lock:
                 self._load(identity)
@@ -129,7 +131,9 @@ class ModelHolder:
         try:
             identity = model_identity(self.model_dir)
             if identity is None:
-                raise ReloadError(f"no trained model in '{self.model_dir}' (pipeline.yaml is missing)")
+                from chatbot.model_dir import ModelNotFound
+
+                raise ReloadError(ModelNotFound.reason(self.model_dir))
             if not self._load(identity):
                 raise ReloadError(self.last_error or "the model did not load")
         finally:
@@ -185,7 +189,9 @@ class ModelHolder:
         return True
 
     def _go_degraded(self, reason: str) -> None:
-        hint = TRAIN_HINT.format(model_dir=self.model_dir)
+        from chatbot.model_dir import train_hint
+
+        hint = train_hint(self.model_dir)
         logger.error("DEGRADED: could not load the model from '%s': %s; serving the rule-based fallback. "
                      "Train one with: %s", self.model_dir, reason, hint)
         bot = self._served.bot
@@ -213,25 +219,10 @@ class ModelHolder:
 
 
 def model_identity(model_dir: str | None) -> tuple[str, tuple] | None:
-    """``(resolved directory, identity key)`` for the model the path names now, or None when there is none.
-
-    The key is the resolved directory's device and inode plus pipeline.yaml's and meta.json's
-    mtime and size: a new link target, a directory renamed into place, or a rewritten model all
-    change it, and renaming a directory (into the releases) does not."""
-    if not model_dir:
-        return None
-    try:
-        resolved = os.path.realpath(model_dir)
-        folder = os.stat(resolved)
-        pipeline = os.stat(os.path.join(resolved, "pipeline.yaml"))
-    except OSError:
-        return None
-    try:
-        meta = os.stat(os.path.join(resolved, "meta.json"))
-        meta_key = (meta.st_mtime_ns, meta.st_size)
-    except OSError:
-        meta_key = (0, 0)
-    return resolved, (folder.st_dev, folder.st_ino, pipeline.st_mtime_ns, pipeline.st_size, *meta_key)
+    """``(resolved directory, identity key)`` for the model the path names now (``ModelDir.identity``),
+    or None when there is none: a new link target, a directory renamed into place, or a rewritten model
+    change the key; renaming a directory (into the releases) does not."""
+    return as_model_dir(model_dir).identity() if model_dir else None
 
 
 def default_loader(model_dir: str, vision_model_dir: str | None) -> Any:
@@ -279,7 +270,7 @@ def install_reload_signal(app: Flask) -> bool:
 def _bot_version(bot: Any) -> str | None:
     """A given bot's version: its directory's when it has one, else a short hash of its meta."""
     model_dir = getattr(bot, "model_dir", None)
-    if model_dir and os.path.isfile(os.path.join(model_dir, "pipeline.yaml")):
+    if model_dir and as_model_dir(model_dir).exists():
         return model_version(model_dir)
     meta = getattr(bot, "meta", None)
     if getattr(bot, "degraded", False) or not isinstance(meta, dict):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import json
 import logging
 import os
@@ -26,14 +25,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chatbot.model_dir import ModelDir
 
 logger = logging.getLogger(__name__)
 
 RELEASES = "releases"
 HISTORY = "history.jsonl"
 DEFAULT_KEEP = 5
-VERSION_FILES = ("pipeline.yaml", "meta.json")
 
 
 class ReleaseError(ValueError):
@@ -50,38 +51,29 @@ class Promotion:
     pruned: tuple[str, ...] = ()
 
 
+def as_model_dir(path: str | Path) -> ModelDir:
+    """The library's ``ModelDir`` for ``path``, imported on first use so that the web app imports without
+    the library."""
+    from chatbot.model_dir import ModelDir
+
+    return ModelDir(path)
+
+
 def model_version(model_dir: str | Path) -> str:
-    """``<created_at as YYYYMMDDTHHMMSSZ>-<8 hex>``: the training time from meta.json and a hash of
-    ``pipeline.yaml`` and ``meta.json``. It sorts by training time, is the same for a copy of the
-    directory (so a release folder is named by it), and differs for every training run (meta.json
-    records the time, the data's hash and the validation figures)."""
-    path = Path(model_dir)
-    digest = hashlib.sha256()
-    for name in VERSION_FILES:
-        with contextlib.suppress(OSError):
-            digest.update(name.encode() + b"\0" + (path / name).read_bytes() + b"\0")
-    short = digest.hexdigest()[:8]
-    stamp = _created_stamp(path / "meta.json")
-    return f"{stamp}-{short}" if stamp else short
-
-
-def _created_stamp(meta_file: Path) -> str:
-    try:
-        created = json.loads(meta_file.read_text(encoding="utf-8")).get("created_at")
-        when = datetime.fromisoformat(str(created))
-    except (OSError, ValueError, TypeError, AttributeError):
-        return ""
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
-    return when.strftime("%Y%m%dT%H%M%SZ")
+    """The model directory's version (``ModelDir.version``): it sorts by training time, is the same for a
+    copy of the directory (so a release folder is named by it), and differs for every training run."""
+    return as_model_dir(model_dir).version()
 
 
 def validate_model(model_dir: Path) -> None:
     """Raise ReleaseError unless ``model_dir`` loads and answers a message with the library's ``Bot``."""
-    if not (model_dir / "pipeline.yaml").is_file():
-        raise ReleaseError(f"'{model_dir}' is not a trained model (no pipeline.yaml); "
-                           f"train one with: python -m chatbot train --data data/corpus --out {model_dir}")
     from chatbot.bot import Bot
+    from chatbot.model_dir import ModelNotFound
+
+    try:
+        as_model_dir(model_dir).require()
+    except ModelNotFound as exc:
+        raise ReleaseError(str(exc)) from exc
 
     try:
         Bot.load(model_dir)  # loads every component and answers one message
@@ -144,7 +136,7 @@ def rollback(served: str | Path, keep: int = DEFAULT_KEEP) -> Promotion:
         if live is not None and stack and stack[-1] == live.name:
             stack.pop()  # undo the current release
         target = next((root / name for name in reversed(stack)
-                       if (root / name / "pipeline.yaml").is_file() and (live is None or name != live.name)), None)
+                       if as_model_dir(root / name).exists() and (live is None or name != live.name)), None)
         if target is None:
             raise ReleaseError(f"no earlier release to go back to in '{root}'")
         previous = _point(served, target, root)
@@ -184,7 +176,7 @@ def list_releases(served: str | Path) -> list[dict[str, Any]]:
 def _copy_release(new: Path, root: Path, version: str) -> Path:
     """``root/version``, copied from ``new`` under a temporary name and renamed into place."""
     release = root / version
-    if (release / "pipeline.yaml").is_file() and model_version(release) == version:
+    if as_model_dir(release).exists() and model_version(release) == version:
         return release  # the same model was promoted before
     release = _unique(release)
     tmp = root / f".{version}.tmp-{os.getpid()}-{time.monotonic_ns()}"
@@ -195,7 +187,7 @@ def _copy_release(new: Path, root: Path, version: str) -> Path:
 
 def _point(served: Path, release: Path, root: Path) -> str | None:
     """Point ``served`` at ``release`` atomically; return the version served before (None if nothing)."""
-    previous = model_version(served) if (served / "pipeline.yaml").is_file() else None
+    previous = model_version(served) if as_model_dir(served).exists() else None
     link = served.with_name(f".{served.name}.link-{os.getpid()}-{time.monotonic_ns()}")
     os.symlink(os.path.relpath(release, served.parent), link, target_is_directory=True)
     try:
@@ -214,7 +206,7 @@ def _point(served: Path, release: Path, root: Path) -> str | None:
 def _adopt_plain_directory(served: Path, link: Path, root: Path, release: Path) -> None:
     """Swap a plain directory at ``served`` for ``link``, keeping the directory as a release (or
     dropping it when it is the model being promoted)."""
-    old_version = model_version(served) if (served / "pipeline.yaml").is_file() else "unversioned"
+    old_version = model_version(served) if as_model_dir(served).exists() else "unversioned"
     if _exchange(link, served):  # served is now the link; the old directory sits at `link`'s name
         moved = link
     else:  # no RENAME_EXCHANGE: two renames, a gap of microseconds

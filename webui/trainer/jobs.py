@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import chatbot
+from chatbot.model_dir import ModelDir
 from webui.releases import folder_lock
 from webui.trainer.processes import alive, any_left, group_members, process_start, same_process, signal_group
 from webui.trainer.storage import (
@@ -244,7 +245,7 @@ def _status(path: Path, record: dict[str, Any], progress: list[dict[str, Any]], 
     """The status from the process's files and its pid, with the error and problems of a failed job."""
     if ended is not None or (final is not None and not alive(record)):
         code = ended.get("returncode") if ended is not None else (0 if final["stage"] == "done" else 1)
-        if code == 0 and (path / "model" / "pipeline.yaml").is_file() and (final is None or final["stage"] == "done"):
+        if code == 0 and ModelDir(path / "model").exists() and (final is None or final["stage"] == "done"):
             return "done", None, []
         error = ((final or {}).get("error") or (ended or {}).get("error")
                  or (f"학습 프로세스가 코드 {code}(으)로 끝났어요. 아래 기록을 확인해 주세요." if code

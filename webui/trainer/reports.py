@@ -1,17 +1,15 @@
 """What the console shows of a trained model: its evaluation report, the examples it got wrong, and
-how it compares with the live model. Read from the model directory's files only (``meta.json`` and
-the ``evaluation/`` folder that ``chatbot train`` writes), never by loading the model."""
+how it compares with the live model. Read from the model directory's files only (its training record
+and evaluation folder, through ``chatbot.model_dir.ModelDir``), never by loading the model."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from webui.releases import model_version
-from webui.trainer.storage import read_json
+from chatbot.model_dir import ModelDir
 
 OOD_LABEL = "OOD"
 WRONG_EXAMPLES = 50
@@ -24,51 +22,10 @@ COMPARE_ROWS = (("버전", "version", "text"), ("학습 시각", "created_at", "
 CONFIRM_KEYS = ("version", "validation_accuracy", "eval_accuracy")
 
 
-def evaluation_dir(model_dir: Path, meta: dict[str, Any] | None = None) -> Path | None:
-    """The model's evaluation folder (``meta.json``'s ``evaluation``, default ``evaluation``), when it
-    exists inside the model directory."""
-    meta = meta if meta is not None else read_json(model_dir / "meta.json") or {}
-    name = meta.get("evaluation") if isinstance(meta.get("evaluation"), str) else "evaluation"
-    root = os.path.realpath(model_dir)
-    path = Path(os.path.realpath(model_dir / name))
-    if os.path.commonpath([root, path]) != root or path == Path(root) or not path.is_dir():
-        return None  # a name pointing elsewhere is not followed
-    return path
-
-
 def model_summary(model_dir: Path | None) -> dict[str, Any] | None:
-    """Headline figures of a model directory for the comparison and the report; None without meta.json.
-
-    ``report`` is ``evaluation/report.json`` when the model has one, else the validation figures from
-    meta.json (``report_source`` says which), so a model trained before evaluation reports still shows its
-    figures."""
-    if model_dir is None or not (model_dir / "meta.json").is_file():
-        return None
-    meta = read_json(model_dir / "meta.json")
-    meta = meta if isinstance(meta, dict) else {}
-    folder = evaluation_dir(model_dir, meta)
-    evaluation = read_json(folder / "report.json") if folder else None
-    evaluation = evaluation if isinstance(evaluation, dict) else None
-    validation = meta.get("validation") if isinstance(meta.get("validation"), dict) else {}
-    report = evaluation or validation or None
-    data = meta.get("data") if isinstance(meta.get("data"), dict) else {}
-    val_intent, eval_intent = _intent(validation), _intent(evaluation)
-    matrix = folder / "confusion_matrix.png" if folder else None
-    return {
-        "version": model_version(model_dir), "created_at": meta.get("created_at"), "rows": data.get("rows"),
-        "intents": data.get("intents"), "validation_accuracy": val_intent.get("accuracy"),
-        "validation_macro_f1": val_intent.get("macro_f1"), "eval_accuracy": eval_intent.get("accuracy"),
-        "eval_macro_f1": eval_intent.get("macro_f1"), "report": report,
-        "report_source": "evaluation" if evaluation else ("validation" if validation else None),
-        "per_class": _intent(report).get("per_class") or {},
-        "confusion_matrix": matrix if matrix is not None and matrix.is_file() else None,
-        "predictions": folder / "predictions.jsonl" if folder and (folder / "predictions.jsonl").is_file() else None,
-    }
-
-
-def _intent(report: dict[str, Any] | None) -> dict[str, Any]:
-    intent = (report or {}).get("intent")
-    return intent if isinstance(intent, dict) else {}
+    """Headline figures of a model directory for the comparison and the report (``ModelDir.summary``);
+    None without a training record."""
+    return ModelDir(model_dir).summary() if model_dir is not None else None
 
 
 def wrong_examples(predictions: Path | None, limit: int = WRONG_EXAMPLES) -> list[dict[str, Any]]:
