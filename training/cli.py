@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import closing, contextmanager, nullcontext
+from contextlib import closing, nullcontext
 
 from tqdm import tqdm
 
+from chatbot.model_dir import ModelDir
+from training.cli_support import distributed_session, minutes
 from training.config import DEFAULT_CONFIG, available_configs
 from training.forecaster_cli import register as register_forecaster
 from training.pretrain import register as register_pretrain
@@ -51,40 +51,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     register_forecaster(subparsers)
 
 
-def minutes(text: str) -> float:
-    """``--time-budget``: a positive number of minutes."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of minutes: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 minutes, got {text}")
-    return value
-
-
-@contextmanager
-def distributed_session(device: str | None) -> Iterator[int]:
-    """Under ``torchrun`` (WORLD_SIZE > 1) start the process group for the trainer's DDP; yield the rank.
-
-    gloo for CPU training; with a GPU, NCCL for CUDA tensors (gloo stays for any CPU ones, so a
-    config that pins a component to the CPU still works), one GPU per local rank."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        yield 0
-        return
-    import torch
-    import torch.distributed as dist
-
-    if device != "cpu" and torch.cuda.is_available():
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group("cpu:gloo,cuda:nccl")
-    else:
-        dist.init_process_group("gloo")
-    try:
-        yield dist.get_rank()
-    finally:
-        dist.destroy_process_group()
-
-
 def run_train(args: argparse.Namespace) -> int:
     from training.train import train_model
 
@@ -123,13 +89,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def train_summary(meta: dict) -> dict:
-    """What ``train`` prints: the headline figures of meta.json."""
-    val = meta.get("validation", {})
+    """What ``train`` prints: the training record's headline figures (``ModelDir.headline``) and how it trained."""
+    head = ModelDir.headline(meta)
     return {
-        "out": meta["out_dir"], "rows": meta["data"]["rows"], "intents": meta["data"]["intents"],
+        "out": meta["out_dir"], "rows": head["rows"], "intents": head["intents"],
         "classifier": meta["classifier"]["model"], "tokenizer": meta["tokenizer"],
-        "validation_accuracy": val.get("intent", {}).get("accuracy"),
-        "validation_macro_f1": val.get("intent", {}).get("macro_f1"),
+        "validation_accuracy": head["validation_accuracy"], "validation_macro_f1": head["validation_macro_f1"],
         "refit": meta.get("refit"), "fit_rows": meta.get("fit_rows"), "world_size": meta.get("world_size", 1),
         "neural": meta.get("neural", {}), "loss_curve": meta.get("loss_curve"),
         "train_seconds": meta["train_seconds"],

@@ -11,9 +11,10 @@ from typing import Any
 from chatbot.corpus import OOD_LABEL, load_corpus
 from chatbot.evaluation import evaluate_messages
 from chatbot.message import Message
+from chatbot.model_dir import CONFUSION_MATRIX, PREDICTIONS, REPORT
 from chatbot.pipeline import Pipeline
+from training.messages import fresh
 from training.plots import confusion_matrix_png
-from training.train import fresh
 
 FALLBACK_COLUMN = "(fallback)"
 
@@ -54,8 +55,8 @@ def write_evaluation(out_dir: str | Path, report: dict[str, Any], messages: list
     the same three files, so one reader (the trainer page) shows both."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    with (out / "predictions.jsonl").open("w", encoding="utf-8") as f:
+    (out / REPORT).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    with (out / PREDICTIONS).open("w", encoding="utf-8") as f:
         for m in messages:
             row = {"text": m.text, "gold_intent": m.gold_intent, "pred_intent": m.intent,
                    "confidence": round(float(m.confidence), 4), "fallback": m.fallback,
@@ -64,5 +65,5 @@ def write_evaluation(out_dir: str | Path, report: dict[str, Any], messages: list
     # Fallback is shown as its own column, so OOD rows and rejected in-domain rows are visible.
     confusion_matrix_png([m.gold_intent for m in messages],
                          [FALLBACK_COLUMN if m.fallback else (m.intent or "") for m in messages],
-                         out / "confusion_matrix.png", title=title)
+                         out / CONFUSION_MATRIX, title=title)
     return out

@@ -7,11 +7,11 @@ import argparse
 import json
 import sys
 
+from training.cli_support import minutes
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train-forecaster`` to the chatbot CLI."""
-    from training.cli import minutes
-
     parser = subparsers.add_parser(
         "train-forecaster", help="train an LSTM/GRU forecaster for the /forecast chat command",
         description="Train an LSTM/GRU forecaster on a CSV file or dataset:NAME (co2, sunspots, nile, elnino, gdp). "

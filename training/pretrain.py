@@ -36,6 +36,7 @@ from typing import Any
 from chatbot.corpus.errors import Problems, read_utf8
 from chatbot.models.bert import SPECIAL_TOKENS, SPM_FILE, save_checkpoint
 from chatbot.nlp.tokenizers import BACKENDS
+from training.cli_support import distributed_session, minutes
 
 log = logging.getLogger(__name__)
 CHECKPOINTS = "checkpoints"
@@ -70,8 +71,6 @@ class PretrainOptions:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``pretrain`` sub-command."""
-    from training.cli import minutes
-
     p = subparsers.add_parser("pretrain", help="pretrain a small Korean BERT (masked LM) on plain text")
     p.add_argument("--data", nargs="+", action="extend", required=True, metavar="TEXT",
                    help="UTF-8 text files, one sentence a line, or directories of *.txt")
@@ -118,8 +117,6 @@ def run_pretrain(args: argparse.Namespace) -> int:
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, patience=args.patience,
         validation_lines=args.validation_lines, max_lines=args.max_lines, device=args.device,
         time_budget_minutes=args.time_budget, seed=args.seed)
-    from training.cli import distributed_session
-
     with distributed_session(args.device) as rank:
         meta = pretrain(args.data, args.out, options, resume=args.resume)
     if rank != 0:  # under torchrun, rank 0 alone reports

@@ -6,7 +6,7 @@ intent classifier) change three things:
 - **No refit by default** (``training.refit: auto``). Refitting on all the data would train the
   network twice, and the checkpoints, ``--resume`` and ``--time-budget`` would apply to two fits.
   So the pipeline fitted on the training split is the saved model: ``tune`` already set its
-  thresholds in place, and the tuned values are also written into its params and ``pipeline.yaml``.
+  thresholds in place, and the tuned values are also written into its params and the saved steps.
   ``refit: true`` keeps the old behaviour (the validation fit then checkpoints under
   ``checkpoints/validation/`` and gets its own share of the time budget); pipelines without a neural
   component refit as before.
@@ -24,7 +24,6 @@ import hashlib
 import logging
 import os
 import platform
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -38,26 +37,19 @@ from sklearn.model_selection import train_test_split
 from chatbot.corpus import OOD_LABEL, corpus_files, load_corpus
 from chatbot.evaluation import evaluate_messages
 from chatbot.message import Message, TrainingData
+from chatbot.model_dir import CHECKPOINT, EVALUATION, LOSS_CURVE, ModelDir
 from chatbot.pipeline import Pipeline
 from chatbot.registry import component_class
 from training.config import load_config
+from training.messages import fresh
 from training.progress import Steps, planned_steps
 
 log = logging.getLogger(__name__)
 VERSIONED = ("kiwipiepy", "python-mecab-ko", "konlpy", "scikit-learn", "numpy", "scipy", "nltk", "torch")
 OVERRIDABLE = ("device", "seed", "resume", "time_budget_minutes", "pretrained")
-CHECKPOINTS = "checkpoints"
-LOSS_CURVE = "loss_curve.png"
-EVALUATION = "evaluation"  # <model>/evaluation/: report.json, predictions.jsonl, confusion_matrix.png
 SUMMARY_KEYS = ("steps", "best_step", "best_validation_loss", "best_validation_score", "stopped_by", "seconds",
                 "seconds_to_best", "device", "precision", "world_size", "resumed_from", "examples_per_second",
                 "target_tokens_per_second", "peak_gpu_memory_mib")
-
-
-def fresh(messages: list[Message]) -> list[Message]:
-    """Unprocessed copies (processing annotates messages in place)."""
-    return [Message(text=m.text, gold_intent=m.gold_intent, gold_answer=m.gold_answer, source=m.source)
-            for m in messages]
 
 
 def split(data: TrainingData, fraction: float, seed: int) -> tuple[list[Message], list[Message]]:
@@ -195,7 +187,7 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
     chooser = held_out if val_rows else pipeline  # model selection ran in the validation fit
     classifier = next((c for c in chooser.components if hasattr(c, "cv_scores_")), None)
     tokenizer = pipeline.find("tokenizer")
-    logs = {f"{i:02d}_{pipeline.steps[i]['name']}": getattr(pipeline.components[i], "training_log_", {})
+    logs = {ModelDir.stage_name(i, pipeline.steps[i]["name"]): getattr(pipeline.components[i], "training_log_", {})
             for i in neural}
     histories = {name: entry.get("history", []) for name, entry in logs.items() if entry.get("history")}
     pipeline.meta = {
@@ -242,7 +234,7 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
 
 
 def portable_checkpoint_dirs(pipeline: Pipeline, neural: list[int], out: Path) -> None:
-    """Write each ``checkpoint_dir`` into pipeline.yaml relative to the model directory.
+    """Record each ``checkpoint_dir`` in the saved steps relative to the model directory.
 
     Training used absolute paths; saved as such they would name this machine's folders and go
     stale once the directory is moved, copied into a release or promoted."""
@@ -288,8 +280,8 @@ def check_overrides(overrides: dict[str, Any], neural: list[int], steps: list[di
     if overrides.get("resume"):
         if not neural:
             raise ValueError("--resume: this config has no neural component, so there is nothing to resume")
-        if not any(out.glob(f"{CHECKPOINTS}/**/checkpoint.pt")):
-            raise FileNotFoundError(f"--resume: no checkpoint under {out / CHECKPOINTS}; "
+        if not ModelDir(out).has_checkpoints():
+            raise FileNotFoundError(f"--resume: no checkpoint under {ModelDir(out).checkpoints}; "
                                     "train once without --resume first (with the same --out)")
 
 
@@ -300,11 +292,10 @@ def with_checkpoints(steps: list[dict], neural: list[int], out: Path, phase: str
     ``resume`` applies where a checkpoint exists: a run stopped during its second network resumes
     the second and does not redo the first."""
     copied = [{"name": s["name"], "params": dict(s["params"])} for s in steps]
-    root = (out / CHECKPOINTS / phase) if phase else out / CHECKPOINTS
     for i in neural:
-        directory = (root / f"{i:02d}_{steps[i]['name']}").resolve()
+        directory = ModelDir(out).checkpoint_dir(i, steps[i]["name"], phase).resolve()
         copied[i]["params"]["checkpoint_dir"] = str(directory)
-        copied[i]["params"]["resume"] = resume and (directory / "checkpoint.pt").is_file()
+        copied[i]["params"]["resume"] = resume and (directory / CHECKPOINT).is_file()
     return copied
 
 
@@ -326,31 +317,14 @@ def fit(steps: list[dict], rows: list[Message], data: TrainingData, budget: Budg
 
 def save_atomically(pipeline: Pipeline, out_dir: Path, extras: Callable[[Path], None] | None = None,
                     keep_checkpoints: bool = False) -> Path:
-    """Write into a sibling temp directory, then swap it in, so a reader never sees half a model.
+    """Save ``pipeline`` to ``out_dir`` with ``ModelDir.write_atomically``, so a reader never sees half a model.
 
-    ``extras(tmp)`` adds files (figures) before the swap; with ``keep_checkpoints`` the old
-    directory's ``checkpoints/`` moves into the new one, so a later ``--resume`` still finds it.
+    ``extras(tmp)`` adds files (figures) before the swap; ``keep_checkpoints`` carries the old directory's
+    checkpoints over, so a later ``--resume`` still finds them."""
 
-    ``out_dir`` may be a symlink to a promoted release (``python -m chatbot promote``): the link is
-    then replaced by the new plain directory and the release is left exactly as it was (its
-    checkpoints are copied, not moved), so it stays available to ``promote --rollback``."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{int(time.time() * 1000)}")
-    pipeline.save(tmp)
-    if extras:
-        extras(tmp)
-    linked = out_dir.is_symlink()
-    if keep_checkpoints and (out_dir / CHECKPOINTS).is_dir():
-        if linked:
-            shutil.copytree(out_dir / CHECKPOINTS, tmp / CHECKPOINTS)
-        else:
-            (out_dir / CHECKPOINTS).rename(tmp / CHECKPOINTS)
-    old = out_dir.with_name(f".{out_dir.name}.old-{int(time.time() * 1000)}")
-    if linked or out_dir.exists():
-        out_dir.rename(old)  # a link is renamed itself, not the release it points to
-    tmp.rename(out_dir)
-    if linked:
-        old.unlink()
-    else:
-        shutil.rmtree(old, ignore_errors=True)
-    return out_dir
+    def fill(tmp: Path) -> None:
+        pipeline.save(tmp)
+        if extras:
+            extras(tmp)
+
+    return ModelDir(out_dir).write_atomically(fill, keep_checkpoints=keep_checkpoints)

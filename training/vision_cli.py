@@ -7,13 +7,13 @@ import argparse
 import json
 import sys
 
+from training.cli_support import minutes
+
 ARCHITECTURE_NAMES = ("lenet", "resnet", "resnet18")  # chatbot.vision.classifier.ARCHITECTURES (tested)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train-vision`` to the chatbot CLI."""
-    from training.cli import minutes
-
     parser = subparsers.add_parser(
         "train-vision", help="train an image classifier for the /image chat command",
         description="Train an image classifier: digits, mnist:DIR, fashion-mnist:DIR, cifar10:DIR or an image "
