@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sklearn.model_selection import train_test_split
+
+from chatbot.model_dir import ModelDir
 
 BENCH_CONFIGS = Path(__file__).resolve().parent / "configs"
 
@@ -53,8 +54,8 @@ def train_and_evaluate(train_rows: list[dict[str, str]], eval_rows: list[dict[st
         meta = train_model([train_file], tmp / "model", config, overrides=overrides)
         train_seconds = time.perf_counter() - started
         report = evaluate_model(tmp / "model", [eval_file, *extra_eval], tmp / "report")
-        saved = yaml.safe_load((tmp / "model" / "pipeline.yaml").read_text(encoding="utf-8"))
-        report["model_steps"] = saved["pipeline"]
+        saved = ModelDir(tmp / "model").read_config()
+        report["model_steps"] = saved
         if keep_model is not None:
             shutil.copytree(tmp / "model", keep_model, dirs_exist_ok=True)
     report["train_seconds"] = round(train_seconds, 1)

@@ -46,6 +46,7 @@ from benchmarks.server_process import (
     stop,
     wait_until_ready,
 )
+from chatbot.model_dir import ModelDir, ModelNotFound
 
 PACKAGES = ("flask", "flask-sqlalchemy", "sqlalchemy", "waitress", "psycopg2-binary", "psycopg", "kiwipiepy")
 DEFAULT_MODEL = REPO_ROOT / "models" / "default"
@@ -380,9 +381,8 @@ def table(result: dict[str, Any], clients: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.model = args.model.resolve()
-    if not (args.model / "pipeline.yaml").is_file():
-        log(f"error: no trained model in {args.model} (pipeline.yaml is missing). Create the default one with "
-            f"`make train`, or any other with: python -m chatbot train --data data/corpus --out {args.model}")
+    if not ModelDir(args.model).exists():
+        log(f"error: {ModelNotFound.at(args.model)} (the default one: `make train`)")
         return 2
     if args.database_url:
         check_database_driver(args.database_url)

@@ -34,6 +34,7 @@ from benchmarks.chat_server import ChatServer, stored_user_messages
 from benchmarks.common import REPO_ROOT, add_common_arguments, arguments_dict, emit, environment, log, markdown_table
 from benchmarks.load_client import ENGINE_NAMES, HOST, LoadResult, run_load
 from benchmarks.server_process import check_database_driver, redact
+from chatbot.model_dir import ModelDir, ModelNotFound
 
 PACKAGES = ("flask", "flask-sqlalchemy", "sqlalchemy", "gunicorn", "waitress", "psycopg", "kiwipiepy")
 DEFAULT_MODEL = REPO_ROOT / "models" / "default"
@@ -148,9 +149,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.model = args.model.resolve()
-    if not (args.model / "pipeline.yaml").is_file():
-        log(f"error: no trained model in {args.model}. Train one: "
-            f"python -m chatbot train --data data/corpus --out {args.model}")
+    if not ModelDir(args.model).exists():
+        log(f"error: {ModelNotFound.at(args.model)}")
         return 2
     if args.database_url:
         check_database_driver(args.database_url)

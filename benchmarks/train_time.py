@@ -8,7 +8,6 @@ times, and reports the whole command's wall time and the trainer's own ``train_s
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks.common import REPO_ROOT, add_common_arguments, arguments_dict, emit, environment, log  # noqa: E402
+from chatbot.model_dir import ModelDir  # noqa: E402
 
 
 def main() -> int:
@@ -34,7 +34,7 @@ def main() -> int:
             subprocess.run([sys.executable, "-m", "chatbot", "train", "--data", "data/corpus", "--out", f"{tmp}/m"],
                            cwd=REPO_ROOT, check=True, capture_output=True)
             walls.append(time.perf_counter() - started)
-            inner.append(json.loads((Path(tmp) / "m" / "meta.json").read_text(encoding="utf-8"))["train_seconds"])
+            inner.append(ModelDir(Path(tmp) / "m").read_meta()["train_seconds"])
         log(f"run {i + 1}: command {walls[-1]:.2f} s, train_model {inner[-1]:.2f} s")
     emit({"benchmark": "train_time_default", "command_seconds": [round(w, 2) for w in walls],
           "command_median_seconds": round(statistics.median(walls), 2),
