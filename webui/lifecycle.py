@@ -245,14 +245,14 @@ def init_app(app: Flask) -> None:
     tools) carry no model. ``MODEL_CHECK_SECONDS`` (0 turns watching off, leaving
     SIGHUP and the admin API) sets how often requests look for a new model. ``MODEL_LOADER`` replaces
     ``Bot.load`` (tests)."""
-    if app.config.get("DATABASE_ONLY"):
+    if app.config["DATABASE_ONLY"]:
         return
-    bot, model_dir = app.config.get("BOT"), app.config.get("MODEL_DIR")
+    bot, model_dir = app.config["BOT"], app.config["MODEL_DIR"]
     if bot is None and not model_dir:
         raise ValueError("create_app needs MODEL_DIR (a trained model directory) or BOT in its config")
     app.extensions[HOLDER_KEY] = ModelHolder(
-        str(model_dir) if model_dir else None, app.config.get("VISION_MODEL_DIR"),
-        loader=app.config.get("MODEL_LOADER"),
+        str(model_dir) if model_dir else None, app.config["VISION_MODEL_DIR"],
+        loader=app.config["MODEL_LOADER"],
         check_seconds=float(app.config["MODEL_CHECK_SECONDS"]),
         bot=bot)
 
