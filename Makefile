@@ -42,7 +42,7 @@ run: setup $(MODEL)/pipeline.yaml $(VISION_MODEL)/vision.json
 # gunicorn with webui/gunicorn_conf.py: WEB_CONCURRENCY workers (default: one per core), each loading the
 # models once; DATABASE_URL picks the database (docs/deployment.md). exec: signals reach gunicorn directly.
 serve-prod: setup $(MODEL)/pipeline.yaml $(VISION_MODEL)/vision.json
-	exec env CHATBOT_MODEL=$(MODEL) CHATBOT_VISION_MODEL=$(VISION_MODEL) $(VENV)/bin/gunicorn -c webui/gunicorn_conf.py
+	exec env CHATBOT_MODEL_DIR=$(MODEL) CHATBOT_VISION_MODEL_DIR=$(VISION_MODEL) $(VENV)/bin/gunicorn -c webui/gunicorn_conf.py
 
 test: setup
 	$(PY) -m pytest -q

@@ -3,31 +3,27 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webui import auth, database, lifecycle, schema, security
-from webui.database import default_database_uri, fix_database_uri  # noqa: F401  (public names)
+from webui import auth, database, lifecycle, ratelimit, schema, security, settings
 
 logger = logging.getLogger(__name__)
 
-# A chat message with a picture: the 10 MB image limit plus the form's other fields. JSON bodies
-# keep their own 64 KB limit (``webui.api.MAX_JSON_BYTES``).
-MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024
-
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app. ``config`` needs ``BOT`` (a bot object) or ``MODEL_DIR`` (loaded now), unless
+    """Build the app. Settings (``webui/settings.py``): the defaults, then ``CHATBOT_*`` environment
+    variables, then ``config``. It needs ``BOT`` (a bot object) or ``MODEL_DIR`` (loaded now), unless
     ``DATABASE_ONLY`` is set: then only the tables are created."""
-    # CHATBOT_INSTANCE_PATH: a server of its own (load tests) keeps its files apart from the checkout's.
-    app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("CHATBOT_INSTANCE_PATH") or None)
-    app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, HISTORY_MESSAGES=10)
-    if config:
-        app.config.update(config)
+    app = Flask(__name__, instance_relative_config=True, instance_path=settings.instance_path())
+    settings.load(app.config, config, app.instance_path)
     # Korean stays readable in curl output instead of \uXXXX escapes.
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies > 0:  # the proxies' X-Forwarded-For/-Proto/-Host give the client's address, scheme and host
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
     security.init_app(app)
     database.init_app(app)
@@ -47,5 +43,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(commands_api.bp)
     app.register_blueprint(trainer.bp)
     register_error_handlers(app)
+    ratelimit.limit_views(app)
     schema.ensure_schema(app)
     return app

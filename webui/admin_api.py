@@ -60,7 +60,7 @@ def allowed_model_path(path: str, served: str) -> Path:
     """``path`` resolved, when it lies inside the served path's folder (``models/``) or ``TRAINED_MODELS_DIR``;
     a 400 otherwise, so the API cannot be pointed at arbitrary folders of the machine."""
     roots = [Path(os.path.abspath(served)).parent]
-    if current_app.config.get("TRAINED_MODELS_DIR"):
+    if current_app.config["TRAINED_MODELS_DIR"]:
         roots.append(Path(str(current_app.config["TRAINED_MODELS_DIR"])))
     base = roots[0]
     candidate = Path(os.path.realpath(path if os.path.isabs(path) else base.parent / path))

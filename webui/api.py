@@ -316,7 +316,7 @@ def get_conversation(conversation_id: str) -> Conversation | None:
 
 def recent_history(conversation_id: str) -> list[tuple[str, str]]:
     """The last few ``(role, text)`` pairs of a conversation, oldest first, for the bot's context."""
-    limit = int(current_app.config.get("HISTORY_MESSAGES", 10))
+    limit = int(current_app.config["HISTORY_MESSAGES"])
     rows = db.session.connection().execute(HISTORY, {"conversation_id": conversation_id, "limit": limit}).all()
     return [(role, text_) for role, text_ in reversed(rows)]
 

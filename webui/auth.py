@@ -46,8 +46,6 @@ class AccountError(ValueError):
 
 def init_app(app: Flask) -> None:
     """Attach Flask-Login: session users, token users, and what an anonymous request gets."""
-    app.config.setdefault("PASSWORD_HASH_METHOD", "scrypt")
-    app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=30))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "로그인이 필요합니다."
@@ -190,7 +188,7 @@ _DUMMY_HASH: dict[str, str] = {}
 
 def hash_method() -> str:
     """Werkzeug's password hash method: scrypt, unless the config says otherwise (fast hashes in tests)."""
-    return str(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+    return str(current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def authenticate(username: Any, password: Any) -> User | None:

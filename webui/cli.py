@@ -1,12 +1,21 @@
-"""The ``serve`` sub-command, contributed to the library's CLI through the ``chatbot.cli`` entry point."""
+"""The ``serve`` sub-command (waitress, or gunicorn with ``--workers``), added to ``python -m chatbot`` through
+the ``chatbot.cli`` entry point, so that the library's command line never imports the web app.
+
+One Python process answers one request at a time under the GIL, so on a machine with several
+cores a single process queues concurrent users. ``--workers N`` (N > 1) forks N gunicorn worker
+processes, each loading its own copy of the model (no preloading: tokenizer backends are native
+libraries that are not documented as fork-safe). The master process creates the database tables
+once, before any worker starts, so workers never race to create them. The gunicorn settings live in
+``webui/gunicorn_conf.py``, shared with ``make serve-prod``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
+from webui import settings
 from webui.model_cli import register as register_model_commands
 
 
@@ -15,38 +24,38 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "serve",
         help="serve the web chat page",
-        description="Serve the Korean web chat page (and its JSON API) with waitress.",
+        description="Serve the Korean web chat page (and its JSON API) with waitress. Other settings come "
+        "from CHATBOT_* environment variables (README.md lists them).",
     )
     parser.add_argument(
         "--model",
-        default=os.environ.get("CHATBOT_MODEL", "models/default"),
         metavar="DIR",
-        help="trained model directory (default: $CHATBOT_MODEL or models/default)",
+        help=f"trained model directory (default: $CHATBOT_MODEL_DIR or {settings.SERVED_MODEL_DIR})",
     )
     parser.add_argument(
         "--vision-model",
-        default=os.environ.get("CHATBOT_VISION_MODEL", "models/vision"),
         metavar="DIR",
-        help="image model for /image, from `chatbot train-vision` (default: $CHATBOT_VISION_MODEL or "
-        "models/vision); without one, /image says how to train it",
+        help="image model for /image, from `chatbot train-vision` (default: $CHATBOT_VISION_MODEL_DIR or "
+        f"{settings.SERVED_VISION_MODEL_DIR}); without one, /image says how to train it",
     )
     parser.add_argument(
         "--host",
-        default=os.environ.get("HOST") or "127.0.0.1",
+        default=settings.server_variable("HOST", "127.0.0.1"),
         help="address to listen on (default: $HOST or 127.0.0.1)",
     )
     parser.add_argument(
         "--port",
         type=_port,
-        default=os.environ.get("PORT") or "5000",  # argparse converts string defaults
+        default=settings.server_variable("PORT", "5000"),  # argparse converts string defaults
         help="port to listen on (default: $PORT or 5000)",
     )
     parser.add_argument("--threads", type=_positive_int, default=8, help="threads per process (default: 8)")
     parser.add_argument(
         "--workers",
         type=_positive_int,
-        default=os.environ.get("WORKERS") or "1",  # argparse converts string defaults
-        help="server processes (default: $WORKERS or 1). Above 1, gunicorn forks that many workers "
+        # WEB_CONCURRENCY: gunicorn's own name, which --workers above 1 runs
+        default=settings.server_variable("WEB_CONCURRENCY", "1", old="WORKERS"),  # argparse converts it
+        help="server processes (default: $WEB_CONCURRENCY or 1). Above 1, gunicorn forks that many workers "
         "(Linux and macOS), each with its own copy of the model; use one per CPU core",
     )
     parser.set_defaults(func=serve)
@@ -61,6 +70,9 @@ def serve(args: argparse.Namespace) -> int:
     """Build the app (with the model, or degraded without one) and serve it until interrupted; returns the exit code."""
     from chatbot.model_dir import ModelDir, ModelNotFound  # here: the web app imports without the library
 
+    served = settings.served_model_dirs()  # here, not in the parser: `chatbot train` must not read them
+    args.model = args.model or served["MODEL_DIR"]
+    args.vision_model = args.vision_model or served["VISION_MODEL_DIR"]
     host_for_url = f"[{args.host}]" if ":" in args.host else args.host
     try:
         ModelDir(args.model).require()
@@ -70,10 +82,11 @@ def serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         return _serve_processes(args, host_for_url)
 
+    import waitress
+
     from webui import create_app
     from webui.extensions import HOLDER_KEY
     from webui.lifecycle import install_reload_signal
-    from webui.server import serve_waitress
 
     try:
         app = create_app({"MODEL_DIR": args.model, "VISION_MODEL_DIR": args.vision_model})
@@ -88,7 +101,7 @@ def serve(args: argparse.Namespace) -> int:
     model = "degraded" if served.degraded else f"model {served.version}"
     print(f"Serving the chat page at http://{host_for_url}:{args.port} ({model})", flush=True)
     try:
-        serve_waitress(app, host=args.host, port=args.port, threads=args.threads)
+        waitress.serve(app, host=args.host, port=args.port, threads=args.threads)
     except OSError as exc:  # port in use, address not available
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
@@ -97,8 +110,6 @@ def serve(args: argparse.Namespace) -> int:
 
 def _serve_processes(args: argparse.Namespace, host_for_url: str) -> int:
     """``serve --workers N``: gunicorn, with the model loaded in every worker."""
-    from webui.server import serve_gunicorn
-
     print(f"Serving the chat page at http://{host_for_url}:{args.port} ({args.workers} worker processes)", flush=True)
     try:
         config = {"MODEL_DIR": args.model, "VISION_MODEL_DIR": args.vision_model}
@@ -110,6 +121,37 @@ def _serve_processes(args: argparse.Namespace, host_for_url: str) -> int:
         print(f"error: could not start the server: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def serve_gunicorn(config: dict[str, Any], host: str, port: int, workers: int, threads: int) -> None:
+    """Serve ``create_app(config)`` with gunicorn ``gthread`` workers; each worker builds its own app.
+
+    The settings are those of ``webui/gunicorn_conf.py`` (``make serve-prod``), with the command line's
+    address, workers and threads."""
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError as exc:  # gunicorn does not run on Windows
+        raise RuntimeError("--workers above 1 needs gunicorn, which runs on Linux and macOS only") from exc
+
+    from webui import create_app
+    from webui.gunicorn_conf import prepare_database, route_app_logs, server_options
+
+    def on_starting(_server: Any) -> None:  # in the master, before the fork: as gunicorn_conf.on_starting
+        route_app_logs()
+        prepare_database(config)  # a bad DATABASE_URL stops the server here with one line, status 1
+
+    class ChatServer(BaseApplication):  # gunicorn's documented custom-application hook
+        def load_config(self) -> None:
+            for key, value in server_options(host, port, workers, threads).items():
+                self.cfg.set(key, value)
+            self.cfg.set("on_starting", on_starting)
+
+        def load(self) -> Any:
+            # The master prepared the schema: a worker's start needs no database (one restarting
+            # during an outage still boots, and answers 503 until the database is back).
+            return create_app({**config, "AUTO_MIGRATE": False})
+
+    ChatServer().run()
 
 
 def _port(value: str) -> int:

@@ -1,4 +1,4 @@
-"""The database: its URL (``DATABASE_URL`` or SQLite in the instance folder), engine options,
+"""The database: its URL (``SQLALCHEMY_DATABASE_URI``: SQLite in the instance folder unless set), engine options,
 connection settings, and the bookkeeping of outages (a database that stops answering).
 
 SQLite (the default) suits one machine. PostgreSQL (``DATABASE_URL=postgresql://...``, driven by
@@ -25,33 +25,20 @@ logger = logging.getLogger(__name__)
 OUTAGE_EXTENSION_KEY = "webui.database_outage"
 WRITE_LOCK_KEY = "webui.sqlite_write_lock"
 
-# PostgreSQL engine defaults, each overridable by a config key (or the environment variable of the
-# same name) or by SQLALCHEMY_ENGINE_OPTIONS. Every gunicorn worker process has its own pool.
-POSTGRES_DEFAULTS: dict[str, int] = {
-    # One connection per request thread (GUNICORN_THREADS, 4 by default) plus a spare: a request
-    # holds at most one. Mind the server's max_connections: machines x workers x (size + overflow).
-    "DATABASE_POOL_SIZE": 5,
-    "DATABASE_MAX_OVERFLOW": 5,
-    # How long a request waits for a free connection. The default 30 s would hold a user (and a
-    # server thread) for half a minute during an outage; a few seconds, then a 503, is kinder.
-    "DATABASE_POOL_TIMEOUT": 5,
-    # Reopen connections after 30 minutes, before firewalls and balancers drop idle ones silently.
-    "DATABASE_POOL_RECYCLE": 1800,
-    # libpq's connect timeout: an unreachable host fails in seconds instead of the TCP default (minutes).
-    "DATABASE_CONNECT_TIMEOUT": 5,
-}
+# PostgreSQL pool settings (webui/settings.py), each overridable by SQLALCHEMY_ENGINE_OPTIONS. Every
+# gunicorn worker process has its own pool. The defaults: one connection per request thread
+# (GUNICORN_THREADS, 4 by default) plus a spare, as a request holds at most one (mind the server's
+# max_connections: machines x workers x (size + overflow)); a request waits 5 s for a free one, not
+# SQLAlchemy's 30 s, which would hold a user and a thread for half a minute during an outage;
+# connections are reopened after 30 minutes, before firewalls drop idle ones silently; libpq's connect
+# timeout makes an unreachable host fail in seconds instead of the TCP default (minutes).
 # TCP keepalives: a connection whose server vanished (a cut network, not a clean close) is noticed
 # within about a minute instead of the kernel's two hours. libpq connection parameters.
 POSTGRES_KEEPALIVES: dict[str, int] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
                                        "keepalives_count": 3}
-DEFAULT_RETRY_AFTER = 5  # seconds: the Retry-After of a 503 during an outage
+DEFAULT_RETRY_AFTER = 5  # seconds: the Retry-After of a 503 during an outage (DATABASE_RETRY_AFTER)
 # How long a SQLite writer waits for another's lock before giving up (then: 503, database_unavailable).
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
-
-
-def default_database_uri(instance_path: str) -> str:
-    """``DATABASE_URL`` from the environment, else a SQLite file in the instance folder."""
-    return os.environ.get("DATABASE_URL") or "sqlite:///" + os.path.join(instance_path, "chat.db")
 
 
 def fix_database_uri(uri: str) -> str:
@@ -88,11 +75,11 @@ def is_postgres(app: Flask) -> bool:
 
 
 def postgres_engine_options(config: Any) -> dict[str, Any]:
-    """The pool and connection options for PostgreSQL, from config keys, the environment, or defaults;
-    the app's own SQLALCHEMY_ENGINE_OPTIONS win over all of them (``connect_args`` merged key by key)."""
+    """The pool and connection options for PostgreSQL, from the ``DATABASE_*`` settings; the app's own
+    SQLALCHEMY_ENGINE_OPTIONS win over them (``connect_args`` merged key by key)."""
 
     def setting(key: str) -> int:
-        return config_int(config, key, POSTGRES_DEFAULTS[key])
+        return int(config[key])
 
     options: dict[str, Any] = {
         "pool_pre_ping": True,  # a dead connection (server restarted, network cut) is replaced, not handed out
@@ -102,17 +89,9 @@ def postgres_engine_options(config: Any) -> dict[str, Any]:
         "pool_recycle": setting("DATABASE_POOL_RECYCLE"),
     }
     connect_args = {"connect_timeout": setting("DATABASE_CONNECT_TIMEOUT"), **POSTGRES_KEEPALIVES}
-    own = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    own = dict(config["SQLALCHEMY_ENGINE_OPTIONS"] or {})
     connect_args.update(own.pop("connect_args", None) or {})
     return {**options, **own, "connect_args": connect_args}
-
-
-def config_int(config: Any, key: str, default: int) -> int:
-    """A whole-number setting: the config key, else the environment variable of the same name, else ``default``."""
-    value = config.get(key)
-    if value is None or value == "":
-        value = os.environ.get(key) or default
-    return int(value)
 
 
 class DatabaseOutage:
@@ -156,27 +135,26 @@ def get_outage(app: Flask) -> DatabaseOutage:
 
 def init_app(app: Flask) -> None:
     """Settle the database URL and engine options, and attach Flask-SQLAlchemy to ``app``."""
-    app.config.setdefault("SQLALCHEMY_DATABASE_URI", default_database_uri(app.instance_path))
     app.config["SQLALCHEMY_DATABASE_URI"] = fix_database_uri(app.config["SQLALCHEMY_DATABASE_URI"])
     if is_postgres(app):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = postgres_engine_options(app.config)
     elif is_sqlite(app):
         # A file on this machine cannot drop the connection; pinging it costs a query per request.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"],
                                                    "pool_pre_ping": False}
     else:
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = app.config["SQLALCHEMY_ENGINE_OPTIONS"] or {"pool_pre_ping": True}
     if app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///" + os.path.join(app.instance_path, "chat.db"):
         os.makedirs(app.instance_path, exist_ok=True)
     db.init_app(app)
-    outage = DatabaseOutage(config_int(app.config, "DATABASE_RETRY_AFTER", DEFAULT_RETRY_AFTER))
+    outage = DatabaseOutage(int(app.config["DATABASE_RETRY_AFTER"]))
     app.extensions[OUTAGE_EXTENSION_KEY] = outage
-    if is_sqlite(app) and app.config.get("SQLITE_WRITE_LOCK", True):
+    if is_sqlite(app) and app.config["SQLITE_WRITE_LOCK"]:
         app.extensions[WRITE_LOCK_KEY] = threading.Lock()
     with app.app_context():
         engine: Engine = db.engine
         if is_sqlite(app):
-            busy_timeout_ms = config_int(app.config, "SQLITE_BUSY_TIMEOUT_MS", DEFAULT_SQLITE_BUSY_TIMEOUT_MS)
+            busy_timeout_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
             def on_connect(dbapi_connection: Any, record: Any) -> None:
                 sqlite_pragmas(dbapi_connection, record, busy_timeout_ms)

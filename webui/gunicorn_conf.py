@@ -1,6 +1,8 @@
-"""gunicorn settings for production: ``gunicorn -c webui/gunicorn_conf.py`` (what ``make serve-prod`` runs).
+"""gunicorn's settings, in the Python file gunicorn reads: ``gunicorn -c webui/gunicorn_conf.py`` (``make serve-prod``).
 
-Environment variables (gunicorn's own ``GUNICORN_CMD_ARGS`` overrides any of them)::
+It reads the server's environment itself and never imports the app (the master stays free of the
+model and of database connections; see ``run_schema_step``). Environment variables (gunicorn's own
+``GUNICORN_CMD_ARGS`` overrides any of them)::
 
     HOST, PORT              where to listen (127.0.0.1:5000; behind a balancer, HOST=0.0.0.0)
     WEB_CONCURRENCY         worker processes (default: the number of CPU cores)
@@ -12,7 +14,7 @@ Environment variables (gunicorn's own ``GUNICORN_CMD_ARGS`` overrides any of the
                             1; 0: one socket shared by the workers, gunicorn's default)
     GUNICORN_ACCESS_LOG     "-" for stdout, or a file; unset: no access log
     GUNICORN_LOG_LEVEL      gunicorn's and the app's log level (default info)
-    CHATBOT_MODEL, CHATBOT_VISION_MODEL, DATABASE_URL   read by the app (``webui.wsgi``)
+    CHATBOT_*, DATABASE_URL  the app's settings, read by the app (``webui/settings.py``, README's table)
 
 docs/deployment.md explains the choices and how to run several machines on one database.
 ``python -m chatbot serve --workers N`` uses the same settings through ``server_options``.
@@ -67,7 +69,7 @@ def server_options(host: str, port: int, workers: int, threads: int) -> dict[str
         # reset (a worker restart or a HUP; a model promotion restarts nothing). docs/deployment.md.
         "reuse_port": env_int("GUNICORN_REUSE_PORT", 1) == 1,
         # Each worker loads the model itself after the fork: tokenizer backends are native libraries
-        # not documented as fork-safe (webui/server.py), and a database pool must never cross a fork.
+        # not documented as fork-safe (webui/cli.py), and a database pool must never cross a fork.
         "preload_app": False,
         "accesslog": os.environ.get("GUNICORN_ACCESS_LOG") or None,  # a balancer usually logs requests
         "loglevel": os.environ.get("GUNICORN_LOG_LEVEL", "info"),
@@ -118,11 +120,13 @@ def run_schema_step() -> None:
     """Run ``prepare_database`` in a child process. The master then never imports the app: workers load
     fresh code on a ``HUP`` reload, and no database connection or native library state exists in the
     master to be forked. Afterwards ``CHATBOT_SCHEMA_READY=1`` tells the workers (which inherit the
-    environment; ``webui.wsgi`` reads it) that the schema is ready, so that their boot needs no
+    environment: the ``SCHEMA_READY`` setting) that the schema is ready, so that their boot needs no
     database: a worker that restarts during a database outage still starts, answers 503 and
     recovers with the database."""
     code = "import sys; from webui.gunicorn_conf import prepare_database_main; sys.exit(prepare_database_main())"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    # Without the signal from an earlier run (a HUP): the child must upgrade, not skip as a worker does.
+    env = {name: value for name, value in os.environ.items() if name != SCHEMA_READY_ENV}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
     lines = result.stderr.strip().splitlines()
     if result.returncode != 0:
         raise RuntimeError(lines[-1] if lines else f"the database schema step failed (status {result.returncode})")

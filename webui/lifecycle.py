@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import signal
 import threading
 import time
@@ -233,19 +232,18 @@ def default_loader(model_dir: str, vision_model_dir: str | None) -> Any:
 def init_app(app: Flask) -> None:
     """Attach the model holder: ``BOT`` from the config, else the model in ``MODEL_DIR`` (loaded now;
     degraded when it cannot be). ``DATABASE_ONLY`` apps (a multi-process server's master, schema
-    tools) carry no model. ``MODEL_CHECK_SECONDS`` (config or environment; 0 turns watching off, leaving
+    tools) carry no model. ``MODEL_CHECK_SECONDS`` (0 turns watching off, leaving
     SIGHUP and the admin API) sets how often requests look for a new model. ``MODEL_LOADER`` replaces
     ``Bot.load`` (tests)."""
-    if app.config.get("DATABASE_ONLY"):
+    if app.config["DATABASE_ONLY"]:
         return
-    bot, model_dir = app.config.get("BOT"), app.config.get("MODEL_DIR")
+    bot, model_dir = app.config["BOT"], app.config["MODEL_DIR"]
     if bot is None and not model_dir:
         raise ValueError("create_app needs MODEL_DIR (a trained model directory) or BOT in its config")
     app.extensions[HOLDER_KEY] = ModelHolder(
-        str(model_dir) if model_dir else None, app.config.get("VISION_MODEL_DIR"),
-        loader=app.config.get("MODEL_LOADER"),
-        check_seconds=float(app.config.get("MODEL_CHECK_SECONDS", os.environ.get("MODEL_CHECK_SECONDS",
-                                                                                 DEFAULT_CHECK_SECONDS))),
+        str(model_dir) if model_dir else None, app.config["VISION_MODEL_DIR"],
+        loader=app.config["MODEL_LOADER"],
+        check_seconds=float(app.config["MODEL_CHECK_SECONDS"]),
         bot=bot)
 
 

@@ -1,5 +1,5 @@
-"""An app for schema tools, with no model and no automatic migration:
-``flask --app webui.manage db upgrade`` (or ``migrate``, ``current``, ``history``...)."""
+"""The app for schema tools, ``flask --app webui.manage db upgrade`` (or ``migrate``, ``current``, ``history``...):
+it loads no model and migrates nothing by itself, so it runs where no model exists and before the schema is right."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from webui import settings
 from webui.releases import DEFAULT_KEEP, ReleaseError, list_releases, promote, rollback
 
 
@@ -17,12 +18,12 @@ def register(subparsers: Any) -> None:
         help="put a trained model live: validate, copy into models/releases/, swap the served link",
         description="Validate NEW_MODEL_DIR (it must load), copy it into a release folder next to the served "
         "path and point the served path at it with an atomic symlink swap. Running servers pick it up "
-        "within MODEL_CHECK_SECONDS (default 2 s), without dropping requests.",
+        "within CHATBOT_MODEL_CHECK_SECONDS (default 2 s), without dropping requests.",
     )
     parser.add_argument("new_model", nargs="?", metavar="NEW_MODEL_DIR",
                         help="model directory written by `python -m chatbot train --out`")
-    parser.add_argument("--model", default=os.environ.get("CHATBOT_MODEL", "models/default"), metavar="DIR",
-                        help="the served model path (default: $CHATBOT_MODEL or models/default)")
+    parser.add_argument("--model", metavar="DIR",
+                        help=f"the served model path (default: $CHATBOT_MODEL_DIR or {settings.SERVED_MODEL_DIR})")
     parser.add_argument("--keep", type=int, default=DEFAULT_KEEP,
                         help=f"release folders to keep, the live one included (default: {DEFAULT_KEEP})")
     parser.add_argument("--rollback", action="store_true", help="go back to the release that was live before")
@@ -32,6 +33,7 @@ def register(subparsers: Any) -> None:
 
 def run_promote(args: argparse.Namespace) -> int:
     """Promote, roll back or list; one line of output, exit 2 with a one-line error when refused."""
+    args.model = args.model or settings.served_model_dirs()["MODEL_DIR"]
     modes = sum((bool(args.new_model), args.rollback, args.list))
     if modes != 1:
         print("error: give NEW_MODEL_DIR, or --rollback, or --list", file=sys.stderr)

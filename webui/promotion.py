@@ -15,7 +15,7 @@ from flask import current_app
 from webui.errors import ApiError
 from webui.extensions import get_holder
 from webui.lifecycle import ReloadError
-from webui.releases import DEFAULT_KEEP, ReleaseError, promote
+from webui.releases import ReleaseError, promote
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def promote_and_reload(folder: Path) -> dict[str, Any]:
     was promoted but did not load here (the previous bot keeps answering)."""
     served = require_model_path()
     holder = get_holder()
-    keep = int(current_app.config.get("MODEL_KEEP_RELEASES", DEFAULT_KEEP))
+    keep = int(current_app.config["MODEL_KEEP_RELEASES"])
     previous = holder.served.version
     try:
         done = promote(folder, served, keep)

@@ -1,6 +1,7 @@
 """The database schema, managed with Alembic through Flask-Migrate (``webui/migrations/``).
 
-At start (``AUTO_MIGRATE``, on by default) the app brings the database to the newest revision:
+At start (``AUTO_MIGRATE``, on by default; skipped when ``SCHEMA_READY`` says a gunicorn master did it)
+the app brings the database to the newest revision:
 - an empty database gets every table from the models and is stamped with the newest revision
   (Alembic's documented recipe; the tests check that the migrations build the same schema);
 - a database under Alembic is upgraded;
@@ -8,14 +9,13 @@ At start (``AUTO_MIGRATE``, on by default) the app brings the database to the ne
   first revision, which is that schema, and upgraded from there.
 
 A gunicorn master does this once before forking workers (``webui/gunicorn_conf.py``); with several
-machines, run ``flask --app webui.manage db upgrade`` once per deploy and set ``AUTO_MIGRATE=0``.
+machines, run ``flask --app webui.manage db upgrade`` once per deploy and set ``CHATBOT_AUTO_MIGRATE=0``.
 Changing a model: ``flask --app webui.manage db migrate -m "what changed"``, then review the script.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from flask import Flask
@@ -31,18 +31,14 @@ BASELINE = "0001"  # the schema before accounts (conversations, messages, attach
 migrate = Migrate(directory=MIGRATIONS, render_as_batch=True)  # batch mode: SQLite cannot ALTER most things
 
 
-def auto_migrate_default() -> bool:
-    """``AUTO_MIGRATE`` from the environment (``0`` turns it off), on by default."""
-    return os.environ.get("AUTO_MIGRATE", "1").strip().lower() not in ("0", "false", "no", "off")
-
-
 def ensure_schema(app: Flask) -> None:
-    """Attach Flask-Migrate, and bring the database to the newest revision unless ``AUTO_MIGRATE`` is off."""
+    """Attach Flask-Migrate, and bring the database to the newest revision unless ``AUTO_MIGRATE`` is off
+    or ``SCHEMA_READY`` is set."""
     with app.app_context():
         from webui import models  # noqa: F401  (the tables must be known to the metadata)
 
         migrate.init_app(app, db)
-        if not app.config.get("AUTO_MIGRATE", auto_migrate_default()):
+        if not app.config["AUTO_MIGRATE"] or app.config["SCHEMA_READY"]:
             return
         tables = set(inspect(db.engine).get_table_names())
         if "alembic_version" in tables:

@@ -19,7 +19,6 @@ from flask_wtf.csrf import CSRFProtect
 
 from webui import ratelimit
 from webui.errors import ApiError
-from webui.ratelimit import auth_limit, chat_limit, env_flag, limiter  # noqa: F401  (decorators for other modules)
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +28,6 @@ SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_CHARS = 16
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
-# Non-file form fields and parts of one request (Werkzeug's defaults are 500 KB and 1000 parts);
-# the largest form we have is a chat message of 1,000 characters with a picture.
-MAX_FORM_MEMORY_SIZE = 64 * 1024
-MAX_FORM_PARTS = 100
-# Any non-multipart body under /api/ (JSON: login, titles, feedback...). /api/chat keeps its own
-# 64 KB; pictures and tables travel as multipart under the app's MAX_CONTENT_LENGTH.
-MAX_API_BODY_BYTES = 1024 * 1024
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
@@ -55,9 +47,7 @@ def init_app(app: Flask) -> None:
     """Attach the security settings and request hooks to ``app``."""
     app.config["SECRET_KEY"] = secret_key(app)
     configure_cookies(app)
-    configure_limits(app)
-    app.config["ALLOWED_ORIGINS"] = allowed_origins(app.config.get("ALLOWED_ORIGINS",
-                                                                   os.environ.get("CHATBOT_ALLOWED_ORIGINS", "")))
+    app.config["ALLOWED_ORIGINS"] = allowed_origins(app.config["ALLOWED_ORIGINS"])
     # Flask-WTF's own hook would check every unsafe request, the JSON API included; ours below
     # checks pages only. A path rule rather than exempted blueprints: every JSON endpoint lives
     # under /api/ whichever module registers it, so a new API blueprint cannot forget an exemption,
@@ -75,14 +65,11 @@ def init_app(app: Flask) -> None:
 # --- secret key --------------------------------------------------------------------------------
 
 def secret_key(app: Flask) -> str | bytes:
-    """``SECRET_KEY`` from the app config, else the environment, else ``secret_key`` in the instance
-    folder (created on first start). Logs where it came from, never the key."""
-    if app.config.get("SECRET_KEY"):
-        logger.info("SECRET_KEY from the app config")
+    """``SECRET_KEY`` from the settings (config or ``CHATBOT_SECRET_KEY``), else ``secret_key`` in the
+    instance folder (created on first start). Logs where it came from, never the key."""
+    if app.config["SECRET_KEY"]:
+        logger.info("SECRET_KEY from the settings")
         return app.config["SECRET_KEY"]
-    if os.environ.get("SECRET_KEY"):
-        logger.info("SECRET_KEY from the SECRET_KEY environment variable")
-        return os.environ["SECRET_KEY"]
     if app.testing:
         # Tests must not write into the source tree's instance folder; a key per app is enough there.
         logger.info("SECRET_KEY: a random one for this test app")
@@ -123,7 +110,7 @@ def read_secret(path: Path) -> str:
     key = path.read_text(encoding="utf-8").strip()
     if len(key) < MIN_SECRET_CHARS:
         raise ValueError(f"{path} holds no usable secret key (under {MIN_SECRET_CHARS} characters). "
-                         "Delete it to have a new one created, or set SECRET_KEY in the environment.")
+                         "Delete it to have a new one created, or set CHATBOT_SECRET_KEY in the environment.")
     if os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         logger.warning("%s can be read by other users; chmod 600 it", path)
     return key
@@ -132,24 +119,15 @@ def read_secret(path: Path) -> str:
 # --- cookies and size limits ---------------------------------------------------------------------
 
 def configure_cookies(app: Flask) -> None:
-    """Session and remember-me cookies: HttpOnly, SameSite=Lax, Secure with ``SESSION_COOKIE_SECURE=1``."""
+    """Session and remember-me cookies: HttpOnly, SameSite=Lax, Secure with ``SESSION_COOKIE_SECURE``.
+    The remember-me cookie follows the session cookie's settings."""
     config = app.config
-    if env_flag("SESSION_COOKIE_SECURE", False):  # set it behind HTTPS: the browser then never sends them over http
-        config["SESSION_COOKIE_SECURE"] = True
     config["SESSION_COOKIE_HTTPONLY"] = True
-    if not config.get("SESSION_COOKIE_SAMESITE"):  # Flask's default is None; a config may ask for Strict
+    if not config["SESSION_COOKIE_SAMESITE"]:  # Flask's own default, None, given back explicitly: still Lax
         config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     config.setdefault("REMEMBER_COOKIE_SAMESITE", config["SESSION_COOKIE_SAMESITE"])
-    config.setdefault("REMEMBER_COOKIE_SECURE", bool(config.get("SESSION_COOKIE_SECURE")))
-
-
-def configure_limits(app: Flask) -> None:
-    """Form size limits, where the app config kept Flask's defaults."""
-    for key, value in (("MAX_FORM_MEMORY_SIZE", MAX_FORM_MEMORY_SIZE), ("MAX_FORM_PARTS", MAX_FORM_PARTS)):
-        if app.config.get(key) == Flask.default_config.get(key):
-            app.config[key] = value
-    app.config.setdefault("MAX_API_BODY_BYTES", MAX_API_BODY_BYTES)
+    config.setdefault("REMEMBER_COOKIE_SECURE", bool(config["SESSION_COOKIE_SECURE"]))
 
 
 # --- the API's origin check and the pages' CSRF check ------------------------------------------
@@ -220,7 +198,7 @@ def own_origin() -> tuple[str, str, int] | None:
 
 def protect_forms() -> None:
     """Flask-WTF's CSRF check for every unsafe request outside /api/ (a failure is a 400 page)."""
-    if is_api_request() or not current_app.config.get("WTF_CSRF_ENABLED", True):
+    if is_api_request() or not current_app.config["WTF_CSRF_ENABLED"]:
         return
     if request.method in UNSAFE_METHODS:
         csrf.protect(apply_exemptions=True)
@@ -237,6 +215,6 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_app.config.get("SESSION_COOKIE_SECURE"):
+    if current_app.config["SESSION_COOKIE_SECURE"]:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

@@ -8,7 +8,6 @@ links to a conversation are served, so the folder cannot be browsed or probed.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import uuid
 from collections.abc import Iterable
@@ -31,8 +30,8 @@ MIMETYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp"
 
 
 def upload_folder() -> Path:
-    """``UPLOAD_FOLDER`` from the config, else ``uploads`` in the instance folder."""
-    return Path(current_app.config.get("UPLOAD_FOLDER") or os.path.join(current_app.instance_path, "uploads"))
+    """``UPLOAD_FOLDER`` (default ``uploads`` in the instance folder)."""
+    return Path(current_app.config["UPLOAD_FOLDER"])
 
 
 def save_file(data: bytes, extension: str) -> str:

@@ -9,7 +9,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from webui import create_app, fix_database_uri
+from webui import create_app
+from webui.database import fix_database_uri
 from webui.extensions import db
 from webui.models import Conversation, Message
 

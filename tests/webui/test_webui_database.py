@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.webui.test_webui_postgres import same_browser
-from webui import create_app, database
+from webui import create_app, database, settings
 from webui.database import postgres_engine_options
 from webui.extensions import db
 from webui.models import Conversation, Message
@@ -117,15 +117,14 @@ def test_a_sqlite_write_lock_held_too_long_is_a_503_until_released(tmp_path, fak
     assert [m["text"] for m in messages if m["role"] == "user"] == ["하나", "셋"]
 
 
-def test_postgres_engine_options_have_bounded_waits_and_can_be_overridden(monkeypatch):
-    monkeypatch.delenv("DATABASE_POOL_SIZE", raising=False)
-    options = postgres_engine_options({})
+def test_postgres_engine_options_have_bounded_waits_and_can_be_overridden():
+    options = postgres_engine_options(settings.defaults())
     assert options["pool_pre_ping"] is True
     assert (options["pool_size"], options["max_overflow"], options["pool_timeout"]) == (5, 5, 5)
     assert options["pool_recycle"] == 1800
     assert options["connect_args"]["connect_timeout"] == 5
-    monkeypatch.setenv("DATABASE_POOL_SIZE", "3")
-    tuned = postgres_engine_options({"DATABASE_MAX_OVERFLOW": 0, "SQLALCHEMY_ENGINE_OPTIONS": {
+    tuned = postgres_engine_options({**settings.defaults(), "DATABASE_POOL_SIZE": 3, "DATABASE_MAX_OVERFLOW": 0,
+                                     "SQLALCHEMY_ENGINE_OPTIONS": {
         "pool_timeout": 2, "connect_args": {"connect_timeout": 1, "application_name": "chat"}}})
     assert (tuned["pool_size"], tuned["max_overflow"], tuned["pool_timeout"]) == (3, 0, 2)
     assert tuned["connect_args"]["connect_timeout"] == 1
@@ -136,7 +135,7 @@ def test_postgres_engine_options_have_bounded_waits_and_can_be_overridden(monkey
 @pytest.mark.parametrize("url", ["postgres://u@db.example/chat", "postgresql://u@db.example/chat"])
 def test_postgres_urls_get_psycopg_3_and_the_pool_options_without_connecting(url):
     app = Flask(__name__)
-    app.config.update(SQLALCHEMY_DATABASE_URI=url, DATABASE_POOL_TIMEOUT=2)
+    app.config.update(settings.defaults(), SQLALCHEMY_DATABASE_URI=url, DATABASE_POOL_TIMEOUT=2)
     database.init_app(app)
     with app.app_context():
         engine = db.engine

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from webui import MAX_CONTENT_LENGTH
+from webui.settings import MAX_CONTENT_LENGTH
 
 UNKNOWN_ID = "0" * 32
 

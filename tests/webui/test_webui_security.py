@@ -16,9 +16,10 @@ from flask import Flask, jsonify, request, session
 from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 
-from webui import create_app, security
+from webui import create_app, security, settings
 
-ENV_VARS = ("SECRET_KEY", "SESSION_COOKIE_SECURE", "CHATBOT_ALLOWED_ORIGINS", "RATELIMIT_STORAGE_URI",
+ENV_VARS = ("SECRET_KEY", "SESSION_COOKIE_SECURE", "CHATBOT_SECRET_KEY", "CHATBOT_SESSION_COOKIE_SECURE",
+            "CHATBOT_ALLOWED_ORIGINS", "RATELIMIT_STORAGE_URI",
             "CHATBOT_RATELIMIT_ENABLED", "CHATBOT_RATELIMIT_DEFAULT")
 XSS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
 STATIC = Path(__file__).resolve().parents[2] / "webui"
@@ -254,7 +255,7 @@ def test_oversized_body_to_another_api_route_is_413_json(make_app):
     client = app.test_client()
     small = client.post("/api/test-echo", data=b"x" * 1000, content_type="application/json")
     assert small.status_code == 200
-    big = client.post("/api/test-echo", data=b"x" * (security.MAX_API_BODY_BYTES + 1), content_type="application/json")
+    big = client.post("/api/test-echo", data=b"x" * (settings.MAX_API_BODY_BYTES + 1), content_type="application/json")
     assert big.status_code == 413 and big.get_json()["error"]["code"] == "request_too_large"
 
 
@@ -262,11 +263,11 @@ def test_form_pages_cap_field_size_and_parts(make_app):
     app = make_app(WTF_CSRF_ENABLED=False)
     add_test_routes(app)
     client = app.test_client()
-    assert app.config["MAX_FORM_MEMORY_SIZE"] == security.MAX_FORM_MEMORY_SIZE
+    assert app.config["MAX_FORM_MEMORY_SIZE"] == settings.MAX_FORM_MEMORY_SIZE
     assert client.post("/test-form", data={"field": "x" * 1000}).status_code == 200
-    multipart = {"field": "x" * (security.MAX_FORM_MEMORY_SIZE + 1), "f": (io.BytesIO(b"1"), "a.txt")}
+    multipart = {"field": "x" * (settings.MAX_FORM_MEMORY_SIZE + 1), "f": (io.BytesIO(b"1"), "a.txt")}
     assert client.post("/test-form", data=multipart, content_type="multipart/form-data").status_code == 413
-    parts = {f"f{i}": "1" for i in range(security.MAX_FORM_PARTS + 1)}
+    parts = {f"f{i}": "1" for i in range(settings.MAX_FORM_PARTS + 1)}
     parts["file"] = (io.BytesIO(b"1"), "a.txt")
     assert client.post("/test-form", data=parts, content_type="multipart/form-data").status_code == 413
 

@@ -86,7 +86,8 @@ def test_an_unreachable_database_stops_the_master_with_one_line():
 
 def test_the_masters_schema_step_runs_in_a_child_and_tells_the_workers(tmp_path, monkeypatch):
     """The master never imports the app (fresh code on HUP); the workers learn that the schema is ready."""
-    monkeypatch.delenv(SCHEMA_READY_ENV, raising=False)
+    monkeypatch.setenv(SCHEMA_READY_ENV, "")  # so that the signal set below is undone after the test
+    monkeypatch.delenv(SCHEMA_READY_ENV)
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
     with pytest.raises(RuntimeError, match="check DATABASE_URL.*OperationalError"):
         run_schema_step()
@@ -127,15 +128,17 @@ def test_the_wsgi_app_reads_its_models_uploads_and_proxies_from_the_environment(
     monkeypatch.setenv("TRUSTED_PROXIES", "1")
     monkeypatch.setenv(SCHEMA_READY_ENV, "1")
     app = runpy.run_module("webui.wsgi")["app"]
-    assert configs[-1] == {"MODEL_DIR": "/srv/models/default", "VISION_MODEL_DIR": "/srv/models/vision",
-                           "UPLOAD_FOLDER": "/srv/uploads", "AUTO_MIGRATE": False}
+    assert configs[-1] == {"MODEL_DIR": "/srv/models/default", "VISION_MODEL_DIR": "/srv/models/vision"}
+    assert app.config["UPLOAD_FOLDER"] == "/srv/uploads" and app.config["SCHEMA_READY"]  # the master's signal
     assert isinstance(app.wsgi_app, ProxyFix) and (app.wsgi_app.x_for, app.wsgi_app.x_proto) == (1, 1)
     monkeypatch.delenv("TRUSTED_PROXIES")
     monkeypatch.delenv("UPLOAD_FOLDER")
     monkeypatch.delenv(SCHEMA_READY_ENV)
+    monkeypatch.delenv("CHATBOT_MODEL")
     app = runpy.run_module("webui.wsgi")["app"]
     assert not isinstance(app.wsgi_app, ProxyFix)  # by default no proxy is trusted
-    assert "UPLOAD_FOLDER" not in configs[-1] and "AUTO_MIGRATE" not in configs[-1]
+    assert configs[-1]["MODEL_DIR"] == "models/default"
+    assert app.config["UPLOAD_FOLDER"] == os.path.join(app.instance_path, "uploads") and not app.config["SCHEMA_READY"]
 
 
 def test_the_config_file_sets_every_server_option():

@@ -18,32 +18,29 @@ from typing import Any
 
 from flask import abort, current_app
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-DEFAULT_CANCEL_GRACE_SECONDS = 5.0
 ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 
 
 def trainer_dir() -> Path:
-    """``TRAINER_DIR`` from the config, else ``trainer`` in the instance folder."""
-    return Path(current_app.config.get("TRAINER_DIR") or os.path.join(current_app.instance_path, "trainer"))
+    """``TRAINER_DIR`` (default ``trainer`` in the instance folder)."""
+    return Path(current_app.config["TRAINER_DIR"])
 
 
 def max_upload_bytes() -> int:
     """The largest corpus file the console takes (``TRAINER_MAX_UPLOAD_BYTES``, default 5 MB)."""
-    return int(current_app.config.get("TRAINER_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+    return int(current_app.config["TRAINER_MAX_UPLOAD_BYTES"])
 
 
 def cancel_grace_seconds() -> float:
     """How long a cancelled job's processes get to end after SIGTERM before SIGKILL
     (``TRAINER_CANCEL_GRACE_SECONDS``, default 5)."""
-    return float(current_app.config.get("TRAINER_CANCEL_GRACE_SECONDS", DEFAULT_CANCEL_GRACE_SECONDS))
+    return float(current_app.config["TRAINER_CANCEL_GRACE_SECONDS"])
 
 
 def base_corpus() -> Path | None:
     """The corpus a job may add to an upload (``TRAINER_BASE_CORPUS``, default the checkout's data/corpus);
     None when it is not configured or does not exist."""
-    configured = current_app.config.get("TRAINER_BASE_CORPUS", REPO_ROOT / "data" / "corpus")
+    configured = current_app.config["TRAINER_BASE_CORPUS"]
     if not configured:
         return None
     path = Path(str(configured))
@@ -53,7 +50,7 @@ def base_corpus() -> Path | None:
 def train_command() -> list[str]:
     """The command before ``--data``: ``TRAINER_TRAIN_COMMAND`` (a list of arguments), else this Python's
     ``-m chatbot train``. Training runs in its own process: the web app never imports ``training``."""
-    configured = current_app.config.get("TRAINER_TRAIN_COMMAND")
+    configured = current_app.config["TRAINER_TRAIN_COMMAND"]
     if configured:
         return [str(arg) for arg in configured]
     return [sys.executable, "-m", "chatbot", "train"]
