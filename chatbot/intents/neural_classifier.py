@@ -61,6 +61,8 @@ class NeuralIntentClassifier(Component):
     """Predicts ``message.intent`` with a calibrated ``confidence`` and a ranking, like the sklearn one."""
 
     name = "neural_intent_classifier"
+    requires = ("tokens",)
+    provides = ("intent",)
     defaults = {
         "architecture": "textcnn",  # or "bilstm"
         # input
@@ -98,6 +100,9 @@ class NeuralIntentClassifier(Component):
         "seed": 0,
         **OUTPUT_DEFAULTS,
     }
+
+    def needs(self) -> tuple[str, ...]:
+        return (*self.requires, "features") if self.params["wide_features"] else self.requires
 
     def fit(self, data: TrainingData) -> NeuralIntentClassifier:
         import torch

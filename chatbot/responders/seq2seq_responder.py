@@ -24,6 +24,7 @@ EMPTY_REPLY = "음, 뭐라고 답해야 할지 모르겠어요. 조금 더 이�
 
 class Seq2SeqResponder(Responder):
     name = "seq2seq_responder"
+    requires = ()  # the normalised text, or the raw one; the intent only when it generates nothing
     defaults = {
         **Responder.defaults,
         "ood_label": "OOD",
