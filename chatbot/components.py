@@ -3,7 +3,10 @@
 - ``__init__(**params)`` only stores parameters (unknown names are rejected at once);
 - ``fit(data) -> self`` learns state, kept in attributes whose names end in ``_``;
 - ``process(message) -> message`` and ``process_batch(messages)`` annotate messages;
-- ``save(dir)`` / ``load(dir, params)`` persist the learned state next to the pipeline config.
+- ``save(dir)`` / ``load(dir, params)`` persist the learned state next to the pipeline config;
+- ``requires`` / ``provides`` name what a stage reads from a message and what it writes
+  (``CAPABILITIES``), so that ``Pipeline.from_config`` rejects stages in the wrong order
+  (``registry.check_order``).
 """
 
 from __future__ import annotations
@@ -15,12 +18,30 @@ import joblib
 
 from chatbot.message import Message, TrainingData
 
+# What stages write on a message, by the names ``requires``/``provides`` use.
+CAPABILITIES = {
+    "normalized": "message.normalized, the normalised text",
+    "tokens": "message.tokens, morphemes with POS tags and offsets",
+    "lemmas": "Token.lemma, dictionary forms",
+    "stopwords": "Token.stopword",
+    "features": "message.features, a sparse feature row",
+    "embedding": "message.embedding, a dense unit vector",
+    "intent": "message.intent with confidence and ranking",
+    "fallback": "message.fallback and fallback_reason, out-of-domain detection",
+    "reply": "message.reply and reply_source",
+}
+
 
 class Component:
     """Base class of pipeline stages."""
 
     name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
+    # What an earlier stage must have written for this one to work (not what merely helps: a stage
+    # that reads ``lemma or form`` works without a lemmatizer), and what this one writes. A user's
+    # ``module:Class`` that declares nothing requires nothing and provides nothing.
+    requires: ClassVar[tuple[str, ...]] = ()
+    provides: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self.defaults)
@@ -30,6 +51,10 @@ class Component:
                 f"known: {', '.join(sorted(self.defaults)) or 'none'}"
             )
         self.params = {**self.defaults, **params}
+
+    def needs(self) -> tuple[str, ...]:
+        """What this stage needs from earlier ones: ``requires``, plus what its parameters add."""
+        return self.requires
 
     def fit(self, data: TrainingData) -> Component:
         """Learn from the training data (already processed by the stages before this one)."""

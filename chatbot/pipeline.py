@@ -15,7 +15,7 @@ from typing import Any
 from chatbot.components import Component
 from chatbot.message import Message, TrainingData
 from chatbot.model_dir import ModelDir, ModelNotFound
-from chatbot.registry import create
+from chatbot.registry import check_order, create
 
 log = logging.getLogger(__name__)
 __all__ = ["ModelNotFound", "Pipeline"]  # ModelNotFound lives in chatbot.model_dir; importable here too
@@ -32,14 +32,16 @@ class Pipeline:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Pipeline:
-        """Build an unfitted pipeline from ``{"pipeline": [{name, params}, ...]}``."""
+        """Build an unfitted pipeline from ``{"pipeline": [{name, params}, ...]}``, its stages checked in order."""
         steps = config.get("pipeline")
         if not isinstance(steps, list) or not steps:
             raise ValueError("a config needs a non-empty 'pipeline' list of {name, params}")
         for i, step in enumerate(steps):
             if not isinstance(step, dict) or "name" not in step:
                 raise ValueError(f"pipeline step {i + 1} needs a 'name'")
-        return cls(steps)
+        pipeline = cls(steps)
+        check_order([s["name"] for s in pipeline.steps], pipeline.components)
+        return pipeline
 
     def fit(self, data: TrainingData, progress: Callable[[str], None] | None = None) -> Pipeline:
         """Fit each stage on the data as processed by the stages before it."""

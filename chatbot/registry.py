@@ -44,3 +44,34 @@ def component_class(name: str) -> type[Component]:
 def create(name: str, params: dict | None = None) -> Component:
     """Instantiate a component from its config entry."""
     return component_class(name)(**(params or {}))
+
+
+def check_order(names: list[str], components: list[Component]) -> None:
+    """Reject a pipeline whose stage needs something that no earlier stage writes, naming the stage and the fix."""
+    provided: set[str] = set()
+    for position, (name, component) in enumerate(zip(names, components, strict=True), start=1):
+        missing = [need for need in component.needs() if need not in provided]
+        if missing:
+            raise ValueError(_order_error(position, name, missing[0], names, components))
+        provided.update(component.provides)
+
+
+def _order_error(position: int, name: str, need: str, names: list[str], components: list[Component]) -> str:
+    """``pipeline step 3 'tfidf_featurizer' needs 'tokens', which no earlier step provides; put ... before it``."""
+    message = f"pipeline step {position} {name!r} needs {need!r}, which no earlier step provides; "
+    later = [(i, n) for i, (n, c) in enumerate(zip(names, components, strict=True), start=1)
+             if i > position and need in c.provides]
+    if later:
+        message += f"move {later[0][1]!r} (step {later[0][0]}) before it"
+    else:
+        providers = [n for n in COMPONENTS if need in component_class(n).provides]
+        if len(providers) == 1:
+            message += f"put {providers[0]!r} before it"
+        elif providers:
+            message += f"put one of {', '.join(map(repr, providers))} before it"
+        else:
+            message += "no registered component provides it"
+    custom = [n for n in names[:position - 1] if n not in COMPONENTS]
+    if custom:  # a user's stage may write it without saying so
+        message += f" (or, if {custom[-1]!r} writes it, declare provides = ({need!r},) on that class)"
+    return message

@@ -302,7 +302,7 @@ def with_checkpoints(steps: list[dict], neural: list[int], out: Path, phase: str
 def fit(steps: list[dict], rows: list[Message], data: TrainingData, budget: Budget,
         say: Callable[[str], None], label: str) -> Pipeline:
     """Fit a pipeline; each neural component gets its share of the time budget as it starts."""
-    pipeline = Pipeline(steps)
+    pipeline = Pipeline.from_config({"pipeline": steps})  # rejects stages in the wrong order
     order = iter(zip(pipeline.steps, pipeline.components, strict=True))
 
     def before(name: str) -> None:

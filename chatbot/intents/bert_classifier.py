@@ -46,6 +46,7 @@ class BertIntentClassifier(Component):
     """Predicts ``message.intent`` with a calibrated ``confidence`` and a ranking, like the sklearn one."""
 
     name = "bert_intent_classifier"
+    provides = ("intent",)  # it reads the normalised text, or the raw one
     defaults = {
         "pretrained": None,  # checkpoint folder or cached id; train --pretrained sets it
         "max_length": 64,  # pieces per message, special tokens included

@@ -103,6 +103,8 @@ class FallbackDetector(Component):
     """Sets ``message.fallback`` (and ``fallback_reason``) from novelty signals."""
 
     name = "fallback_detector"
+    requires = ("features", "tokens", "intent")  # similarity, lemma language model, margin
+    provides = ("fallback",)
     defaults = {
         "min_similarity": "auto",
         "min_intent_similarity": "auto",

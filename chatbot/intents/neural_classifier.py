@@ -9,9 +9,10 @@ Input units are the Kiwi morphemes of ``message.tokens`` (lemma/POS by default),
 sentence-start and sentence-end markers: the sentence type lives in the final ending and
 punctuation. With ``wide_features`` the network also gets the featurizer's sparse TF-IDF row
 (``message.features``) through a linear "wide" part added to its logits (Wide & Deep).
-Training goes through ``chatbot.models.trainer.train``; the network and its config are saved
-in ``classifier.pt``, the training log in ``training.json``, the vocabulary and the temperature
-in the component's joblib state.
+Training goes through ``chatbot.models.trainer.train``; the network is saved in
+``classifier.safetensors`` (its architecture and config in the header; older models have
+``classifier.pt``, which still loads), the training log in ``training.json``, the vocabulary and
+the temperature in the component's joblib state.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from chatbot.message import Message, TrainingData
 
 log = logging.getLogger(__name__)
 
-WEIGHTS = "classifier.pt"
+WEIGHTS = "classifier"  # classifier.safetensors (chatbot.models.weights)
 LOG = "training.json"
 PAD, UNK, BOS, EOS, SEP = 0, 1, 2, 3, 4  # PAD and UNK as in chatbot.models.text_classifiers
 SPECIAL = ("<pad>", "<unk>", "<s>", "</s>", "<sep>")
@@ -61,6 +62,8 @@ class NeuralIntentClassifier(Component):
     """Predicts ``message.intent`` with a calibrated ``confidence`` and a ranking, like the sklearn one."""
 
     name = "neural_intent_classifier"
+    requires = ("tokens",)
+    provides = ("intent",)
     defaults = {
         "architecture": "textcnn",  # or "bilstm"
         # input
@@ -98,6 +101,9 @@ class NeuralIntentClassifier(Component):
         "seed": 0,
         **OUTPUT_DEFAULTS,
     }
+
+    def needs(self) -> tuple[str, ...]:
+        return (*self.requires, "features") if self.params["wide_features"] else self.requires
 
     def fit(self, data: TrainingData) -> NeuralIntentClassifier:
         import torch
@@ -242,24 +248,22 @@ class NeuralIntentClassifier(Component):
         return {k: v for k, v in super().learned_state().items() if k not in ("model_", "training_log_")}
 
     def save(self, directory: Path) -> None:
-        import torch
+        from chatbot.models.weights import SUFFIX, save_weights
 
         super().save(directory)
-        weights = {"architecture": self.params["architecture"], "config": self.model_.config.to_dict(),
-                   "state_dict": self.model_.state_dict()}
-        torch.save(weights, directory / WEIGHTS)
+        header = {"architecture": self.params["architecture"], "config": self.model_.config.to_dict()}
+        save_weights(directory / f"{WEIGHTS}{SUFFIX}", self.model_.state_dict(), header)
         (directory / LOG).write_text(json.dumps(self.training_log_, ensure_ascii=False, indent=2), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path, params: dict[str, Any]) -> NeuralIntentClassifier:
-        import torch
-
         from chatbot.models.text_classifiers import build
+        from chatbot.models.weights import load_network
 
         component = super().load(directory, params)
-        saved = torch.load(directory / WEIGHTS, map_location="cpu", weights_only=True)
-        component.model_ = build(saved["architecture"], saved["config"])
-        component.model_.load_state_dict(saved["state_dict"])
+        state_dict, header = load_network(directory, WEIGHTS)
+        component.model_ = build(header["architecture"], header["config"])
+        component.model_.load_state_dict(state_dict)
         component.model_.eval()
         log_file = directory / LOG
         component.training_log_ = json.loads(log_file.read_text(encoding="utf-8")) if log_file.exists() else {}

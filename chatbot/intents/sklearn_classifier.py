@@ -59,6 +59,8 @@ class SklearnIntentClassifier(Component):
     """Predicts ``message.intent`` with a calibrated ``confidence`` and a ranking of intents."""
 
     name = "sklearn_intent_classifier"
+    requires = ("features",)
+    provides = ("intent",)
     defaults = {
         "model": "auto",
         "candidates": list(ESTIMATORS),

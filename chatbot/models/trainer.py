@@ -6,8 +6,10 @@ module does the rest the same way for all of them:
 - autocast on CUDA: bf16 where the GPU supports it, else fp16 with a gradient scaler;
 - early stopping on validation loss, or on a validation score from ``score_fn`` (higher is
   better, such as BLEU of greedy replies), and the best weights kept in memory and on disk;
-- a checkpoint every ``checkpoint_every`` steps (model, optimiser, scheduler, step, RNG states)
-  that ``resume`` continues from exactly;
+- a checkpoint every ``checkpoint_every`` steps that ``resume`` continues from exactly: the
+  current and best weights in ``checkpoint.safetensors``, and in ``checkpoint.pt`` what exact
+  resumption needs besides (optimiser moments, scheduler, scaler, step and history, RNG states),
+  plain tensors and numbers that load with ``weights_only=True``;
 - a wall-clock ``time_budget`` for this call, after which it stops cleanly with the best model so far;
 - batches drawn at random (``RandomSampler``), or by the caller's ``batch_sampler`` (such as
   length bucketing, which pads less), whose ``set_epoch(epoch)`` fixes each epoch's batches;
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import math
+import pickle
 import random
 import time
 from collections.abc import Callable
@@ -34,7 +37,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, Subset
 
-CHECKPOINT = "checkpoint.pt"
+CHECKPOINT = "checkpoint.pt"  # the training state; it is written last, so it marks a complete checkpoint
+CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
 
 
 @dataclass
@@ -340,19 +344,42 @@ def _to(batch, device):
 
 
 def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, state, best_weights) -> None:
+    """The weights to safetensors, the rest to a torch file of plain tensors and numbers; both or neither.
+
+    The optimiser's state is a nested structure keyed by parameter index, which torch's own format
+    keeps as it is; the files share a token, so a crash between the two renames is found on resuming."""
+    from chatbot.models.weights import save_weights
+
     path.parent.mkdir(parents=True, exist_ok=True)
+    token = f"{state['step']}-{time.time_ns()}"
+    name, keys, *rest = np.random.get_state()
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict(), "state": state, "best_weights": best_weights,
-                "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict(), "state": state, "weights_token": token,
+                "torch_rng": torch.get_rng_state(), "numpy_rng": (name, keys.tolist(), *rest),
                 "python_rng": random.getstate()}, tmp)
+    weights = {**{f"model.{k}": v for k, v in model.state_dict().items()},
+               **{f"best.{k}": v for k, v in best_weights.items()}}
+    save_weights(path.with_name(CHECKPOINT_WEIGHTS), weights, {"token": token})
     tmp.replace(path)  # a crash mid-write never leaves a broken checkpoint
 
 
 def _load_checkpoint(path: Path, model, optimizer, scheduler, scaler, state, device) -> dict:
-    checkpoint = torch.load(path, map_location=device, weights_only=False)  # our own file
+    from chatbot.models.weights import load_weights
+
     try:
-        model.load_state_dict(checkpoint["model"])
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+        tensors, header = load_weights(path.with_name(CHECKPOINT_WEIGHTS), device)
+    except (pickle.UnpicklingError, FileNotFoundError) as exc:  # a pickle of an older version, or half a pair
+        raise ValueError(f"--resume: the checkpoint in {path.parent} is incomplete or from an older version; "
+                         "train again without --resume") from exc
+    if header.get("token") != checkpoint.get("weights_token"):
+        raise ValueError(f"--resume: the checkpoint in {path.parent} was cut off while it was written; "
+                         "train again without --resume")
+    weights = {prefix: {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+               for prefix in ("model", "best")}
+    try:
+        model.load_state_dict(weights["model"])
     except RuntimeError as exc:  # other layer sizes: a user error, said in one line rather than a tensor dump
         raise ValueError(f"--resume: the checkpoint in {path.parent} was trained with other options (model size, "
                          "input size, classes...); repeat the first run's options or leave out --resume") from exc
@@ -364,9 +391,10 @@ def _load_checkpoint(path: Path, model, optimizer, scheduler, scaler, state, dev
     if "best_criterion" not in checkpoint["state"]:  # a checkpoint from before score-based selection
         state["best_criterion"] = state["min_loss"] = state["best_loss"]
     torch.set_rng_state(checkpoint["torch_rng"].cpu())  # map_location moved it; the state lives on the CPU
-    np.random.set_state(checkpoint["numpy_rng"])
+    name, keys, *rest = checkpoint["numpy_rng"]
+    np.random.set_state((name, np.array(keys, dtype=np.uint32), *rest))
     random.setstate(checkpoint["python_rng"])
-    return checkpoint["best_weights"]
+    return weights["best"]
 
 
 def _progress(total: int, initial: int, enabled: bool):

@@ -18,6 +18,7 @@ class Normalizer(Component):
     """Unicode NFC, full-width forms, whitespace and long repeats (see ``normalize``)."""
 
     name = "normalizer"
+    provides = ("normalized",)
     defaults = {"max_repeat": 2}
 
     def process(self, message: Message) -> Message:
@@ -29,6 +30,7 @@ class MorphTokenizer(Component):
     """Morphological tokenization with a chosen backend, recorded in the saved pipeline."""
 
     name = "tokenizer"
+    provides = ("tokens",)  # it normalises the text itself when no normalizer ran before it
     defaults = {"backend": DEFAULT}
 
     def __init__(self, **params) -> None:
@@ -55,6 +57,8 @@ class Lemmatizer(Component):
     """Dictionary forms: 먹었어요 -> 먹다, 좋네요 -> 좋다; English words by Porter stemming."""
 
     name = "lemmatizer"
+    requires = ("tokens",)
+    provides = ("lemmas",)
 
     def process(self, message: Message) -> Message:
         lemmatize(message.tokens)
@@ -75,6 +79,8 @@ class StopwordFilter(Component):
     """Marks particles, endings and punctuation (by POS) and listed words as stopwords."""
 
     name = "stopwords"
+    requires = ("tokens",)  # lemmas help (listed words match them) but forms do
+    provides = ("stopwords",)
     defaults = {"words_file": None, "pos_classes": sorted(FUNCTION_WORDS)}
 
     def fit(self, data) -> StopwordFilter:

@@ -22,6 +22,7 @@ class Embedder(Component):
     """Base class of dense featurizers."""
 
     dim: int = 0
+    provides = ("embedding",)
 
     def embed(self, messages: list[Message]) -> np.ndarray:
         """Return an ``(len(messages), dim)`` float32 array of unit vectors."""
@@ -41,6 +42,7 @@ class LsaEmbedder(Embedder):
     """Latent semantic analysis over the sparse features of the stage before it."""
 
     name = "lsa_embedder"
+    requires = ("features",)
     defaults = {"dim": 128, "seed": 0}
 
     def fit(self, data: TrainingData) -> LsaEmbedder:
@@ -58,6 +60,7 @@ class BertEmbedder(Embedder):
     """Mean-pooled sentence vectors of a pretrained BERT-family encoder (frozen) over the normalised text."""
 
     name = "bert_embedder"
+    requires = ()  # the normalised text, or the raw one
     defaults = {"pretrained": None, "max_length": 64, "int8": False}  # int8: see chatbot.models.bert.for_serving
     ENCODER_DIR = "encoder"
 

@@ -47,6 +47,8 @@ class TfidfFeaturizer(Component):
     """
 
     name = "tfidf_featurizer"
+    requires = ("normalized", "tokens")  # character n-grams of the normalised text; lemma (or form) n-grams
+    provides = ("features",)
     defaults = {
         "word_unit": "lemma",  # or "lemma_pos"
         "word_ngram_range": [1, 2],
@@ -59,6 +61,9 @@ class TfidfFeaturizer(Component):
         "char_weight": 1.0,
         "edge_tokens": 0,
     }
+
+    def needs(self) -> tuple[str, ...]:
+        return (*self.requires, "stopwords") if self.params["drop_stopwords"] else self.requires
 
     def fit(self, data: TrainingData) -> TfidfFeaturizer:
         p = self.params

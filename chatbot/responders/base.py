@@ -26,6 +26,7 @@ class Responder(Component):
     ``fallback_reply`` answers instead, with suggestions of what the bot can do.
     """
 
+    provides = ("reply",)  # a fallback detector before it is optional: without one nothing falls back
     # response_overlap: the character n-gram cosine an intent response needs with the message to be
     # preferred over the others (0 turns the preference off: always a random response).
     defaults = {"bot_name": "한결", "timezone": "Asia/Seoul", "seed": None, "suggestions": 3,

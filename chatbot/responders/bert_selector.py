@@ -45,6 +45,7 @@ class BertSelector(Responder):
     """Picks the training answer whose vector is nearest the message's."""
 
     name = "bert_selector"
+    requires = ()  # the normalised text, or the raw one; the intent helps, when there is one
     defaults = {
         **Responder.defaults,
         "pretrained": None,  # checkpoint folder or cached id; train --pretrained sets it

@@ -28,6 +28,7 @@ MIN_TUNING_ROWS = 3
 
 class HybridResponder(Seq2SeqResponder):
     name = "hybrid_responder"
+    requires = ("features",)  # its retrieval side
     defaults = {
         **Seq2SeqResponder.defaults,
         "min_similarity": 0.5,  # replaced by the tuned value when training has a validation split

@@ -20,6 +20,7 @@ class RetrievalResponder(Responder):
     """
 
     name = "retrieval_responder"
+    requires = ("features",)  # the predicted intent helps, when there is one
     defaults = {**Responder.defaults, "min_similarity": 0.5, "ood_label": "OOD"}
 
     def fit(self, data: TrainingData) -> RetrievalResponder:

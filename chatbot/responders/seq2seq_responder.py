@@ -2,7 +2,8 @@
 
 Trained on the corpus's question/answer pairs (for rows without an answer, each of its intent's
 responses pairs with the question). The network, its vocabulary and the training log live in
-the component's directory: ``seq2seq.pt`` (config and weights), ``spm.model``, ``training.json``.
+the component's directory: ``seq2seq.safetensors`` (weights, with the network's config in its header;
+older models have ``seq2seq.pt``, which still loads), ``spm.model``, ``training.json``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from chatbot.message import Message, TrainingData
 from chatbot.responders.base import Responder
 
-WEIGHTS = "seq2seq.pt"
+WEIGHTS = "seq2seq"  # seq2seq.safetensors (chatbot.models.weights)
 LOG = "training.json"
 GENERATE_BATCH = 256  # questions per decoding batch
 EMPTY_REPLY = "음, 뭐라고 답해야 할지 모르겠어요. 조금 더 이야기해 주실래요?"
@@ -24,6 +25,7 @@ EMPTY_REPLY = "음, 뭐라고 답해야 할지 모르겠어요. 조금 더 이�
 
 class Seq2SeqResponder(Responder):
     name = "seq2seq_responder"
+    requires = ()  # the normalised text, or the raw one; the intent only when it generates nothing
     defaults = {
         **Responder.defaults,
         "ood_label": "OOD",
@@ -221,26 +223,24 @@ class Seq2SeqResponder(Responder):
         return {k: v for k, v in super().learned_state().items() if k not in own_files}
 
     def save(self, directory: Path) -> None:
-        import torch
+        from chatbot.models.weights import SUFFIX, save_weights
 
         super().save(directory)  # responses, descriptions, examples
-        directory.mkdir(parents=True, exist_ok=True)
-        weights = {"config": self.model_.config.to_dict(), "state_dict": self.model_.state_dict()}
-        torch.save(weights, directory / WEIGHTS)
+        header = {"config": self.model_.config.to_dict()}
+        save_weights(directory / f"{WEIGHTS}{SUFFIX}", self.model_.state_dict(), header)
         self.vocab_.save(directory)
         (directory / LOG).write_text(json.dumps(self.training_log_, ensure_ascii=False, indent=2), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path, params: dict[str, Any]) -> Seq2SeqResponder:
-        import torch
-
         from chatbot.models.seq2seq import Seq2Seq, Seq2SeqConfig
         from chatbot.models.vocab import SubwordVocab
+        from chatbot.models.weights import load_network
 
         component = super().load(directory, params)
-        saved = torch.load(directory / WEIGHTS, map_location="cpu", weights_only=True)
-        component.model_ = Seq2Seq(Seq2SeqConfig(**saved["config"]))
-        component.model_.load_state_dict(saved["state_dict"])
+        state_dict, header = load_network(directory, WEIGHTS)
+        component.model_ = Seq2Seq(Seq2SeqConfig(**header["config"]))
+        component.model_.load_state_dict(state_dict)
         component.model_.eval()
         component.vocab_ = SubwordVocab.load(directory)
         component.training_log_ = json.loads((directory / LOG).read_text(encoding="utf-8"))

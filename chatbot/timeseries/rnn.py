@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.utils.data import TensorDataset
 
 from chatbot.models.trainer import TrainConfig, TrainResult, seed_everything, train
+from chatbot.models.weights import load_weights, save_weights
 from chatbot.timeseries.series import Forecast, ForecastInputError, Series, check_horizon
 
 logger = logging.getLogger(__name__)
@@ -302,7 +302,7 @@ def save_forecaster(out: str | Path, model: RNNForecaster, config: RNNConfig, sc
     """Write ``model.safetensors`` and ``forecaster.json`` (config, scaler, meta such as ``sigma``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, out / WEIGHTS_FILE)
+    save_weights(out / WEIGHTS_FILE, model.state_dict())
     document = {"config": asdict(config), "scaler": asdict(scaler), **(meta or {})}
     (out / CONFIG_FILE).write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
     return out
@@ -317,7 +317,7 @@ def load_forecaster(model_dir: str | Path) -> Trained:
     document = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
     config = RNNConfig(**document.pop("config"))
     model = RNNForecaster(config)
-    model.load_state_dict(load_file(path / WEIGHTS_FILE))
+    model.load_state_dict(load_weights(path / WEIGHTS_FILE)[0])
     scaler = Scaler(**document.pop("scaler"))
     sigma = document.get("sigma") or [1.0] * config.horizon
     return Trained(model=model.eval(), config=config, scaler=scaler, sigma=sigma, meta=document)

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
-from safetensors.torch import load_file, save_file
 
+from chatbot.models.weights import load_weights, save_weights
 from chatbot.vision.lenet import LeNet, LeNetConfig
 from chatbot.vision.network import FeaturesHead
 from chatbot.vision.resnet import ResNet18, ResNet18Config, SmallResNet, SmallResNetConfig
@@ -59,7 +59,7 @@ def save_model_dir(out: str | Path, model: FeaturesHead, arch: str, preprocess: 
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(model.config).items()}
     config["freeze_features"] = False if "freeze_features" in config else None  # serving never trains
     config = {k: v for k, v in config.items() if v is not None}
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, out / WEIGHTS_FILE)
+    save_weights(out / WEIGHTS_FILE, model.state_dict())
     document = {"arch": arch, "config": config, "preprocess": preprocess.to_dict(), "classes": list(classes),
                 **(meta or {})}
     (out / META_FILE).write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -99,7 +99,7 @@ class ImageClassifier:
             raise VisionModelNotFound(f"No trained image model in '{path}'. Train one: {TRAIN_HINT.format(path=path)}")
         meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
         model = build_model(meta["arch"], meta["config"])
-        model.load_state_dict(load_file(path / WEIGHTS_FILE))
+        model.load_state_dict(load_weights(path / WEIGHTS_FILE)[0])
         labels: dict[str, str] = {}
         if (path / LABELS_FILE).is_file():
             try:

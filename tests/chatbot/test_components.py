@@ -15,32 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chatbot.components import Component
+from chatbot.components import CAPABILITIES, Component
 from chatbot.corpus import load_corpus
 from chatbot.message import Message, TrainingData
-from chatbot.registry import COMPONENTS, component_class, create
+from chatbot.registry import COMPONENTS, check_order, component_class, create
+from training.config import load_config
 
-_TEXT = ["normalizer", "tokenizer", "lemmatizer", "stopwords"]
-_FEATURES = [*_TEXT, "tfidf_featurizer"]
-_INTENTS = [*_FEATURES, "sklearn_intent_classifier"]
-# The stages each component needs before it. A new component must be added here.
-PREREQUISITES = {
-    "normalizer": [],
-    "tokenizer": ["normalizer"],
-    "lemmatizer": ["normalizer", "tokenizer"],
-    "stopwords": ["normalizer", "tokenizer", "lemmatizer"],
-    "tfidf_featurizer": _TEXT,
-    "lsa_embedder": _FEATURES,
-    "sklearn_intent_classifier": _FEATURES,
-    "neural_intent_classifier": _FEATURES,
-    "fallback_detector": _INTENTS,
-    "retrieval_responder": [*_INTENTS, "fallback_detector"],
-    "seq2seq_responder": [*_INTENTS, "fallback_detector"],
-    "hybrid_responder": [*_INTENTS, "fallback_detector"],
-    "bert_embedder": ["normalizer"],
-    "bert_intent_classifier": _FEATURES,
-    "bert_selector": [*_INTENTS, "fallback_detector"],
-}
+# The default pipeline's stages before its responder (a reply ends a pipeline): each component's contract
+# test runs it after the leading ones that neither write what it writes nor need it (read from the
+# declarations, so a new component needs no table here).
+CHAIN = [s["name"] for s in load_config("default")["pipeline"] if "reply" not in component_class(s["name"]).provides]
 # Small enough for the tiny corpus.
 PARAMS = {
     "lsa_embedder": {"dim": 8},
@@ -92,8 +76,79 @@ def summary(message: Message) -> dict:
     }
 
 
-def test_every_component_has_prerequisites_listed_here():
-    assert set(PREREQUISITES) == set(COMPONENTS)
+def prefix_for(name: str) -> list[str]:
+    """The leading stages of the default pipeline that come before ``name``."""
+    writes = set(component_class(name).provides)
+    prefix = []
+    for stage in CHAIN:
+        cls = component_class(stage)
+        if writes & (set(cls.provides) | set(cls.requires)):
+            break
+        prefix.append(stage)
+    return prefix
+
+
+def providers_for(name: str) -> list[str]:
+    """The fewest stages ``name`` needs: the first registered provider of each need, recursively."""
+    stages: list[str] = []
+
+    def add(capability: str) -> None:
+        provider = next(n for n in COMPONENTS if capability in component_class(n).provides)
+        if provider not in stages:
+            for need in create(provider, params_for(provider)).needs():
+                add(need)
+            stages.append(provider)
+
+    for need in create(name, params_for(name)).needs():
+        add(need)
+    return stages
+
+
+@pytest.mark.parametrize("name", sorted(COMPONENTS))
+def test_component_declares_what_it_needs_and_writes(name):
+    cls = component_class(name)
+    assert cls.provides, f"{name} declares no provides"
+    assert set(cls.requires) | set(cls.provides) <= set(CAPABILITIES)
+    assert not set(cls.requires) & set(cls.provides)
+    for need in cls.requires:  # something registered writes it
+        assert any(need in component_class(n).provides for n in COMPONENTS), need
+    # the contract test's order and the fewest stages both pass the pipeline's check
+    for stages in (prefix_for(name), providers_for(name)):
+        check_order([*stages, name], [create(n, params_for(n)) for n in [*stages, name]])
+
+
+# Cheap components run after only the stages their declarations ask for: what they require is all they need.
+_CPU_ONLY = sorted(n for n in COMPONENTS if not {"device", "pretrained"} & set(component_class(n).defaults))
+WRITTEN = {  # how to see on processed messages that a capability was written
+    "normalized": lambda ms: all(m.normalized for m in ms),
+    "tokens": lambda ms: all(m.tokens for m in ms),
+    "lemmas": lambda ms: any(t.lemma != t.form for m in ms for t in m.tokens),
+    "stopwords": lambda ms: any(t.stopword for m in ms for t in m.tokens),
+    "features": lambda ms: all(m.features is not None for m in ms),
+    "embedding": lambda ms: all(m.embedding is not None for m in ms),
+    "intent": lambda ms: all(m.intent for m in ms),
+    "fallback": lambda ms: all("similarity" in m.context for m in ms),
+    "reply": lambda ms: all(m.reply for m in ms),
+}
+
+
+def test_every_capability_can_be_seen_on_a_message():
+    assert set(WRITTEN) == set(CAPABILITIES)
+
+
+@pytest.mark.parametrize("name", _CPU_ONLY)
+def test_component_works_after_only_what_it_requires(name, tiny_corpus):
+    data = load_corpus([tiny_corpus("yaml")])
+    stages = [create(n, params_for(n)) for n in providers_for(name)]
+    messages = data.messages
+    for stage in stages:
+        messages = stage.fit(TrainingData(messages, data.responses, data.descriptions)).process_batch(messages)
+    component = create(name, params_for(name)).fit(TrainingData(messages, data.responses, data.descriptions))
+    probes = [Message(text=t) for t in PROBES]
+    for stage in [*stages, component]:
+        probes = stage.process_batch(probes)
+    for capability in component.provides:
+        assert WRITTEN[capability](probes), capability
 
 
 @pytest.mark.parametrize("name", sorted(COMPONENTS))
@@ -112,7 +167,7 @@ def test_component_contract(name, tiny_corpus, tmp_path):
     # fit: prerequisite stages first, each fed the output of the ones before.
     data = load_corpus([tiny_corpus("yaml")])
     messages = data.messages
-    prefix = [create(n, params_for(n)) for n in PREREQUISITES.get(name, [])]
+    prefix = [create(n, params_for(n)) for n in prefix_for(name)]
     for stage in prefix:
         assert stage.fit(TrainingData(messages, data.responses, data.descriptions)) is stage
         messages = stage.process_batch(messages)

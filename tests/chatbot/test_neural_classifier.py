@@ -68,7 +68,7 @@ def test_save_and_load_predict_identically(trained, tmp_path):
         assert (after.intent, after.confidence, after.ranking, after.context["margin"]) == \
                (before.intent, before.confidence, before.ranking, before.context["margin"])
     saved = next(tmp_path.glob("components/*_neural_intent_classifier"))
-    assert (saved / "classifier.pt").is_file() and (saved / "training.json").is_file()
+    assert (saved / "classifier.safetensors").is_file() and (saved / "training.json").is_file()
 
 
 def test_unknown_words_and_empty_text_do_not_crash(trained):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
+from chatbot.components import Component
 from chatbot.corpus import load_corpus
 from chatbot.message import Message
 from chatbot.pipeline import ModelNotFound, Pipeline
@@ -59,3 +62,86 @@ def test_from_config_rejects_bad_configs(config):
 def test_from_config_rejects_unknown_component_params():
     with pytest.raises(ValueError, match="bogus"):
         Pipeline.from_config({"pipeline": [{"name": "normalizer", "params": {"bogus": 1}}]})
+
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_CONFIGS = sorted(p for folder in ("training", "benchmarks") for p in (ROOT / folder / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("config_file", SHIPPED_CONFIGS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_every_shipped_config_is_in_a_working_order(config_file):
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    assert Pipeline.from_config(config).steps
+
+
+def test_there_are_shipped_configs_to_check():
+    assert len(SHIPPED_CONFIGS) >= 10
+
+
+def _names(*names: str) -> dict:
+    return {"pipeline": [{"name": n} for n in names]}
+
+
+def test_from_config_names_the_stage_what_it_lacks_and_the_stage_that_gives_it():
+    with pytest.raises(ValueError) as excinfo:
+        Pipeline.from_config(_names("normalizer", "tokenizer", "fallback_detector"))
+    assert str(excinfo.value) == ("pipeline step 3 'fallback_detector' needs 'features', which no earlier step "
+                                  "provides; put 'tfidf_featurizer' before it")
+
+
+def test_from_config_says_to_move_a_stage_that_comes_too_late():
+    with pytest.raises(ValueError) as excinfo:
+        Pipeline.from_config(_names("normalizer", "tfidf_featurizer", "tokenizer", "sklearn_intent_classifier"))
+    assert str(excinfo.value) == ("pipeline step 2 'tfidf_featurizer' needs 'tokens', which no earlier step "
+                                  "provides; move 'tokenizer' (step 3) before it")
+
+
+def test_from_config_lists_every_registered_provider():
+    with pytest.raises(ValueError, match="put one of 'sklearn_intent_classifier', 'neural_intent_classifier', "
+                                         "'bert_intent_classifier' before it"):
+        Pipeline.from_config(_names("normalizer", "tokenizer", "tfidf_featurizer", "fallback_detector"))
+
+
+def test_parameters_can_add_a_need():
+    text = ["normalizer", "tokenizer", "lemmatizer"]
+    wide = {"name": "neural_intent_classifier", "params": {"wide_features": True}}
+    with pytest.raises(ValueError, match="step 4 'neural_intent_classifier' needs 'features'"):
+        Pipeline.from_config({"pipeline": [*_names(*text)["pipeline"], wide]})
+    Pipeline.from_config({"pipeline": [*_names(*text, "tfidf_featurizer")["pipeline"], wide]})
+    dropping = {"name": "tfidf_featurizer", "params": {"drop_stopwords": True}}
+    with pytest.raises(ValueError, match="needs 'stopwords'.*put 'stopwords' before it"):
+        Pipeline.from_config({"pipeline": [*_names(*text)["pipeline"], dropping]})
+
+
+class Shouter(Component):
+    """A user's stage that declares nothing: it requires nothing and provides nothing."""
+
+    name = "shouter"
+
+    def process(self, message: Message) -> Message:
+        message.normalized = (message.normalized or message.text).upper()
+        return message
+
+
+class OwnTokenizer(Component):
+    """A user's tokenizer that says what it writes."""
+
+    name = "own_tokenizer"
+    provides = ("tokens",)
+
+
+USER = "tests.chatbot.test_pipeline"
+
+
+def test_a_user_component_without_declarations_goes_anywhere():
+    pipeline = Pipeline.from_config(_names(f"{USER}:Shouter", "normalizer", "tokenizer", f"{USER}:Shouter"))
+    assert [c.needs() for c in pipeline.components] == [(), (), (), ()]
+
+
+def test_a_user_component_that_writes_a_need_is_told_to_declare_it():
+    with pytest.raises(ValueError) as excinfo:
+        Pipeline.from_config(_names("normalizer", f"{USER}:Shouter", "lemmatizer"))
+    assert str(excinfo.value) == (
+        f"pipeline step 3 'lemmatizer' needs 'tokens', which no earlier step provides; put 'tokenizer' before it "
+        f"(or, if '{USER}:Shouter' writes it, declare provides = ('tokens',) on that class)")
+    assert Pipeline.from_config(_names("normalizer", f"{USER}:OwnTokenizer", "lemmatizer")).steps

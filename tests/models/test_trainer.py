@@ -163,3 +163,23 @@ def test_with_a_score_a_falling_loss_still_counts_as_learning():
     losses = [h["validation_loss"] for h in result.history]
     assert all(b < a for a, b in zip(losses, losses[1:], strict=False))  # this set-up keeps improving
     assert result.stopped_by == "epochs" and result.best_step == 6  # best by score, yet it ran on
+
+
+def test_checkpoint_weights_are_safetensors_and_the_rest_loads_without_pickled_code(tmp_path):
+    from chatbot.models.trainer import CHECKPOINT_WEIGHTS
+    from chatbot.models.weights import load_weights
+
+    train(_model(), _data(0), _data(1), _collate, _loss, _config(epochs=1), out_dir=tmp_path)
+    state = torch.load(tmp_path / CHECKPOINT, weights_only=True)  # plain tensors and numbers only
+    assert "model" not in state and state["state"]["step"] == 6
+    tensors, header = load_weights(tmp_path / CHECKPOINT_WEIGHTS)
+    assert {k.split(".", 1)[0] for k in tensors} == {"model", "best"} and header["token"] == state["weights_token"]
+
+
+def test_a_checkpoint_torn_between_its_two_files_is_refused(tmp_path):
+    train(_model(), _data(0), _data(1), _collate, _loss, _config(epochs=1), out_dir=tmp_path)
+    state = torch.load(tmp_path / CHECKPOINT, weights_only=True)
+    state["weights_token"] = "another write"
+    torch.save(state, tmp_path / CHECKPOINT)
+    with pytest.raises(ValueError, match="cut off"):
+        train(_model(), _data(0), _data(1), _collate, _loss, _config(), out_dir=tmp_path, resume=True)

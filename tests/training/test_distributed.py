@@ -41,7 +41,7 @@ def test_two_process_ddp_smoke(tiny_corpus, neural_config, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name != "corpus" and not p.name.endswith(".yaml")] == ["model"]
     checkpoints = [p.relative_to(out / "checkpoints").as_posix() for p in (out / "checkpoints").rglob("*")
                    if p.is_file()]
-    assert checkpoints == [f"{SEQ2SEQ}/checkpoint.pt"]  # rank 0's only
+    assert sorted(checkpoints) == [f"{SEQ2SEQ}/checkpoint.pt", f"{SEQ2SEQ}/checkpoint.safetensors"]  # rank 0's only
     assert Bot.load(out).reply("매운 음식 추천해 줘").text
 
 
