@@ -245,7 +245,7 @@ class NeuralIntentClassifier(Component):
         import torch
 
         super().save(directory)
-        weights = {"architecture": self.params["architecture"], "config": self.model_.config.to_dict(),
+        weights = {"architecture": self.params["architecture"], "config": self.model_.config.to_dict(),  # type: ignore[union-attr, operator]  # nn.Module types attributes as Tensor | Module
                    "state_dict": self.model_.state_dict()}
         torch.save(weights, directory / WEIGHTS)
         (directory / LOG).write_text(json.dumps(self.training_log_, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -322,7 +322,7 @@ def collate(rows: list[tuple]):
 
     sequences, labels = [r[0] for r in rows], [r[1] for r in rows]
     ids = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in sequences], batch_first=True)
-    batch = (ids, torch.tensor([len(s) for s in sequences]), torch.tensor(labels))
+    batch: tuple[torch.Tensor, ...] = (ids, torch.tensor([len(s) for s in sequences]), torch.tensor(labels))
     if len(rows[0]) > 2:
         import scipy.sparse as sp
 
