@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import joblib
 
@@ -79,7 +79,7 @@ class Component:
             joblib.dump(state, directory / "state.joblib")
 
     @classmethod
-    def load(cls, directory: Path, params: dict[str, Any]) -> Component:
+    def load(cls, directory: Path, params: dict[str, Any]) -> Self:
         """Rebuild a fitted component from its parameters and saved state."""
         component = cls(**params)
         state_file = directory / "state.joblib"

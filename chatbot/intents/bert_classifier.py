@@ -74,7 +74,7 @@ class BertIntentClassifier(Component):
         training, validation = NeuralIntentClassifier._split(messages, p["validation_split"], p["seed"] or 0)
         rows = [(self.encode(m), label[m.gold_intent]) for m in training]
         validation_rows = [(self.encode(m), label[m.gold_intent]) for m in validation]
-        weights = self._class_weights([r[1] for r in rows])
+        weights = self._class_weights([r[1] for r in rows])  # type: ignore[misc]  # borrowed: it reads only self.params
         criterion = torch.nn.CrossEntropyLoss(weight=weights, label_smoothing=p["label_smoothing"])
 
         def loss_fn(model, batch, step):

@@ -158,7 +158,7 @@ class FallbackDetector(Component):
         """Bigram log-probabilities computed so far (not saved; a dict, so threads may share it)."""
         cache = getattr(self, "_lm_cache_dict", None)
         if cache is None or getattr(self, "_lm_cache_model", None) is not getattr(self, "lm_", None):
-            cache = self._lm_cache_dict = {}
+            cache = self._lm_cache_dict = dict[tuple[str, str], float]()
             self._lm_cache_model = getattr(self, "lm_", None)
         return cache
 

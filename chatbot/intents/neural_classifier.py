@@ -326,7 +326,7 @@ def collate(rows: list[tuple]):
 
     sequences, labels = [r[0] for r in rows], [r[1] for r in rows]
     ids = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in sequences], batch_first=True)
-    batch = (ids, torch.tensor([len(s) for s in sequences]), torch.tensor(labels))
+    batch: tuple[torch.Tensor, ...] = (ids, torch.tensor([len(s) for s in sequences]), torch.tensor(labels))
     if len(rows[0]) > 2:
         import scipy.sparse as sp
 

@@ -85,7 +85,7 @@ class SklearnIntentClassifier(Component):
             raise ValueError(f"an intent classifier needs at least 2 intents; the data has {len(counts)}")
         X, y = stack_features(messages), np.array([m.gold_intent for m in messages])
         smallest = min(counts.values())
-        self.cv_scores_ = {}
+        self.cv_scores_: dict[str, float] = {}
         model = p["model"]
         if model == "auto":
             model = self._select(X, y, smallest)
@@ -117,7 +117,7 @@ class SklearnIntentClassifier(Component):
             fit_params = {"sample_weight": weights} if weights is not None else None
             scores = cross_val_score(clone(est), X, y, cv=cv, scoring="f1_macro", params=fit_params)
             self.cv_scores_[name] = round(float(scores.mean()), 4)
-        best = max(self.cv_scores_, key=self.cv_scores_.get)
+        best = max(self.cv_scores_, key=self.cv_scores_.__getitem__)
         log.info("classifier chosen by %d-fold CV (macro-F1): %s %s", folds, best, self.cv_scores_)
         return best
 

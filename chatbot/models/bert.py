@@ -126,7 +126,7 @@ def spm_tokenizer(model_file: str | Path, **special_tokens: str) -> Any:
     accents kept (decomposing Hangul would turn syllables into unknown jamo)."""
     from transformers import AlbertTokenizer
 
-    tokens = {**SPECIAL_TOKENS, **special_tokens}
+    tokens: dict[str, Any] = {**SPECIAL_TOKENS, **special_tokens}
     with tempfile.TemporaryDirectory(prefix="spm-") as tmp:  # transformers reads spiece.model from a folder
         shutil.copy(model_file, Path(tmp) / SPM_FILE)
         tokenizer = AlbertTokenizer.from_pretrained(tmp, do_lower_case=False, keep_accents=True,
@@ -174,11 +174,11 @@ def quiet_transformers() -> Iterator[None]:
     report_logger = hf_logging.get_logger("transformers.modeling_utils")
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
-    report_logger.addFilter(_drop_load_report)
+    report_logger.addFilter(_drop_load_report)  # type: ignore[arg-type]  # logging takes a callable filter; transformers' annotation names only Filter
     try:
         yield
     finally:
-        report_logger.removeFilter(_drop_load_report)
+        report_logger.removeFilter(_drop_load_report)  # type: ignore[arg-type]  # logging takes a callable filter; transformers' annotation names only Filter
         if bars:
             hf_logging.enable_progress_bar()
 

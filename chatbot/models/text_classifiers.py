@@ -97,8 +97,8 @@ def _add_wide(model: nn.Module, logits: Tensor, features: Tensor | None) -> Tens
     if model.wide is None:
         return logits
     if features is None:
-        raise ValueError(f"this model has a wide part over {model.config.wide_features} features: pass them")
-    return logits + model.wide(features.to(logits.device)).to(logits.dtype)
+        raise ValueError(f"this model has a wide part over {model.config.wide_features} features: pass them")  # type: ignore[union-attr]  # nn.Module types attributes as Tensor | Module
+    return logits + model.wide(features.to(logits.device)).to(logits.dtype)  # type: ignore[operator]  # as above
 
 
 def padding_mask(ids: Tensor, lengths: Tensor) -> Tensor:

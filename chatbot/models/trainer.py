@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, Subset
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Subset
 
 CHECKPOINT = "checkpoint.pt"  # the training state; it is written last, so it marks a complete checkpoint
 CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
@@ -117,7 +117,12 @@ def warmup_linear_decay(warmup: int, total: int,
     return factor
 
 
-def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, collate: Callable,
+# A torch Dataset or a plain list of examples: DataLoader takes both, but torch's annotations name only
+# Dataset (and no Sized), so the examples type as Any.
+Examples = Any
+
+
+def train(model: nn.Module, train_data: Examples, validation_data: Examples, collate: Callable | None,
           loss_fn: Callable[[nn.Module, Any, int], torch.Tensor], config: TrainConfig,
           out_dir: str | Path | None = None, resume: bool = False,
           score_fn: Callable[[nn.Module], float] | None = None, batch_sampler: Any = None) -> TrainResult:
@@ -145,6 +150,7 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
     if world > 1:
         device_ids = [device.index] if device.type == "cuda" else None
         wrapped = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+    sampler: DistributedSampler | RandomSampler
     sampler = (DistributedSampler(train_data, num_replicas=world, rank=rank, seed=config.seed) if world > 1
                else RandomSampler(train_data, generator=torch.Generator().manual_seed(config.seed)))
     loader = DataLoader(train_data, batch_size=config.batch_size, sampler=sampler, collate_fn=collate,
@@ -160,8 +166,9 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
         optimizer, warmup_linear_decay(config.warmup_steps, total_steps, time_used))
     autocast, scaler, precision = _precision(device)
     eval_every = config.eval_every or steps_per_epoch
-    state = {"step": 0, "best_loss": math.inf, "best_step": 0, "bad_evals": 0, "history": [], "elapsed": 0.0,
-             "seconds_to_best": 0.0, "best_criterion": math.inf, "best_score": None, "min_loss": math.inf}
+    state: dict[str, Any] = {"step": 0, "best_loss": math.inf, "best_step": 0, "bad_evals": 0, "history": [],
+                             "elapsed": 0.0, "seconds_to_best": 0.0, "best_criterion": math.inf, "best_score": None,
+                             "min_loss": math.inf}
     best_weights = copy.deepcopy(model.state_dict())
     out = Path(out_dir) if out_dir else None
     if resume:
@@ -254,7 +261,8 @@ def train(model: nn.Module, train_data: Dataset, validation_data: Dataset, colla
                                             if device.type == "cuda" else None))
 
 
-def _resumable_epoch(data: Dataset, collate: Callable, batch_sampler: Any, epoch: int, skip: int) -> DataLoader:
+def _resumable_epoch(data: Examples, collate: Callable | None, batch_sampler: Any, epoch: int,
+                     skip: int) -> DataLoader:
     """The epoch's batches from the ``skip``-th on. The loader has its own generator: a DataLoader
     draws a base seed when it starts, and from the global RNG that draw would shift a resumed run."""
     batch_sampler.set_epoch(epoch)
@@ -315,7 +323,7 @@ def evaluate_loss(model, data, collate, loss_fn, config, device, autocast) -> fl
     return _mean_over_ranks(total, count, device)
 
 
-def _mean_over_ranks(total: float, count: int, device: torch.device) -> float:
+def _mean_over_ranks(total: float, count: float, device: torch.device) -> float:
     """``total / count`` summed over all ranks (just the local mean outside DDP)."""
     if distributed()[1] > 1:
         both = torch.tensor([total, float(count)], dtype=torch.float64, device=device)

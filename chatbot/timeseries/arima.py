@@ -13,6 +13,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -124,7 +125,7 @@ def _roots_ok(theta: np.ndarray, spec: ArimaSpec, margin: float) -> bool:
     """Every AR and MA factor (the seasonal ones in powers of B^m) has its roots at least ``margin`` from 0."""
     _, *factors = _split(theta, spec)
     for sign, coefficients in zip((-1, 1, -1, 1), factors, strict=True):
-        roots = np.roots(np.r_[1.0, sign * coefficients][::-1]) if len(coefficients) else []
+        roots: np.ndarray | list[float] = np.roots(np.r_[1.0, sign * coefficients][::-1]) if len(coefficients) else []
         if len(roots) and np.min(np.abs(roots)) <= margin:  # zero leading coefficients leave fewer roots
             return False
     return True
@@ -155,7 +156,7 @@ def css_fit(x: np.ndarray, spec: ArimaSpec, skip: int, start: np.ndarray | None 
 
 def _neighbours(spec: ArimaSpec, seasonal_arma: bool, constant_allowed: bool) -> list[ArimaSpec]:
     """Hyndman-Khandakar moves: one order up or down, p and q together, and the constant toggled."""
-    moves = [dict(p=spec.p - 1), dict(p=spec.p + 1), dict(q=spec.q - 1), dict(q=spec.q + 1),
+    moves: list[dict[str, Any]] = [dict(p=spec.p - 1), dict(p=spec.p + 1), dict(q=spec.q - 1), dict(q=spec.q + 1),
              dict(p=spec.p - 1, q=spec.q - 1), dict(p=spec.p + 1, q=spec.q + 1)]
     if seasonal_arma:
         moves += [dict(P=spec.P - 1), dict(P=spec.P + 1), dict(Q=spec.Q - 1), dict(Q=spec.Q + 1),

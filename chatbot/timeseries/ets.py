@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,7 +90,7 @@ def _polish(values: np.ndarray, spec: EtsSpec, result):
     return polished if np.isfinite(polished.llf) and polished.llf > result.llf else result
 
 
-def _search(values: np.ndarray, period: int | None) -> list[tuple[EtsSpec, object, float]]:
+def _search(values: np.ndarray, period: int | None) -> list[tuple[EtsSpec, Any, float]]:
     """Every variant that could be fitted, best AICc first."""
     fitted = []
     for spec in candidate_specs(values, period):

@@ -163,7 +163,7 @@ def _pieces(text: str) -> tuple[list[str], list[bool]]:
     comma_list = any(comma_before for _, comma_before in cores)
     thousands = (bool(heads) and numeric >= 2 and all(_GROUPED.fullmatch(h) for h in heads)
                  and (not comma_list or len(heads) == numeric))
-    texts: list[str] = []
+    texts = []
     commas: list[bool] = []
     for core, comma_before in cores:
         if thousands and (m := _GROUPED.match(core)) and not core[m.end():m.end() + 1].isdigit():

@@ -134,7 +134,7 @@ class _ArrayUnpickler(pickle.Unpickler):
     """Unpickles numpy arrays, lists and dicts only: a CIFAR batch from the internet must not run code."""
 
     def find_class(self, module: str, name: str) -> Any:
-        multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+        multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray  # type: ignore[attr-defined]  # numpy 1
         allowed = {
             ("numpy.core.multiarray", "_reconstruct"): multiarray._reconstruct,
             ("numpy._core.multiarray", "_reconstruct"): multiarray._reconstruct,

@@ -151,7 +151,7 @@ def _scale_grey(im: Image.Image) -> Image.Image:
     if im.mode.startswith("I;16"):
         im, low, high = im.convert("I"), 0.0, 65535.0  # the bit depth, not the content, fixes the range
     else:
-        low, high = im.getextrema()
+        low, high = im.getextrema()  # type: ignore[assignment]  # one band here; Pillow types it for any number
         # The smallest usual range that holds the values: 0..1 floats, 8-bit or 16-bit data stored wider;
         # failing those, stretch the actual range, as there is no convention left to honour.
         tops = (1.0, 255.0, 65535.0) if im.mode == "F" else (255.0, 65535.0)
