@@ -9,8 +9,9 @@ from typing import Any
 
 import sklearn
 
-from chatbot.commands.routing import MAX_MESSAGE_CHARS, route_message
+from chatbot.commands.routing import route_message
 from chatbot.message import Message
+from chatbot.message_input import MAX_MESSAGE_CHARS
 from chatbot.pipeline import Pipeline
 from chatbot.reply import Reply
 
@@ -51,7 +52,8 @@ class Bot:
         ``chatbot.vision.images.load_image`` makes of uploaded bytes), goes to ``/image``
         whatever the text says; the text may then be empty. ``table``, a CSV file sent with the
         message (``{"data": bytes, "name": filename}``), goes to ``/forecast`` the same way, and
-        so does a plain message that asks for a forecast of the numbers in it."""
+        so does a plain message that asks for a forecast of the numbers in it. A message that cannot be
+        answered (empty, too long, not text) raises ``chatbot.errors.InputError``."""
         command_reply, _, context = route_message(self, text, context, image, table)
         if command_reply is not None:
             return command_reply

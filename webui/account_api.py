@@ -6,10 +6,10 @@ from flask import Blueprint, Response, jsonify
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import delete, select
 
-from webui.api import read_json_object
 from webui.auth import AccountError, authenticate, create_token, create_user, log_in
 from webui.errors import ApiError
 from webui.extensions import db
+from webui.json_body import read_json_object
 from webui.models import ApiToken
 from webui.ratelimit import auth_limit
 

@@ -1,56 +1,29 @@
-"""The JSON API: chat, conversation history and the health check."""
+"""The JSON API: chat (HTTP in, the bot, files out) and the health check; storage is ``webui.store``."""
 
 from __future__ import annotations
 
-import json
 import logging
-import unicodedata
-import uuid
-from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import Integer, bindparam, insert, select, text, update
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from webui.auth import new_owner, owned_by_caller
-from webui.database import get_outage, write_lock
+from webui.database import get_outage
 from webui.errors import ApiError
 from webui.extensions import db, get_bot, get_holder
-from webui.models import Attachment, Conversation, Message, attachment_item, new_conversation_id, utcnow
+from webui.json_body import read_json_object
+from webui.models import attachment_item
 from webui.ratelimit import chat_limit
+from webui.store import Exchange, conversation_not_found, owned_conversation, recent_history, store_exchange
 from webui.uploads import decode_image, remove_files, save_file
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__)
 
-DEFAULT_MAX_MESSAGE_CHARS = 1000
-TITLE_CHARS = 40
 MAX_JSON_BYTES = 64 * 1024  # a JSON chat body; multipart bodies may carry a picture of up to 10 MB
 MAX_TABLE_BYTES = 10 * 1024 * 1024  # a CSV file sent for /forecast
-IMAGE_TITLE = "이미지"
-
-# The statements every chat request runs, built once and run on the session's connection: building a
-# statement and its cache key, and the ORM's handling around it, cost more CPU than SQLite took to run
-# them (docs/benchmarks.md, "Issue 7": 2.1 -> 1.0 ms of a request's database time).
-OWNED_CONVERSATION = select(Conversation.id, Conversation.user_id, Conversation.guest_key).where(
-    Conversation.id == bindparam("key"))
-HISTORY = (select(Message.role, Message.text).where(Message.conversation_id == bindparam("conversation_id"))
-           .order_by(Message.id.desc()).limit(bindparam("limit", type_=Integer)))
-TOUCH_CONVERSATION = update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(
-    updated_at=bindparam("now"))
-INSERT_MESSAGES = insert(Message).returning(Message.id, sort_by_parameter_order=True)
-
-
-@lru_cache(maxsize=1)
-def max_message_chars() -> int:
-    """The library's limit on one message, or its documented value while the library cannot load."""
-    try:
-        from chatbot.bot import MAX_MESSAGE_CHARS
-    except ImportError:
-        return DEFAULT_MAX_MESSAGE_CHARS
-    return int(MAX_MESSAGE_CHARS)
 
 
 @bp.get("/healthz")
@@ -76,13 +49,17 @@ def healthz() -> tuple[Response, int]:
 def chat() -> tuple[Response, int]:
     """Answer one message (JSON, or multipart with an ``image`` file) and store it, with the reply, in one
     transaction."""
+    from chatbot.errors import InputError  # here, not at import: webui imports without the library
+    from chatbot.message_input import check_message
+
     table: dict[str, Any] | None = None
     if request.mimetype == "multipart/form-data":
         payload, upload, table = read_multipart()
     else:
         request.max_content_length = MAX_JSON_BYTES
         payload, upload = read_json_object(), None
-    message_text = validate_message(payload, allow_empty=upload is not None or table is not None)
+    # The library's check, once: the bot finds the text already checked. Its InputError is a 4xx (webui.errors).
+    message_text = check_message(payload.get("message"), allow_empty=upload is not None or table is not None)
     conversation = find_conversation_in_payload(payload)
     image = decode_image(upload) if upload is not None else None
 
@@ -91,30 +68,27 @@ def chat() -> tuple[Response, int]:
     extra = {"image": image} if image is not None else {"table": table} if table is not None else {}
     try:
         reply = get_bot().reply(message_text, context, **extra)
+    except InputError:
+        raise  # a CSV that cannot be forecast...: its own code and Korean message
     except (ValueError, TypeError) as exc:
         logger.info("The bot rejected a message: %s", exc)
-        if isinstance(getattr(exc, "code", None), str) and isinstance(getattr(exc, "message", None), str):
-            # The library's input errors (a CSV that cannot be forecast...) carry a code and a Korean message.
-            raise ApiError(int(getattr(exc, "status", 400)), exc.code, exc.message) from exc
         raise ApiError(400, "invalid_message", "메시지를 처리할 수 없습니다. 내용을 확인해 주세요.") from exc
 
-    confidence = float(reply.confidence) if reply.confidence is not None else None
     user_files, bot_files = stored_attachments(upload, image, reply, table)
+    exchange = Exchange(conversation, str(message_text), reply, user_files, bot_files)
     try:
-        conversation_id, user_message_id, message_id = store_exchange(
-            conversation, message_text, reply, confidence, user_files, bot_files)
+        stored = store_exchange(exchange)
     except Exception:
-        db.session.rollback()
         remove_files(name for row in user_files + bot_files for name in (row.get("file"), row.get("original")))
         raise
     return jsonify(
         {
-            "conversation_id": conversation_id,
-            "message_id": message_id,
-            "user_message_id": user_message_id,
+            "conversation_id": stored.conversation_id,
+            "message_id": stored.bot_message_id,
+            "user_message_id": stored.user_message_id,
             "reply": reply.text,
             "intent": reply.intent,
-            "confidence": confidence,
+            "confidence": exchange.confidence,
             "fallback": bool(reply.fallback),
             "suggestions": [str(s) for s in (reply.suggestions or [])],
             "attachments": [attachment_item(r["type"], r.get("role"), r.get("file"), r.get("original"), r["data"])
@@ -196,91 +170,6 @@ def _plain(item: dict[str, Any], *drop: str) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in drop and isinstance(v, (str, int, float, bool, list, dict))}
 
 
-def store_exchange(conversation: Any, message_text: str, reply: Any, confidence: float | None,
-                   user_files: list[dict] | None = None, bot_files: list[dict] | None = None) -> tuple[str, int, int]:
-    """Write the user's message and the bot's reply (and a new conversation, and the messages'
-    attachments) in one transaction; returns the conversation id and the two messages' ids.
-
-    Plain SQL statements rather than the ORM's unit of work: this runs on every chat request and
-    the ORM's change tracking was a third of the request's database time."""
-    with write_lock():
-        now = utcnow()
-        if conversation is None:
-            conversation_id = new_conversation_id()
-            db.session.execute(
-                insert(Conversation).values(
-                    id=conversation_id, title=(message_text or IMAGE_TITLE)[:TITLE_CHARS], created_at=now,
-                    updated_at=now,
-                    **new_owner(),
-                )
-            )
-        else:
-            conversation_id = conversation.id
-            db.session.connection().execute(TOUCH_CONVERSATION, {"conversation_id": conversation_id, "now": now})
-        rows = [  # the same keys in both rows: a Core executemany takes its columns from the first
-            {"conversation_id": conversation_id, "role": "user", "text": message_text, "intent": None,
-             "confidence": None, "fallback": False, "created_at": now},
-            {
-                "conversation_id": conversation_id,
-                "role": "bot",
-                "text": reply.text,
-                "intent": reply.intent,
-                "confidence": confidence,
-                "fallback": bool(reply.fallback),
-                "created_at": now,
-            },
-        ]
-        ids = db.session.connection().execute(INSERT_MESSAGES, rows).scalars().all()
-        if user_files or bot_files:
-            db.session.execute(insert(Attachment), [
-                {"conversation_id": conversation_id, "message_id": message_id, "type": row["type"],
-                 "role": row.get("role"), "file": row.get("file"), "original": row.get("original"),
-                 "data": json.dumps(row["data"], ensure_ascii=False), "created_at": now}
-                for message_id, group in zip(ids, (user_files or [], bot_files or []), strict=True) for row in group
-            ])
-        db.session.commit()
-    return conversation_id, ids[0], ids[1]
-
-
-def read_json_object() -> dict[str, Any]:
-    """The request body as a JSON object, whatever the Content-Type (so plain ``curl -d`` works)."""
-    raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
-    try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # bad syntax, bad encoding, absurd nesting
-        raise ApiError(400, "invalid_json", "요청 본문이 올바른 JSON이 아닙니다.") from exc
-    if not isinstance(payload, dict):
-        raise ApiError(400, "invalid_type", '요청 본문은 JSON 객체여야 합니다. 예: {"message": "안녕하세요"}')
-    return payload
-
-
-def validate_message(payload: dict[str, Any], allow_empty: bool = False) -> str:
-    """The message text, NFC-normalised and stripped, or an ApiError saying what is wrong.
-
-    ``allow_empty``: a picture came with the message, so the text may be missing or empty."""
-    if payload.get("message") is None:
-        if allow_empty:
-            return ""
-        raise ApiError(400, "missing_message", "메시지(message)가 없습니다.")
-    message = payload["message"]
-    if not isinstance(message, str):
-        raise ApiError(400, "invalid_type", "메시지(message)는 문자열이어야 합니다.")
-    # NFC first: text typed on macOS arrives decomposed and would count two or three times longer.
-    message = unicodedata.normalize("NFC", message).strip()
-    if not message and not allow_empty:
-        raise ApiError(400, "empty_message", "메시지가 비어 있습니다. 내용을 입력해 주세요.")
-    limit = max_message_chars()
-    if len(message) > limit:
-        raise ApiError(
-            400,
-            "message_too_long",
-            f"메시지가 너무 깁니다. {limit:,}자 이하로 입력해 주세요. (현재 {len(message):,}자)",
-        )
-    if "\x00" in message or not _encodable(message):
-        raise ApiError(400, "invalid_message", "메시지에 사용할 수 없는 문자가 들어 있습니다.")
-    return message
-
-
 def find_conversation_in_payload(payload: dict[str, Any]) -> Any:
     """The conversation named by ``conversation_id`` (its ``id``, ``user_id`` and ``guest_key``), None when
     absent, 404 when unknown or someone else's."""
@@ -289,46 +178,7 @@ def find_conversation_in_payload(payload: dict[str, Any]) -> Any:
         return None
     if not isinstance(conversation_id, str):
         raise ApiError(400, "invalid_type", "대화 ID(conversation_id)는 문자열이어야 합니다.")
-    try:
-        key = uuid.UUID(conversation_id).hex
-    except (ValueError, TypeError, AttributeError):
-        raise conversation_not_found() from None
-    conversation = db.session.connection().execute(OWNED_CONVERSATION, {"key": key}).first()
-    if conversation is not None and not owned_by_caller(conversation):
-        conversation = None
+    conversation = owned_conversation(conversation_id)
     if conversation is None:
         raise conversation_not_found()
     return conversation
-
-
-def get_conversation(conversation_id: str) -> Conversation | None:
-    """One of the caller's conversations by id. Malformed ids, missing conversations and other
-    people's conversations all match nothing, so that the answer (404) tells them apart for nobody."""
-    try:
-        key = uuid.UUID(conversation_id).hex
-    except (ValueError, TypeError, AttributeError):
-        return None
-    conversation = db.session.get(Conversation, key)
-    if conversation is None or not owned_by_caller(conversation):
-        return None
-    return conversation
-
-
-def recent_history(conversation_id: str) -> list[tuple[str, str]]:
-    """The last few ``(role, text)`` pairs of a conversation, oldest first, for the bot's context."""
-    limit = int(current_app.config["HISTORY_MESSAGES"])
-    rows = db.session.connection().execute(HISTORY, {"conversation_id": conversation_id, "limit": limit}).all()
-    return [(role, text_) for role, text_ in reversed(rows)]
-
-
-def conversation_not_found() -> ApiError:
-    """The 404 for unknown and malformed conversation ids alike."""
-    return ApiError(404, "conversation_not_found", "대화를 찾을 수 없습니다. 새 대화를 시작해 주세요.")
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates from "\ud800" escapes cannot be stored
-        return False
-    return True

@@ -25,6 +25,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webui.errors import ApiError, wants_json
 from webui.extensions import db
 from webui.models import ROLES, ApiToken, Conversation, User, utcnow
+from webui.session_cookie import SessionCookieInterface
 
 login_manager = LoginManager()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,6 +51,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "로그인이 필요합니다."
     login_manager.session_protection = "basic"
+    # The same signed cookie, without re-signing it on every response (see webui.session_cookie).
+    app.session_interface = SessionCookieInterface()
 
 
 @login_manager.user_loader

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, jsonify, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from chatbot.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +57,11 @@ def wants_json() -> bool:
 
 def handle_api_error(error: ApiError) -> tuple[Response, int]:
     """Validation failures found by the views."""
+    return error_response(error.status, error.code, error.message)
+
+
+def handle_input_error(error: InputError) -> tuple[Response, int]:
+    """The library's "your input is wrong" (a message, a picture, a CSV table): its code and Korean message."""
     return error_response(error.status, error.code, error.message)
 
 
@@ -107,7 +116,10 @@ def handle_database_error(error: sa_exc.SQLAlchemyError) -> tuple[Response, int]
 
 def register_error_handlers(app: Flask) -> None:
     """Attach the JSON error handlers to ``app``."""
+    from chatbot.errors import InputError  # here, not at import: webui imports without the library
+
     app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(InputError, handle_input_error)
     app.register_error_handler(sa_exc.SQLAlchemyError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -8,11 +8,12 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from webui.api import conversation_not_found, get_conversation, read_json_object
 from webui.auth import owned_by_caller, owner_clause
 from webui.errors import ApiError
 from webui.extensions import db
+from webui.json_body import read_json_object
 from webui.models import Attachment, Conversation, Feedback, Message, utcnow
+from webui.store import conversation_not_found, get_conversation
 from webui.uploads import remove_files
 
 bp = Blueprint("history_api", __name__)

@@ -16,7 +16,6 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, send_from_directory
 from sqlalchemy import or_, select
 
-from webui.errors import ApiError
 from webui.extensions import db
 from webui.models import Attachment
 
@@ -56,13 +55,11 @@ def remove_files(names: Iterable[str | None]) -> None:
 
 
 def decode_image(data: bytes):
-    """The upload decoded by the library, or the 4xx ApiError that says in Korean what is wrong with it."""
-    from chatbot.vision.images import ImageError, load_image
+    """The upload decoded by the library; one it cannot use raises its ``ImageError``, which
+    ``webui.errors`` answers as a 4xx saying in Korean what is wrong."""
+    from chatbot.vision.images import load_image
 
-    try:
-        return load_image(data)
-    except ImageError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from exc
+    return load_image(data)
 
 
 @bp.get("/uploads/<name>")

@@ -6,14 +6,15 @@ rules while no model loads), so both treat pictures, tables, ``/commands`` and f
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from chatbot.commands import run_command
+from chatbot.errors import InputError
+from chatbot.message_input import MAX_MESSAGE_CHARS, check_message
 from chatbot.nlp.normalize import normalize
 from chatbot.reply import Reply
 
-MAX_MESSAGE_CHARS = 1000
+__all__ = ["MAX_MESSAGE_CHARS", "route_message"]
 
 
 def route_message(bot: Any, text: str, context: dict[str, Any] | None = None, image: Any = None,
@@ -25,14 +26,10 @@ def route_message(bot: Any, text: str, context: dict[str, Any] | None = None, im
     ``chatbot.vision.images.load_image`` makes of uploaded bytes), goes to ``/image`` whatever the
     text says; the text may then be empty. ``table``, a CSV file (``{"data": bytes, "name": filename}``),
     goes to ``/forecast`` the same way, and so does a plain message that asks for a forecast of the
-    numbers in it. Raises TypeError or ValueError for a message that cannot be answered."""
-    if not isinstance(text, str):
-        raise TypeError("message must be a string")
+    numbers in it. A message that cannot be answered raises ``chatbot.errors.InputError`` (also a
+    TypeError when ``text`` is not a string)."""
+    text = check_message(text, allow_empty=image is not None or table is not None)
     context = dict(context or {})
-    # The limit applies to the text as sent (in NFC, as the web API counts it), before repeats are
-    # squashed, so nothing unbounded reaches the pipeline.
-    if len(unicodedata.normalize("NFC", text).strip()) > MAX_MESSAGE_CHARS:
-        raise ValueError(f"message is longer than {MAX_MESSAGE_CHARS} characters")
     normalized = normalize(text)
     if image is not None:
         context["image"] = getattr(image, "image", image)
@@ -40,8 +37,8 @@ def route_message(bot: Any, text: str, context: dict[str, Any] | None = None, im
     if table is not None:
         context["table"] = table
         return run_command("/forecast " + normalized.removeprefix("/forecast"), bot, context), normalized, context
-    if not normalized:
-        raise ValueError("message is empty")
+    if not normalized:  # only invisible characters (zero-width spaces) were sent
+        raise InputError("empty_message", "메시지가 비어 있습니다. 내용을 입력해 주세요.", detail="message is empty")
     if normalized.startswith("/"):
         return run_command(normalized, bot, context), normalized, context
     from chatbot.timeseries.parse import looks_like_forecast  # cheap, but imported only when needed

@@ -8,18 +8,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from chatbot.errors import InputError
+
 MAX_POINTS = 100_000  # more is refused: fitting would take minutes and the chart would be noise
 MAX_HORIZON = 1_000  # and never more than the series is long (see ``check_horizon``)
 
 
-class ForecastInputError(ValueError):
+class ForecastInputError(InputError):
     """Input that cannot be forecast: a stable ``code``, a Korean ``message`` for the user, an HTTP ``status``."""
-
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 @dataclass

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
+from chatbot.errors import InputError
+
 logger = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # 10 MB
@@ -47,14 +49,8 @@ _WIDE_GREY_MODES = {"I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
 _BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)  # the warning is raised under -W error
 
 
-class ImageError(ValueError):
+class ImageError(InputError):
     """An upload that cannot be used, with a stable ``code``, a Korean ``message`` and an HTTP ``status``."""
-
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,6 @@ WRITER = textwrap.dedent("""
     import webui.api
     from webui import create_app
 
-    webui.api.max_message_chars = lambda: 1000  # not importing the library saves seconds per process
-
     class Bot:
         def reply(self, text, context=None, **extra):
             return SimpleNamespace(text="echo " + text, intent="echo", confidence=1.0, fallback=False,

@@ -1,0 +1,235 @@
+"""What one chat request costs the server, beside the floor it cannot go below.
+
+    python benchmarks/request_floor.py [--model models/default] [--clients 4] [--requests 1000] [--rounds 3]
+
+In one run, with the same client (``benchmarks/api_latency.py``'s: one persistent connection, one
+guest conversation and its session cookie per client), the script serves in turn
+
+- **bare**: a Flask app under waitress that parses the JSON body and commits two rows to SQLite in
+  WAL mode (``synchronous=NORMAL``, as the real app), the least any chat request must cost;
+- **real**: the chat server itself (``python -m chatbot serve``, waitress, ``--model``), rate limits
+  off as in ``api_latency.py``;
+
+and measures **pipeline**: ``Bot.reply`` on the same messages, with a conversation's history, in
+this process. Server CPU per request is the server process's CPU seconds (``/proc``) over the
+measured requests, divided by their number; the pipeline's is ``time.process_time`` per reply.
+``--rounds`` repeats the three, interleaved, so a busy moment of a shared machine shows up as
+spread rather than as a result. The figure to watch is ``ratio``: real / (bare + pipeline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: import from the checkout, not from benchmarks/
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks.api_latency import USER_LINES, Client, run_phase, split
+from benchmarks.common import REPO_ROOT, add_common_arguments, arguments_dict, emit, environment, log, markdown_table
+from benchmarks.server_process import HOST, free_port, log_tail, proc_stats, stop, wait_until_ready
+
+PACKAGES = ("flask", "flask-sqlalchemy", "flask-login", "sqlalchemy", "waitress", "kiwipiepy")
+DEFAULT_MODEL = REPO_ROOT / "models" / "default"
+HISTORY_TURNS = 10  # the real app's HISTORY_MESSAGES: the pipeline gets as much context as it does there
+
+
+# ---------------------------------------------------------------- the bare app
+
+
+def bare_app(database: Path) -> Any:
+    """Flask, one route: parse the JSON, commit the message and an echo to SQLite (WAL), answer JSON."""
+    import uuid
+
+    from flask import Flask, jsonify, request
+
+    local = threading.local()
+
+    def connection() -> sqlite3.Connection:
+        if getattr(local, "conn", None) is None:
+            local.conn = sqlite3.connect(database, timeout=10)
+            local.conn.execute("PRAGMA journal_mode=WAL")
+            local.conn.execute("PRAGMA synchronous=NORMAL")
+        return local.conn
+
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, conversation_id TEXT, "
+                      "role TEXT, text TEXT, created_at TEXT)")
+    app = Flask("bare")
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return jsonify({"status": "ok"})
+
+    @app.post("/api/chat")
+    def chat() -> Any:
+        payload = json.loads(request.get_data())
+        conversation_id = payload.get("conversation_id") or uuid.uuid4().hex
+        now = time.strftime("%Y-%m-%dT%H:%M:%S")
+        conn = connection()
+        conn.executemany("INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, ?, ?, ?)",
+                         [(conversation_id, "user", payload["message"], now),
+                          (conversation_id, "bot", "echo", now)])
+        conn.commit()
+        return jsonify({"conversation_id": conversation_id, "reply": "echo"})
+
+    return app
+
+
+def serve_bare(port: int, database: Path, threads: int) -> None:
+    """The bare app under waitress, as the real server runs (``python benchmarks/request_floor.py --serve-bare``)."""
+    import waitress
+
+    waitress.serve(bare_app(database), host=HOST, port=port, threads=threads)
+
+
+# ---------------------------------------------------------------- one server, measured
+
+
+def measure_server(name: str, command: list[str], port: int, env: dict[str, str], args: argparse.Namespace,
+                   workdir: Path) -> dict[str, Any]:
+    """Start ``command``, warm it up, send the measured requests; server CPU ms per request."""
+    server_log = workdir / f"{name}.log"
+    with server_log.open("wb") as log_file:
+        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+    clients: list[Client] = []
+    try:
+        wait_until_ready(server, port, args.startup_timeout)
+        clients = [Client(i, port, args.request_timeout) for i in range(args.clients)]
+        run_phase(clients, split(max(args.warmup, args.clients), args.clients), args.max_seconds, measured=False)
+        before = proc_stats(server.pid)
+        wall, _ = run_phase(clients, split(args.requests, args.clients), args.max_seconds, measured=True)
+        after = proc_stats(server.pid)
+    except RuntimeError as exc:
+        raise SystemExit(f"error: {exc}\n--- {name} server log ---\n{log_tail(server_log)}") from exc
+    finally:
+        for client in clients:
+            client.close()
+        stop(server)
+    done = sum(len(c.latencies_ms) for c in clients)
+    errors = [e for c in clients for e in c.errors]
+    if errors:
+        raise SystemExit(f"error: {len(errors)} {name} requests failed, e.g. {errors[0]}\n{log_tail(server_log)}")
+    if "cpu_seconds" not in after:
+        raise SystemExit("error: no CPU figures for the server (this script reads Linux /proc)")
+    cpu = after["cpu_seconds"] - before["cpu_seconds"]
+    return {"requests": done, "cpu_ms_per_request": round(cpu * 1000 / done, 3),
+            "requests_per_second": round(done / wall, 1)}
+
+
+def measure_bare(args: argparse.Namespace, workdir: Path, round_: int) -> dict[str, Any]:
+    port = free_port()
+    command = [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port),
+               str(workdir / f"bare-{round_}.db"), str(args.server_threads)]
+    return measure_server("bare", command, port, {**os.environ, "PYTHONUNBUFFERED": "1"}, args, workdir)
+
+
+def measure_real(args: argparse.Namespace, workdir: Path, round_: int) -> dict[str, Any]:
+    port = free_port()
+    command = [sys.executable, "-m", "chatbot", "serve", "--model", str(args.model), "--host", HOST,
+               "--port", str(port), "--threads", str(args.server_threads), "--workers", "1"]
+    instance = workdir / f"instance-{round_}"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / f'real-{round_}.db'}", "PYTHONUNBUFFERED": "1",
+           "CHATBOT_RATELIMIT_ENABLED": "0", "CHATBOT_INSTANCE_PATH": str(instance)}
+    return measure_server("real", command, port, env, args, workdir)
+
+
+def measure_pipeline(bot: Any, requests: int) -> dict[str, Any]:
+    """CPU ms per ``Bot.reply`` over ``requests`` messages, each with the history of its conversation."""
+    history: list[tuple[str, str]] = []
+    for text in USER_LINES[:5]:  # warm caches as the servers' warm-up does
+        bot.reply(text, {"conversation_id": None, "history": []})
+    start = time.process_time()
+    for i in range(requests):
+        text = USER_LINES[i % len(USER_LINES)]
+        reply = bot.reply(text, {"conversation_id": "c", "history": history[-HISTORY_TURNS:]})
+        history += [("user", text), ("bot", reply.text)]
+    cpu = time.process_time() - start
+    return {"requests": requests, "cpu_ms_per_request": round(cpu * 1000 / requests, 3)}
+
+
+# ---------------------------------------------------------------- main
+
+
+def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    from chatbot.bot import Bot
+
+    bot = Bot.load(args.model)
+    rounds = []
+    for round_ in range(1, args.rounds + 1):
+        log(f"round {round_}/{args.rounds}: bare app ...")
+        bare = measure_bare(args, workdir, round_)
+        log(f"round {round_}/{args.rounds}: real app ...")
+        real = measure_real(args, workdir, round_)
+        log(f"round {round_}/{args.rounds}: pipeline in process ...")
+        pipeline = measure_pipeline(bot, args.requests)
+        floor = bare["cpu_ms_per_request"] + pipeline["cpu_ms_per_request"]
+        rounds.append({"round": round_, "bare": bare, "real": real, "pipeline": pipeline,
+                       "ratio": round(real["cpu_ms_per_request"] / floor, 2)})
+        log(f"  bare {bare['cpu_ms_per_request']:.2f} ms, real {real['cpu_ms_per_request']:.2f} ms, "
+            f"pipeline {pipeline['cpu_ms_per_request']:.2f} ms: ratio {rounds[-1]['ratio']:.2f}")
+
+    def spread(key: str) -> dict[str, float]:
+        values = [r[key] if key == "ratio" else r[key]["cpu_ms_per_request"] for r in rounds]
+        return {"min": min(values), "median": round(statistics.median(values), 3), "max": max(values)}
+
+    return {"rounds": rounds, "summary": {key: spread(key) for key in ("bare", "real", "pipeline", "ratio")}}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="DIR",
+                        help="trained model directory (default: models/default; make one with `make train`)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
+    parser.add_argument("--requests", type=int, default=1000, help="measured requests per server (default 1000)")
+    parser.add_argument("--warmup", type=int, default=40, help="warm-up requests, not measured (default 40)")
+    parser.add_argument("--rounds", type=int, default=3, help="bare, real and pipeline, this many times (default 3)")
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="time limit of each phase (default 120)")
+    parser.add_argument("--server-threads", type=int, default=8, help="waitress threads of both servers (default 8)")
+    parser.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for /healthz")
+    parser.add_argument("--request-timeout", type=float, default=30.0, help="seconds before one request fails")
+    add_common_arguments(parser, data=False)
+    args = parser.parse_args(argv)
+    if min(args.clients, args.requests, args.rounds, args.server_threads) < 1:
+        parser.error("--clients, --requests, --rounds and --server-threads must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--serve-bare"]:  # the bare server's own process
+        serve_bare(int(argv[1]), Path(argv[2]), int(argv[3]))
+        return 0
+    args = parse_args(argv)
+    args.model = args.model.resolve()
+    if not (args.model / "pipeline.yaml").is_file():
+        log(f"error: no trained model in {args.model} (pipeline.yaml is missing). Create one with: "
+            f"python -m chatbot train --data data/corpus --out {args.model}")
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the `finally` that stops a server runs
+    with tempfile.TemporaryDirectory(prefix="request_floor_") as workdir:
+        result = benchmark(args, Path(workdir))
+    rows = [[r["round"], r["bare"]["cpu_ms_per_request"], r["real"]["cpu_ms_per_request"],
+             r["pipeline"]["cpu_ms_per_request"], r["ratio"]] for r in result["rounds"]]
+    markdown = markdown_table(["round", "bare ms", "real ms", "pipeline ms", "real / (bare + pipeline)"], rows)
+    log("\n" + markdown + "\n")
+    emit({"benchmark": "request_floor", "parameters": arguments_dict(args), "environment": environment(PACKAGES),
+          **result, "table_markdown": markdown}, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""webui.store: an exchange is written in one transaction, and lookups see only the caller's conversations."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from webui.extensions import db
+from webui.models import Conversation, Message
+from webui.store import Exchange, owned_conversation, recent_history, store_exchange
+
+
+def reply(text):
+    return SimpleNamespace(text=text, intent="echo", confidence=0.5, fallback=False)
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_an_exchange_and_its_history(app):
+    with app.test_request_context():
+        stored = store_exchange(Exchange(None, "안녕", reply("반가워요")))
+        row = owned_conversation(stored.conversation_id)
+        assert row is not None and row.id == stored.conversation_id
+        store_exchange(Exchange(row, "또 왔어", reply("어서 오세요")))
+        assert recent_history(row.id) == [("user", "안녕"), ("bot", "반가워요"), ("user", "또 왔어"),
+                                          ("bot", "어서 오세요")]
+        assert stored.bot_message_id == stored.user_message_id + 1
+
+
+def test_a_failed_step_stores_nothing(app):
+    with app.test_request_context():
+        with pytest.raises(IntegrityError):
+            store_exchange(Exchange(None, "안녕", reply(None)))  # the bot's text may not be NULL
+        assert (count(Conversation), count(Message)) == (0, 0)
+
+
+def test_someone_elses_or_a_malformed_id_is_nobodys(app):
+    with app.test_request_context():
+        conversation_id = store_exchange(Exchange(None, "안녕", reply("네"))).conversation_id
+    with app.test_request_context():  # another browser: no guest key
+        assert owned_conversation(conversation_id) is None
+        assert owned_conversation("../etc/passwd") is None

@@ -1,0 +1,164 @@
+"""Conversation storage shared by the blueprints: the caller's conversations, their recent history, and
+the one transaction that writes a chat exchange.
+
+Every lookup is filtered by owner (``webui.auth``), so another owner's conversation reads as missing.
+The chat path runs prebuilt Core statements on the session's connection: building a statement and
+its cache key, and the ORM's unit of work around it, cost more CPU than SQLite took to run them
+(docs/benchmarks.md, "Issue 7" and "the chat request at the floor").
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Integer, bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from webui.auth import new_owner, owned_by_caller
+from webui.database import write_lock
+from webui.errors import ApiError
+from webui.extensions import db
+from webui.models import Attachment, Conversation, Message, new_conversation_id, utcnow
+
+TITLE_CHARS = 40
+IMAGE_TITLE = "이미지"  # the title of a conversation opened by a picture without text
+
+OWNED_CONVERSATION = select(Conversation.id, Conversation.user_id, Conversation.guest_key).where(
+    Conversation.id == bindparam("key"))
+HISTORY = (select(Message.role, Message.text).where(Message.conversation_id == bindparam("conversation_id"))
+           .order_by(Message.id.desc()).limit(bindparam("limit", type_=Integer)))
+INSERT_CONVERSATION = insert(Conversation)
+TOUCH_CONVERSATION = update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(
+    updated_at=bindparam("now"))
+INSERT_MESSAGES = insert(Message).returning(Message.id, sort_by_parameter_order=True)
+INSERT_ATTACHMENTS = insert(Attachment)
+
+
+def conversation_not_found() -> ApiError:
+    """The 404 for unknown, malformed and other people's conversation ids alike."""
+    return ApiError(404, "conversation_not_found", "대화를 찾을 수 없습니다. 새 대화를 시작해 주세요.")
+
+
+def conversation_key(conversation_id: Any) -> str | None:
+    """The stored form of a conversation id (32 hex digits), or None when it is not one."""
+    try:
+        return uuid.UUID(conversation_id).hex
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def owned_conversation(conversation_id: Any) -> Row | None:
+    """The caller's conversation ``conversation_id`` as a light row (``id``, ``user_id``, ``guest_key``) for
+    the chat path, or None when the id is malformed, unknown or someone else's."""
+    key = conversation_key(conversation_id)
+    if key is None:
+        return None
+    row = connection().execute(OWNED_CONVERSATION, {"key": key}).first()
+    return row if row is not None and owned_by_caller(row) else None
+
+
+def get_conversation(conversation_id: str) -> Conversation | None:
+    """One of the caller's conversations as an ORM object (messages, renaming, deleting), or None like
+    ``owned_conversation``, so that the answer (404) tells the cases apart for nobody."""
+    key = conversation_key(conversation_id)
+    if key is None:
+        return None
+    conversation = db.session.get(Conversation, key)
+    if conversation is None or not owned_by_caller(conversation):
+        return None
+    return conversation
+
+
+def recent_history(conversation_id: str) -> list[tuple[str, str]]:
+    """The last few ``(role, text)`` pairs of a conversation, oldest first, for the bot's context."""
+    limit = int(current_app.config["HISTORY_MESSAGES"])
+    rows = connection().execute(HISTORY, {"conversation_id": conversation_id, "limit": limit}).all()
+    return [(role, text) for role, text in reversed(rows)]
+
+
+@dataclass
+class Exchange:
+    """One chat turn to store: the user's message, the bot's reply, and the files of each side.
+
+    ``conversation`` is the row from ``owned_conversation``, or None to open a new conversation.
+    ``user_files``/``bot_files``: ``{"type", "role", "file", "original", "data"}`` rows from
+    ``webui.api.stored_attachments``. Dialogue state, when the bot returns one, becomes a field
+    here and one more step in ``store_exchange``, inside the same transaction."""
+
+    conversation: Any
+    user_text: str
+    reply: Any
+    user_files: list[dict[str, Any]] = field(default_factory=list)
+    bot_files: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def confidence(self) -> float | None:
+        return float(self.reply.confidence) if self.reply.confidence is not None else None
+
+
+@dataclass(frozen=True)
+class StoredExchange:
+    """Where an exchange was stored."""
+
+    conversation_id: str
+    user_message_id: int
+    bot_message_id: int
+
+
+def store_exchange(exchange: Exchange) -> StoredExchange:
+    """Write the exchange in one transaction: the conversation (new, or its ``updated_at``), both
+    messages, their attachments. Rolled back, and the error raised again, when any step fails."""
+    with write_lock():
+        try:
+            conn, now = connection(), utcnow()
+            conversation_id = _save_conversation(conn, exchange, now)
+            user_id, bot_id = _insert_messages(conn, conversation_id, exchange, now)
+            _insert_attachments(conn, conversation_id, (user_id, bot_id), exchange, now)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+    return StoredExchange(conversation_id, user_id, bot_id)
+
+
+def connection() -> Connection:
+    """The request's database connection (the ORM session's, so one transaction covers both)."""
+    return db.session.connection()
+
+
+def _save_conversation(conn: Connection, exchange: Exchange, now: Any) -> str:
+    if exchange.conversation is not None:
+        conn.execute(TOUCH_CONVERSATION, {"conversation_id": exchange.conversation.id, "now": now})
+        return str(exchange.conversation.id)
+    conversation_id = new_conversation_id()
+    title = (exchange.user_text or IMAGE_TITLE)[:TITLE_CHARS]
+    conn.execute(INSERT_CONVERSATION, {"id": conversation_id, "title": title, "created_at": now, "updated_at": now,
+                                       **new_owner()})
+    return conversation_id
+
+
+def _insert_messages(conn: Connection, conversation_id: str, exchange: Exchange, now: Any) -> tuple[int, int]:
+    reply = exchange.reply
+    rows = [  # the same keys in both rows: a Core executemany takes its columns from the first
+        {"conversation_id": conversation_id, "role": "user", "text": exchange.user_text, "intent": None,
+         "confidence": None, "fallback": False, "created_at": now},
+        {"conversation_id": conversation_id, "role": "bot", "text": reply.text, "intent": reply.intent,
+         "confidence": exchange.confidence, "fallback": bool(reply.fallback), "created_at": now},
+    ]
+    user_id, bot_id = conn.execute(INSERT_MESSAGES, rows).scalars().all()
+    return user_id, bot_id
+
+
+def _insert_attachments(conn: Connection, conversation_id: str, message_ids: tuple[int, int], exchange: Exchange,
+                        now: Any) -> None:
+    rows = [{"conversation_id": conversation_id, "message_id": message_id, "type": row["type"],
+             "role": row.get("role"), "file": row.get("file"), "original": row.get("original"),
+             "data": json.dumps(row["data"], ensure_ascii=False), "created_at": now}
+            for message_id, group in zip(message_ids, (exchange.user_files, exchange.bot_files), strict=True)
+            for row in group]
+    if rows:
+        conn.execute(INSERT_ATTACHMENTS, rows)
