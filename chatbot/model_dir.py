@@ -226,7 +226,8 @@ class ModelDir:
         """The evaluation folder the training record names (default ``evaluation``), when it exists
         inside the model directory."""
         meta = meta if meta is not None else self.read_meta_quietly()
-        name = meta.get("evaluation") if isinstance(meta.get("evaluation"), str) else EVALUATION
+        named = meta.get("evaluation")
+        name = named if isinstance(named, str) else EVALUATION
         root = os.path.realpath(self.path)
         path = Path(os.path.realpath(self.path / name))
         if os.path.commonpath([root, path]) != root or path == Path(root) or not path.is_dir():
@@ -236,7 +237,7 @@ class ModelDir:
     @staticmethod
     def headline(meta: dict[str, Any]) -> dict[str, Any]:
         """The headline figures of a training record: when, how much data, and the validation scores."""
-        data = meta.get("data") if isinstance(meta.get("data"), dict) else {}
+        data = meta["data"] if isinstance(meta.get("data"), dict) else {}
         intent = _intent(meta.get("validation") if isinstance(meta.get("validation"), dict) else None)
         return {"created_at": meta.get("created_at"), "rows": data.get("rows"), "intents": data.get("intents"),
                 "validation_accuracy": intent.get("accuracy"), "validation_macro_f1": intent.get("macro_f1")}

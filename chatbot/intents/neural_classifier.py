@@ -251,7 +251,8 @@ class NeuralIntentClassifier(Component):
         from chatbot.models.weights import SUFFIX, save_weights
 
         super().save(directory)
-        header = {"architecture": self.params["architecture"], "config": self.model_.config.to_dict()}
+        header = {"architecture": self.params["architecture"],
+                  "config": self.model_.config.to_dict()}  # type: ignore[union-attr, operator]  # nn.Module types attributes as Tensor | Module
         save_weights(directory / f"{WEIGHTS}{SUFFIX}", self.model_.state_dict(), header)
         (directory / LOG).write_text(json.dumps(self.training_log_, ensure_ascii=False, indent=2), encoding="utf-8")
 

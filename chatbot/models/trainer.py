@@ -360,11 +360,11 @@ def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, state, bes
 
     path.parent.mkdir(parents=True, exist_ok=True)
     token = f"{state['step']}-{time.time_ns()}"
-    name, keys, *rest = np.random.get_state()
+    name, keys, *rest = np.random.get_state()  # the legacy tuple form (legacy=True), never the dict
     tmp = path.with_suffix(".tmp")
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict(), "state": state, "weights_token": token,
-                "torch_rng": torch.get_rng_state(), "numpy_rng": (name, keys.tolist(), *rest),
+                "torch_rng": torch.get_rng_state(), "numpy_rng": (name, keys.tolist(), *rest),  # type: ignore[attr-defined]  # stubs type the tuple loosely
                 "python_rng": random.getstate()}, tmp)
     weights = {**{f"model.{k}": v for k, v in model.state_dict().items()},
                **{f"best.{k}": v for k, v in best_weights.items()}}

@@ -12,7 +12,7 @@ import json
 import random
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from chatbot.message import Message, TrainingData
 from chatbot.responders.base import Responder
@@ -25,7 +25,8 @@ EMPTY_REPLY = "음, 뭐라고 답해야 할지 모르겠어요. 조금 더 이�
 
 class Seq2SeqResponder(Responder):
     name = "seq2seq_responder"
-    requires = ()  # the normalised text, or the raw one; the intent only when it generates nothing
+    # The normalised text, or the raw one; the intent only when it generates nothing.
+    requires: ClassVar[tuple[str, ...]] = ()
     defaults = {
         **Responder.defaults,
         "ood_label": "OOD",
