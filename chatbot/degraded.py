@@ -1,4 +1,4 @@
-"""The rule-based fallback bot that serves while no trained model can be loaded (degraded mode).
+"""The rule-based stand-in bot that serves while no trained model can be loaded (degraded mode).
 
 It has the same ``reply(text, context, image=None, table=None) -> Reply`` interface as
 ``chatbot.bot.Bot``, answers greetings, thanks, goodbyes and requests for help with a few
@@ -50,7 +50,7 @@ WITH_IMAGE = " 사진을 첨부하면 무엇인지 알려 드릴게요."
 SUGGESTIONS = ["/help", "/forecast 112 118 132 129 121 135 148 148"]
 
 
-class FallbackBot:
+class RuleBasedBot:
     """Keyword rules plus the chat commands; ``degraded`` is always True."""
 
     degraded = True
@@ -63,8 +63,8 @@ class FallbackBot:
                                      "capabilities": self.capabilities()}
 
     @classmethod
-    def create(cls, reason: str = "", vision_model: str | Path | None = None) -> FallbackBot:
-        """A fallback bot with the ``/image`` model from ``vision_model`` when that one loads."""
+    def create(cls, reason: str = "", vision_model: str | Path | None = None) -> RuleBasedBot:
+        """A stand-in bot with the ``/image`` model from ``vision_model`` when that one loads."""
         return cls(reason, load_vision_quietly(vision_model))
 
     def capabilities(self) -> list[str]:

@@ -10,8 +10,8 @@ from webui.auth import AccountError, authenticate, create_token, create_user, lo
 from webui.errors import ApiError
 from webui.extensions import db
 from webui.json_body import read_json_object
-from webui.models import ApiToken
 from webui.ratelimit import auth_limit
+from webui.tables import ApiToken
 
 bp = Blueprint("account_api", __name__)
 

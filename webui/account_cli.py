@@ -11,7 +11,7 @@ import getpass
 import sys
 from typing import Any
 
-from webui.models import ROLES
+from webui.tables import ROLES
 
 
 def register(subparsers: Any) -> None:
@@ -71,7 +71,7 @@ def run_users(args: argparse.Namespace) -> int:
 
     from webui.auth import AccountError, create_token, create_user, normalize_username
     from webui.extensions import db
-    from webui.models import User
+    from webui.tables import User
 
     app = _app(args)
     with app.app_context():

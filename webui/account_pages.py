@@ -23,8 +23,8 @@ from webui.auth import (
     log_in,
 )
 from webui.extensions import db
-from webui.models import ApiToken
 from webui.ratelimit import auth_limit
+from webui.tables import ApiToken
 
 bp = Blueprint("auth", __name__)
 

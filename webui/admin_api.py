@@ -10,8 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from webui.auth import role_required
 from webui.errors import ApiError
-from webui.extensions import get_holder
-from webui.lifecycle import ReloadError
+from webui.lifecycle import ReloadError, get_holder
 from webui.promotion import load_failed, promote_and_reload, require_model_path
 from webui.releases import list_releases
 

@@ -11,11 +11,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from webui.database import get_outage
 from webui.errors import ApiError
-from webui.extensions import db, get_bot, get_holder
+from webui.extensions import db
 from webui.json_body import read_json_object
-from webui.models import attachment_item
+from webui.lifecycle import get_bot, get_holder
 from webui.ratelimit import chat_limit
 from webui.store import Exchange, conversation_not_found, owned_conversation, recent_history, store_exchange
+from webui.tables import attachment_item
 from webui.uploads import decode_image, remove_files, save_file
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ MAX_TABLE_BYTES = 10 * 1024 * 1024  # a CSV file sent for /forecast
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     """Liveness and readiness: the database answers, and which model serves (degraded: the rule-based
-    fallback, still a 200 because the server answers)."""
+    stand-in, still a 200 because the server answers)."""
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:  # a down database reads as "not ready": logged once per outage, no traceback

@@ -24,8 +24,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webui.errors import ApiError, wants_json
 from webui.extensions import db
-from webui.models import ROLES, ApiToken, Conversation, User, utcnow
 from webui.session_cookie import SessionCookieInterface
+from webui.tables import ROLES, ApiToken, Conversation, User, utcnow
 
 login_manager = LoginManager()
 F = TypeVar("F", bound=Callable[..., Any])

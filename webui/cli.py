@@ -77,7 +77,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         ModelDir(args.model).require()
     except ModelNotFound as exc:  # not fatal: the app starts degraded and loads the model once it appears
-        print(f"warning: {exc}\nwarning: starting DEGRADED (rule-based fallback replies) until a model appears there.",
+        print(f"warning: {exc}\nwarning: starting DEGRADED (rule-based stand-in replies) until a model appears there.",
               file=sys.stderr, flush=True)
     if args.workers > 1:
         return _serve_processes(args, host_for_url)
@@ -85,8 +85,7 @@ def serve(args: argparse.Namespace) -> int:
     import waitress
 
     from webui import create_app
-    from webui.extensions import HOLDER_KEY
-    from webui.lifecycle import install_reload_signal
+    from webui.lifecycle import HOLDER_KEY, install_reload_signal
 
     try:
         app = create_app({"MODEL_DIR": args.model, "VISION_MODEL_DIR": args.vision_model})
@@ -96,7 +95,7 @@ def serve(args: argparse.Namespace) -> int:
     served = app.extensions[HOLDER_KEY].served
     if served.degraded:
         print(f"warning: DEGRADED: no model could be loaded from '{args.model}' ({served.error}); "
-              "serving the rule-based fallback", file=sys.stderr, flush=True)
+              "serving the rule-based stand-in", file=sys.stderr, flush=True)
     install_reload_signal(app)  # SIGHUP: reload the model now
     model = "degraded" if served.degraded else f"model {served.version}"
     print(f"Serving the chat page at http://{host_for_url}:{args.port} ({model})", flush=True)

@@ -18,31 +18,32 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from webui.extensions import db
-from webui.models import Attachment, Feedback, Message
+from webui.tables import Attachment, Feedback, StoredMessage
 
 
 def feedback_rows(since: datetime | None = None) -> list[dict[str, Any]]:
     """Every rated bot message with its rating, correction, intent, fallback flag, when it was rated
     (``updated_at``) and the user message it answered, oldest first."""
-    user = aliased(Message)
+    user = aliased(StoredMessage)
     previous_user = (
         select(func.max(user.id))
-        .where(user.conversation_id == Message.conversation_id, user.role == "user", user.id < Message.id)
-        .correlate(Message)
+        .where(user.conversation_id == StoredMessage.conversation_id, user.role == "user", user.id < StoredMessage.id)
+        .correlate(StoredMessage)
         .scalar_subquery()
     )
     query = (
-        select(Feedback.rating, Feedback.correction, Feedback.updated_at, Message.id, Message.text, Message.intent,
-               Message.fallback, previous_user.label("question_id"))
-        .join(Message, Message.id == Feedback.message_id)
-        .where(Message.role == "bot")
+        select(Feedback.rating, Feedback.correction, Feedback.updated_at, StoredMessage.id, StoredMessage.text,
+               StoredMessage.intent, StoredMessage.fallback, previous_user.label("question_id"))
+        .join(StoredMessage, StoredMessage.id == Feedback.message_id)
+        .where(StoredMessage.role == "bot")
         .order_by(Feedback.id)
     )
     if since is not None:
         query = query.where(Feedback.updated_at >= since)
     rows = [row._asdict() for row in db.session.execute(query)]
     question_ids = {row["question_id"] for row in rows if row["question_id"] is not None}
-    questions = dict(db.session.execute(select(Message.id, Message.text).where(Message.id.in_(question_ids))).all())
+    questions = dict(db.session.execute(
+        select(StoredMessage.id, StoredMessage.text).where(StoredMessage.id.in_(question_ids))).all())
     with_files = set(db.session.execute(
         select(Attachment.message_id).where(Attachment.message_id.in_(question_ids | {r["id"] for r in rows}))
     ).scalars())

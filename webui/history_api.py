@@ -12,8 +12,8 @@ from webui.auth import owned_by_caller, owner_clause
 from webui.errors import ApiError
 from webui.extensions import db
 from webui.json_body import read_json_object
-from webui.models import Attachment, Conversation, Feedback, Message, utcnow
 from webui.store import conversation_not_found, get_conversation
+from webui.tables import Attachment, Conversation, Feedback, StoredMessage, utcnow
 from webui.uploads import remove_files
 
 bp = Blueprint("history_api", __name__)
@@ -67,12 +67,12 @@ def delete_conversation(conversation_id: str) -> tuple[Response, int]:
     files = db.session.execute(
         select(Attachment.file, Attachment.original).where(Attachment.conversation_id == conversation.id)
     ).all()
-    message_ids = select(Message.id).where(Message.conversation_id == conversation.id)
+    message_ids = select(StoredMessage.id).where(StoredMessage.conversation_id == conversation.id)
     # Explicit deletes, child tables first: SQLite only cascades with foreign keys switched on,
     # and a database made by hand may not have ON DELETE CASCADE.
     db.session.execute(delete(Feedback).where(Feedback.message_id.in_(message_ids)))
     db.session.execute(delete(Attachment).where(Attachment.conversation_id == conversation.id))
-    db.session.execute(delete(Message).where(Message.conversation_id == conversation.id))
+    db.session.execute(delete(StoredMessage).where(StoredMessage.conversation_id == conversation.id))
     db.session.execute(delete(Conversation).where(Conversation.id == conversation.id))
     db.session.commit()
     remove_files(name for row in files for name in row)  # after the commit: a rollback keeps its files
@@ -84,7 +84,7 @@ def message_feedback(message_id: int) -> tuple[Response, int]:
     """Rate one of the bot's messages in the caller's conversations: ``{"rating": 1 | -1, "correction"?}``.
     Rating again replaces the earlier rating."""
     payload = read_json_object()
-    message = db.session.get(Message, message_id)
+    message = db.session.get(StoredMessage, message_id)
     if message is None or message.role != "bot" or not owned_by_caller(message.conversation):
         raise ApiError(404, "message_not_found", "메시지를 찾을 수 없습니다.")
     rating = payload.get("rating")

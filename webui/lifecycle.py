@@ -6,11 +6,11 @@
   the new model and swaps it in when ready, so no request waits for a load. Every gunicorn worker,
   and every machine sharing the folder, picks a promotion up this way by itself.
 - A swap is one reference assignment under a lock; a request keeps the bot it started with
-  (``webui.extensions.get_bot`` remembers it for the request), so a swap never breaks a reply in flight.
+  (``get_bot`` remembers it for the request), so a swap never breaks a reply in flight.
 - One load at a time. A failed load logs an ERROR and keeps serving the model that was there; a
   path that is missing for a moment (a plain directory being moved into the releases) is ignored.
 - No model at start (missing or corrupt directory): the app still starts, **degraded**, serving
-  ``chatbot.degraded.FallbackBot``, and leaves degraded mode by itself once a model appears.
+  ``chatbot.degraded.RuleBasedBot``, and leaves degraded mode by itself once a model appears.
 - ``BOT`` in the config (tests, embedding) serves that object and watches nothing.
 """
 
@@ -25,14 +25,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, g
 
-from webui.extensions import HOLDER_KEY, load_bot
 from webui.releases import as_model_dir, model_version
 
 logger = logging.getLogger(__name__)
+HOLDER_KEY = "chatbot.model"  # app.extensions key of the ModelHolder
 
 DEFAULT_CHECK_SECONDS = 2.0
 RELOAD_TIMEOUT = 300.0  # seconds an explicit reload waits for a load already running
@@ -191,13 +192,13 @@ class ModelHolder:
         from chatbot.model_dir import train_hint
 
         hint = train_hint(self.model_dir)
-        logger.error("DEGRADED: could not load the model from '%s': %s; serving the rule-based fallback. "
+        logger.error("DEGRADED: could not load the model from '%s': %s; serving the rule-based stand-in. "
                      "Train one with: %s", self.model_dir, reason, hint)
         bot = self._served.bot
-        if bot is None:  # the first failure: make the fallback once (it may load the image model)
-            from chatbot.degraded import FallbackBot
+        if bot is None:  # the first failure: make the stand-in once (it may load the image model)
+            from chatbot.degraded import RuleBasedBot
 
-            bot = FallbackBot.create(reason, self.vision_model_dir)
+            bot = RuleBasedBot.create(reason, self.vision_model_dir)
         bot.reason = reason
         with self._lock:
             self._served, self.last_error = Served(bot, None, self.model_dir, None, _now(), True, reason), reason
@@ -225,7 +226,7 @@ def model_identity(model_dir: str | None) -> tuple[str, tuple] | None:
 
 
 def default_loader(model_dir: str, vision_model_dir: str | None) -> Any:
-    """The library's ``Bot.load`` (through ``webui.extensions.load_bot``)."""
+    """The library's ``Bot.load`` (through ``load_bot``)."""
     return load_bot(model_dir, vision_model_dir)
 
 
@@ -279,3 +280,29 @@ def _bot_version(bot: Any) -> str | None:
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
+
+def load_bot(model_dir: str | Path, vision_model: str | Path | None = None) -> Any:
+    """Load a trained model directory with the library's ``Bot.load``, with the ``/image`` model when given;
+    ``chatbot.model_dir.ModelNotFound`` when there is none."""
+    # Imported here so that the web app (and its tests) import without the library.
+    from chatbot.bot import Bot
+    from chatbot.model_dir import ModelDir
+
+    path = ModelDir(model_dir).require().path
+
+    logger.info("Loading the chatbot model from %s", path)
+    return Bot.load(path, vision_model)
+
+
+def get_bot() -> Any:
+    """The bot serving the current request: the holder's current one, remembered for the request so
+    that a model swapped in meanwhile never changes the bot under a reply in flight."""
+    bot = g.get("chatbot_bot")
+    if bot is None:
+        bot = g.chatbot_bot = get_holder().current()
+    return bot
+
+
+def get_holder() -> Any:
+    """The current app's ``webui.lifecycle.ModelHolder``."""
+    return current_app.extensions[HOLDER_KEY]

@@ -13,8 +13,7 @@ from typing import Any
 from flask import current_app
 
 from webui.errors import ApiError
-from webui.extensions import get_holder
-from webui.lifecycle import ReloadError
+from webui.lifecycle import ReloadError, get_holder
 from webui.releases import ReleaseError, promote
 
 logger = logging.getLogger(__name__)

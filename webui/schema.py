@@ -35,7 +35,7 @@ def ensure_schema(app: Flask) -> None:
     """Attach Flask-Migrate, and bring the database to the newest revision unless ``AUTO_MIGRATE`` is off
     or ``SCHEMA_READY`` is set."""
     with app.app_context():
-        from webui import models  # noqa: F401  (the tables must be known to the metadata)
+        import webui.tables  # noqa: F401  (the tables must be known to the metadata)
 
         migrate.init_app(app, db)
         if not app.config["AUTO_MIGRATE"] or app.config["SCHEMA_READY"]:

@@ -22,19 +22,20 @@ from webui.auth import new_owner, owned_by_caller
 from webui.database import write_lock
 from webui.errors import ApiError
 from webui.extensions import db
-from webui.models import Attachment, Conversation, Message, new_conversation_id, utcnow
+from webui.tables import Attachment, Conversation, StoredMessage, new_conversation_id, utcnow
 
 TITLE_CHARS = 40
 IMAGE_TITLE = "이미지"  # the title of a conversation opened by a picture without text
 
 OWNED_CONVERSATION = select(Conversation.id, Conversation.user_id, Conversation.guest_key).where(
     Conversation.id == bindparam("key"))
-HISTORY = (select(Message.role, Message.text).where(Message.conversation_id == bindparam("conversation_id"))
-           .order_by(Message.id.desc()).limit(bindparam("limit", type_=Integer)))
+HISTORY = (select(StoredMessage.role, StoredMessage.text)
+           .where(StoredMessage.conversation_id == bindparam("conversation_id"))
+           .order_by(StoredMessage.id.desc()).limit(bindparam("limit", type_=Integer)))
 INSERT_CONVERSATION = insert(Conversation)
 TOUCH_CONVERSATION = update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(
     updated_at=bindparam("now"))
-INSERT_MESSAGES = insert(Message).returning(Message.id, sort_by_parameter_order=True)
+INSERT_MESSAGES = insert(StoredMessage).returning(StoredMessage.id, sort_by_parameter_order=True)
 INSERT_ATTACHMENTS = insert(Attachment)
 
 

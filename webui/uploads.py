@@ -17,7 +17,7 @@ from flask import Blueprint, Response, abort, current_app, send_from_directory
 from sqlalchemy import or_, select
 
 from webui.extensions import db
-from webui.models import Attachment
+from webui.tables import Attachment
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What every bot does before its own answer: check a message, and run it as a chat command when it is one.
 
-Shared by ``chatbot.bot.Bot`` (a trained pipeline) and ``chatbot.degraded.FallbackBot`` (keyword
+Shared by ``chatbot.bot.Bot`` (a trained pipeline) and ``chatbot.degraded.RuleBasedBot`` (keyword
 rules while no model loads), so both treat pictures, tables, ``/commands`` and forecast requests alike.
 """
 

@@ -1,16 +1,16 @@
-"""The rule-based fallback bot of degraded mode: keyword rules, the polite default, commands, validation."""
+"""The rule-based stand-in bot of degraded mode: keyword rules, the polite default, commands, validation."""
 
 from __future__ import annotations
 
 import pytest
 
-from chatbot.degraded import SOURCE, FallbackBot
+from chatbot.degraded import SOURCE, RuleBasedBot
 from chatbot.reply import Reply
 
 
 @pytest.fixture
-def fallback() -> FallbackBot:
-    return FallbackBot("no model")
+def fallback() -> RuleBasedBot:
+    return RuleBasedBot("no model")
 
 
 @pytest.mark.parametrize(("text", "intent"), [
@@ -39,7 +39,7 @@ def test_anything_else_gets_the_polite_being_prepared_reply(fallback):
 
 
 def test_the_default_mentions_pictures_only_when_the_image_model_loaded():
-    assert "사진" in FallbackBot("no model", vision=object()).reply("음...").text
+    assert "사진" in RuleBasedBot("no model", vision=object()).reply("음...").text
 
 
 def test_commands_still_run_without_a_trained_model(fallback):
@@ -62,6 +62,6 @@ def test_it_validates_like_the_real_bot(fallback, text, error):
 
 
 def test_it_says_it_is_degraded_and_keeps_the_reason():
-    bot = FallbackBot.create("pipeline.yaml is missing", vision_model="/nonexistent/vision")
+    bot = RuleBasedBot.create("pipeline.yaml is missing", vision_model="/nonexistent/vision")
     assert bot.degraded and bot.reason == "pipeline.yaml is missing" and bot.vision is None
     assert bot.meta["tokenizer"] is None and "greet" in bot.meta["intents"]

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from webui.auth import role_required
 from webui.extensions import db
-from webui.models import Conversation, Feedback, Message, User
+from webui.tables import Conversation, Feedback, StoredMessage, User
 
 
 def api(client, method: str, path: str, body=None, **kwargs):
@@ -143,7 +143,7 @@ def test_rename_and_delete_a_conversation(app: Flask, client):
     assert client.get(f"/api/conversations/{cid}").status_code == 404
     assert api(client, "DELETE", f"/api/conversations/{cid}").status_code == 404
     with app.app_context():
-        for table in (Conversation, Message, Feedback):
+        for table in (Conversation, StoredMessage, Feedback):
             assert db.session.scalar(select(func.count()).select_from(table)) == 0
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from webui import create_app
 from webui.database import fix_database_uri
 from webui.extensions import db
-from webui.models import Conversation, Message
+from webui.tables import Conversation, StoredMessage
 
 
 def post(client, message, conversation_id=None):
@@ -139,7 +139,7 @@ def test_a_failing_bot_writes_nothing_and_answers_json_500(app, client, fake_bot
     assert "Traceback" not in response.get_data(as_text=True)
     assert any(record.exc_info for record in caplog.records)  # the traceback goes to the log
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Message)) == 0
+        assert db.session.scalar(select(func.count()).select_from(StoredMessage)) == 0
         assert db.session.scalar(select(func.count()).select_from(Conversation)) == 0
 
 
@@ -174,7 +174,7 @@ def test_database_url_environment_variable_is_honoured(tmp_path, monkeypatch, fa
     assert app.test_client().post("/api/chat", json={"message": "안녕"}).status_code == 200
     assert db_file.is_file()
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Message)) == 2
+        assert db.session.scalar(select(func.count()).select_from(StoredMessage)) == 2
 
 
 def test_postgres_scheme_is_rewritten_for_sqlalchemy():

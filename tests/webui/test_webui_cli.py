@@ -79,7 +79,7 @@ def test_serve_prints_the_url_and_hands_the_app_to_waitress(tmp_path, monkeypatc
 
 def test_webui_imports_without_the_library_or_torch():
     code = (
-        "import sys, webui, webui.api, webui.chat, webui.cli, webui.models, webui.errors\n"
+        "import sys, webui, webui.api, webui.chat, webui.cli, webui.tables, webui.errors\n"
         "bad = [m for m in ('torch', 'tokenizers', 'chatbot', 'waitress') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )

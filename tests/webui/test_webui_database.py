@@ -18,7 +18,7 @@ from tests.webui.test_webui_postgres import same_browser
 from webui import create_app, database, settings
 from webui.database import postgres_engine_options
 from webui.extensions import db
-from webui.models import Conversation, Message
+from webui.tables import Conversation, StoredMessage
 
 
 def test_concurrent_threads_write_without_errors_or_losses(database_uri, fake_bot):
@@ -37,7 +37,7 @@ def test_concurrent_threads_write_without_errors_or_losses(database_uri, fake_bo
         statuses = [status for result in pool.map(write, range(8)) for status in result]
     assert statuses == [200] * 48
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Message)) == 2 * (1 + 48)
+        assert db.session.scalar(select(func.count()).select_from(StoredMessage)) == 2 * (1 + 48)
 
 
 WRITER = textwrap.dedent("""
@@ -86,7 +86,7 @@ def test_worker_processes_write_to_one_sqlite_file_at_once(tmp_path, fake_bot):
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "BOT": fake_bot})
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Conversation)) == 3
-        texts = db.session.scalars(select(Message.text).where(Message.role == "user")).all()
+        texts = db.session.scalars(select(StoredMessage.text).where(StoredMessage.role == "user")).all()
     assert sorted(texts) == sorted(f"p{n}-{i}" for n in range(3) for i in range(20))
 
 

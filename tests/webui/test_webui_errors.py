@@ -142,7 +142,7 @@ def test_bad_requests_store_nothing(app, client):
     from sqlalchemy import func, select
 
     from webui.extensions import db
-    from webui.models import Conversation
+    from webui.tables import Conversation
 
     for case in BAD_REQUESTS:
         getattr(client, case[1])(case[2], **case[3])
@@ -167,8 +167,7 @@ def test_the_bots_own_value_error_maps_to_400(app, client, caplog):
         def reply(self, text, context=None):
             raise ValueError("rejected by the library")
 
-    from webui.extensions import HOLDER_KEY
-    from webui.lifecycle import ModelHolder
+    from webui.lifecycle import HOLDER_KEY, ModelHolder
 
     app.extensions[HOLDER_KEY] = ModelHolder(None, bot=StrictBot())
     caplog.set_level(logging.ERROR)

@@ -14,7 +14,7 @@ import pytest
 
 from chatbot.reply import Reply
 from webui import create_app
-from webui.extensions import HOLDER_KEY
+from webui.lifecycle import HOLDER_KEY
 from webui.releases import model_version
 
 
@@ -177,7 +177,7 @@ def test_a_corrupt_model_starts_degraded_then_recovers_when_a_model_appears(tmp_
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("DEGRADED")]
     assert len(lines) == 1
     assert lines[0].startswith(f"DEGRADED: could not load the model from '{served}': ")
-    assert "serving the rule-based fallback. Train one with: python -m chatbot train" in lines[0]
+    assert "serving the rule-based stand-in. Train one with: python -m chatbot train" in lines[0]
     client = app.test_client()
     health = client.get("/healthz")
     assert health.status_code == 200

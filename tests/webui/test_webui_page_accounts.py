@@ -11,7 +11,7 @@ from flask import Flask
 
 import webui
 from webui.extensions import db
-from webui.models import User
+from webui.tables import User
 
 STATIC = Path(webui.__file__).parent / "static"
 NEW_SCRIPTS = [STATIC / "conversations.js", STATIC / "feedback.js", STATIC / "announce.js", STATIC / "drawpad.js"]

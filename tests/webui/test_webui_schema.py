@@ -12,8 +12,8 @@ from sqlalchemy import func, inspect, select
 
 from webui import create_app
 from webui.extensions import db
-from webui.models import Conversation, Message
 from webui.schema import MIGRATIONS
+from webui.tables import Conversation, StoredMessage
 
 
 def head_revision(app) -> str:
@@ -62,7 +62,7 @@ def test_a_database_from_before_migrations_is_upgraded_with_its_messages(tmp_pat
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "BOT": fake_bot})
     assert head_revision(app) == "0002"
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Message)) == 1
+        assert db.session.scalar(select(func.count()).select_from(StoredMessage)) == 1
         conversation = db.session.execute(select(Conversation)).scalar_one()
         assert conversation.title == "예전 대화" and conversation.user_id is None and conversation.guest_key is None
         assert "user_id" in {c["name"] for c in inspect(db.engine).get_columns("conversations")}
@@ -75,4 +75,4 @@ def test_starting_twice_changes_nothing(tmp_path, fake_bot):
     second = create_app(config)
     assert head_revision(second) == "0002"
     with second.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Message)) == 2
+        assert db.session.scalar(select(func.count()).select_from(StoredMessage)) == 2

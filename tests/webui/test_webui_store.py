@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from webui.extensions import db
-from webui.models import Conversation, Message
 from webui.store import Exchange, owned_conversation, recent_history, store_exchange
+from webui.tables import Conversation, StoredMessage
 
 
 def reply(text):
@@ -36,7 +36,7 @@ def test_a_failed_step_stores_nothing(app):
     with app.test_request_context():
         with pytest.raises(IntegrityError):
             store_exchange(Exchange(None, "안녕", reply(None)))  # the bot's text may not be NULL
-        assert (count(Conversation), count(Message)) == (0, 0)
+        assert (count(Conversation), count(StoredMessage)) == (0, 0)
 
 
 def test_someone_elses_or_a_malformed_id_is_nobodys(app):

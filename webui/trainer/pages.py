@@ -17,7 +17,7 @@ from wtforms import BooleanField, HiddenField
 from webui.account_pages import PageForm, PostForm
 from webui.auth import role_required
 from webui.errors import ApiError
-from webui.extensions import get_holder
+from webui.lifecycle import get_holder
 from webui.promotion import promote_and_reload, require_model_path
 from webui.trainer.blueprint import bp
 from webui.trainer.corpora import (

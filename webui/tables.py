@@ -96,8 +96,8 @@ class Conversation(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     title: Mapped[str] = mapped_column(String(200), default="")
-    messages: Mapped[list[Message]] = relationship(
-        back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
+    messages: Mapped[list[StoredMessage]] = relationship(
+        back_populates="conversation", order_by="StoredMessage.id", cascade="all, delete-orphan"
     )
 
     def summary(self) -> dict[str, Any]:
@@ -114,7 +114,7 @@ class Conversation(db.Model):
         return {**self.summary(), "messages": [m.to_dict() for m in self.messages]}
 
 
-class Message(db.Model):
+class StoredMessage(db.Model):
     """One line of a conversation, said by the user or by the bot."""
 
     __tablename__ = "messages"
@@ -170,7 +170,7 @@ class Feedback(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
-    message: Mapped[Message] = relationship(back_populates="feedback")
+    message: Mapped[StoredMessage] = relationship(back_populates="feedback")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -195,7 +195,7 @@ class Attachment(db.Model):
     data: Mapped[str] = mapped_column(Text, default="{}")  # JSON: width, height, alt, labels, model...
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    message: Mapped[Message] = relationship(back_populates="attachments")
+    message: Mapped[StoredMessage] = relationship(back_populates="attachments")
 
     def to_dict(self) -> dict[str, Any]:
         """The API's attachment item: ``{"type", ...}``, with URLs for pictures."""
