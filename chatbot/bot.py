@@ -12,6 +12,7 @@ import sklearn
 from chatbot.commands.routing import route_message
 from chatbot.message import Message
 from chatbot.message_input import MAX_MESSAGE_CHARS
+from chatbot.nlp.normalize import normalize
 from chatbot.pipeline import Pipeline
 from chatbot.reply import Reply
 
@@ -40,6 +41,11 @@ class Bot:
         bot.pipeline.process(Message(text="안녕하세요"))
         return bot
 
+    def normalize(self, text: str) -> str:
+        """``text`` as this model's normalizer stage makes it (its ``max_repeat``), or with the defaults."""
+        step = self.pipeline.find("normalizer")
+        return normalize(text, step.params["max_repeat"]) if step is not None else normalize(text)
+
     @property
     def meta(self) -> dict[str, Any]:
         return self.pipeline.meta
@@ -54,13 +60,13 @@ class Bot:
         message (``{"data": bytes, "name": filename}``), goes to ``/forecast`` the same way, and
         so does a plain message that asks for a forecast of the numbers in it. A message that cannot be
         answered (empty, too long, not text) raises ``chatbot.errors.InputError``."""
-        command_reply, _, context = route_message(self, text, context, image, table)
+        command_reply, normalized, context = route_message(self, text, context, image, table, self.normalize)
         if command_reply is not None:
             return command_reply
         # The pipeline's own components built these inputs, so scikit-learn's per-call parameter
         # and finiteness checks (a third of a reply's time) are skipped while serving.
         with self._lock, sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            message = self.pipeline.process(Message(text=text, context=context))
+            message = self.pipeline.process(Message(text=text, normalized=normalized, context=context))
         return Reply(
             text=message.reply or "",
             intent=message.intent,

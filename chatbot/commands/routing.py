@@ -6,6 +6,7 @@ rules while no model loads), so both treat pictures, tables, ``/commands`` and f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chatbot.commands import run_command
@@ -18,7 +19,8 @@ __all__ = ["MAX_MESSAGE_CHARS", "route_message"]
 
 
 def route_message(bot: Any, text: str, context: dict[str, Any] | None = None, image: Any = None,
-                  table: dict[str, Any] | None = None) -> tuple[Reply | None, str, dict[str, Any]]:
+                  table: dict[str, Any] | None = None,
+                  normalizer: Callable[[str], str] = normalize) -> tuple[Reply | None, str, dict[str, Any]]:
     """Validate ``text`` and answer it with a command when it is one; returns the command's reply (None
     when the bot must answer itself), the normalised text and a copy of ``context``.
 
@@ -27,10 +29,11 @@ def route_message(bot: Any, text: str, context: dict[str, Any] | None = None, im
     text says; the text may then be empty. ``table``, a CSV file (``{"data": bytes, "name": filename}``),
     goes to ``/forecast`` the same way, and so does a plain message that asks for a forecast of the
     numbers in it. A message that cannot be answered raises ``chatbot.errors.InputError`` (also a
-    TypeError when ``text`` is not a string)."""
+    TypeError when ``text`` is not a string). ``normalizer`` is the bot's own (a pipeline's normalizer
+    stage with its parameters), so the text is normalised once, here, for commands and pipeline alike."""
     text = check_message(text, allow_empty=image is not None or table is not None)
     context = dict(context or {})
-    normalized = normalize(text)
+    normalized = normalizer(text)
     if image is not None:
         context["image"] = getattr(image, "image", image)
         return run_command("/image " + normalized, bot, context), normalized, context

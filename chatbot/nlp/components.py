@@ -15,14 +15,18 @@ DEFAULT_STOPWORDS = Path(__file__).parent / "data" / "stopwords.txt"
 
 
 class Normalizer(Component):
-    """Unicode NFC, full-width forms, whitespace and long repeats (see ``normalize``)."""
+    """Unicode NFC, full-width forms, whitespace and long repeats (see ``normalize``).
+
+    A message that arrives normalised (``Bot.reply`` normalises once, at the input boundary, with this
+    stage's parameters) is kept as it is."""
 
     name = "normalizer"
     provides = ("normalized",)
     defaults = {"max_repeat": 2}
 
     def process(self, message: Message) -> Message:
-        message.normalized = normalize(message.text, self.params["max_repeat"])
+        if not message.normalized:
+            message.normalized = normalize(message.text, self.params["max_repeat"])
         return message
 
 

@@ -161,3 +161,21 @@ def test_reply_fields_are_plain_python_types(bot: Bot):
     assert type(reply.intent) is str, type(reply.intent)
     assert type(reply.confidence) is float
     assert type(reply.fallback) is bool
+
+
+def test_text_is_normalised_once_with_the_models_own_normalizer(bot: Bot, monkeypatch):
+    """Routing normalises the message with the pipeline's normalizer stage, and that stage keeps it."""
+    import chatbot.nlp.components as nlp_components
+
+    step = bot.pipeline.find("normalizer")
+    assert step is not None
+    calls = []
+    original = nlp_components.normalize
+    monkeypatch.setattr(nlp_components, "normalize", lambda *a, **k: calls.append(a) or original(*a, **k))
+    monkeypatch.setitem(step.params, "max_repeat", 3)
+    seen = []
+    original_process = type(step).process
+    monkeypatch.setattr(type(step), "process", lambda self, m: seen.append(m.normalized) or original_process(self, m))
+    bot.reply("ㅋㅋㅋㅋㅋㅋ 고마워요!!!!!")
+    assert seen == ["ㅋㅋㅋ 고마워요!!!"]  # the stage's max_repeat, applied before the stage ran
+    assert calls == []  # and the stage did not normalise again
