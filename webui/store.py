@@ -4,7 +4,7 @@ the one transaction that writes a chat exchange.
 Every lookup is filtered by owner (``webui.auth``), so another owner's conversation reads as missing.
 The chat path runs prebuilt Core statements on the session's connection: building a statement and
 its cache key, and the ORM's unit of work around it, cost more CPU than SQLite took to run them
-(docs/benchmarks.md, "Issue 7" and "the chat request at the floor").
+(docs/benchmarks.md, "throughput, load and crash" and "the chat request at the floor").
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ class Seq2SeqResponder(Responder):
     defaults = {
         **Responder.defaults,
         "ood_label": "OOD",
-        # Defaults chosen on ChatbotData for a 2-core CPU (docs/benchmarks.md, issue 3): a one-layer
+        # Defaults chosen on ChatbotData for a 2-core CPU (docs/benchmarks.md, the seq2seq section): a one-layer
         # network without input feeding and with Luong attention trains 2.5x faster per step than
         # two layers with Bahdanau and input feeding, and full teacher forcing without label
         # smoothing lets it memorise the answers that held-out questions share. On a GPU, raise

@@ -13,7 +13,7 @@ LOAD_CLIENTS = 32
 
 
 def load_seconds() -> float:
-    """How long each load run lasts: ``LOAD_SECONDS`` (default 60, as issue 7 asks)."""
+    """How long each load run lasts: ``LOAD_SECONDS`` (default 60 s, the length of run the deployment figures quote)."""
     return float(os.environ.get("LOAD_SECONDS", "60"))
 
 
