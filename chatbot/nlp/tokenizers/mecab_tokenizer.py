@@ -15,7 +15,9 @@ class MecabTokenizer(Tokenizer):
         try:
             import mecab
         except ImportError as exc:
-            raise TokenizerUnavailable("mecab needs python-mecab-ko: pip install python-mecab-ko") from exc
+            raise TokenizerUnavailable(
+                "mecab needs python-mecab-ko: pip install python-mecab-ko (wheels exist for Python 3.11 "
+                "and 3.12 only; on a newer Python use the default kiwi backend)") from exc
         self._mecab = mecab.MeCab()
 
     def tokenize(self, text: str) -> list[Token]:
