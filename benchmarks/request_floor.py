@@ -6,15 +6,22 @@ In one run, with the same client (``benchmarks/api_latency.py``'s: one persisten
 guest conversation and its session cookie per client), the script serves in turn
 
 - **bare**: a Flask app under waitress that parses the JSON body and commits two rows to SQLite in
-  WAL mode (``synchronous=NORMAL``, as the real app), the least any chat request must cost;
+  WAL mode (``synchronous=NORMAL``, as the real app);
+- **floor**: the same bare app that also reads the conversation's last messages and answers with
+  ``Bot.reply`` (``--model``): the least any chat request must cost, served as the real one is;
 - **real**: the chat server itself (``python -m chatbot serve``, waitress, ``--model``), rate limits
   off as in ``api_latency.py``;
 
-and measures **pipeline**: ``Bot.reply`` on the same messages, with a conversation's history, in
-this process. Server CPU per request is the server process's CPU seconds (``/proc``) over the
-measured requests, divided by their number; the pipeline's is ``time.process_time`` per reply.
-``--rounds`` repeats the three, interleaved, so a busy moment of a shared machine shows up as
-spread rather than as a result. The figure to watch is ``ratio``: real / (bare + pipeline).
+and measures **pipeline**: ``Bot.reply`` on the same messages, with a conversation's history, in a
+loop in this process. Server CPU per request is the server process's CPU seconds (``/proc``) over
+the measured requests, divided by their number; the pipeline's is ``time.process_time`` per reply.
+``--rounds`` repeats the four, interleaved, so a busy moment of a shared machine shows up as spread
+rather than as a result.
+
+The figure to watch is ``ratio``: real / floor. ``ratio_in_process``, real / (bare + pipeline),
+adds a figure measured in a tight loop to one measured in a server: the same replies cost more
+CPU in a server, whose requests interleave with the HTTP work, the client and one another (caches,
+thread switches), so even the floor server is well above bare + pipeline (``floor_over_sum``).
 """
 
 from __future__ import annotations
@@ -43,13 +50,16 @@ from benchmarks.server_process import HOST, free_port, log_tail, proc_stats, sto
 PACKAGES = ("flask", "flask-sqlalchemy", "flask-login", "sqlalchemy", "waitress", "kiwipiepy")
 DEFAULT_MODEL = REPO_ROOT / "models" / "default"
 HISTORY_TURNS = 10  # the real app's HISTORY_MESSAGES: the pipeline gets as much context as it does there
+RATIOS = ("ratio", "ratio_in_process", "floor_over_sum")
 
 
 # ---------------------------------------------------------------- the bare app
 
 
-def bare_app(database: Path) -> Any:
-    """Flask, one route: parse the JSON, commit the message and an echo to SQLite (WAL), answer JSON."""
+def bare_app(database: Path, bot: Any = None) -> Any:
+    """Flask, one route: parse the JSON, commit the message and an echo to SQLite (WAL), answer JSON.
+
+    With ``bot``, the reply is ``bot.reply`` given the conversation's last ``HISTORY_TURNS`` messages."""
     import uuid
 
     from flask import Flask, jsonify, request
@@ -67,6 +77,7 @@ def bare_app(database: Path) -> Any:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, conversation_id TEXT, "
                       "role TEXT, text TEXT, created_at TEXT)")
+        conn.execute("CREATE INDEX IF NOT EXISTS messages_conversation ON messages (conversation_id, id)")
     app = Flask("bare")
 
     @app.get("/healthz")
@@ -77,22 +88,33 @@ def bare_app(database: Path) -> Any:
     def chat() -> Any:
         payload = json.loads(request.get_data())
         conversation_id = payload.get("conversation_id") or uuid.uuid4().hex
-        now = time.strftime("%Y-%m-%dT%H:%M:%S")
         conn = connection()
+        reply = "echo"
+        if bot is not None:
+            rows = conn.execute("SELECT role, text FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?",
+                                (conversation_id, HISTORY_TURNS)).fetchall()
+            reply = bot.reply(payload["message"], {"conversation_id": conversation_id, "history": rows[::-1]}).text
+        now = time.strftime("%Y-%m-%dT%H:%M:%S")
         conn.executemany("INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, ?, ?, ?)",
                          [(conversation_id, "user", payload["message"], now),
-                          (conversation_id, "bot", "echo", now)])
+                          (conversation_id, "bot", reply, now)])
         conn.commit()
-        return jsonify({"conversation_id": conversation_id, "reply": "echo"})
+        return jsonify({"conversation_id": conversation_id, "reply": reply})
 
     return app
 
 
-def serve_bare(port: int, database: Path, threads: int) -> None:
-    """The bare app under waitress, as the real server runs (``python benchmarks/request_floor.py --serve-bare``)."""
+def serve_bare(port: int, database: Path, threads: int, model: Path | None = None) -> None:
+    """The bare app under waitress, as the real server runs (``python benchmarks/request_floor.py --serve-bare``);
+    with ``model``, the floor app (the bare app answering with that model's bot)."""
     import waitress
 
-    waitress.serve(bare_app(database), host=HOST, port=port, threads=threads)
+    bot = None
+    if model is not None:
+        from chatbot.bot import Bot
+
+        bot = Bot.load(model)
+    waitress.serve(bare_app(database, bot), host=HOST, port=port, threads=threads)
 
 
 # ---------------------------------------------------------------- one server, measured
@@ -130,11 +152,12 @@ def measure_server(name: str, command: list[str], port: int, env: dict[str, str]
             "requests_per_second": round(done / wall, 1)}
 
 
-def measure_bare(args: argparse.Namespace, workdir: Path, round_: int) -> dict[str, Any]:
+def measure_bare(args: argparse.Namespace, workdir: Path, round_: int, with_bot: bool = False) -> dict[str, Any]:
+    name = "floor" if with_bot else "bare"
     port = free_port()
     command = [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port),
-               str(workdir / f"bare-{round_}.db"), str(args.server_threads)]
-    return measure_server("bare", command, port, {**os.environ, "PYTHONUNBUFFERED": "1"}, args, workdir)
+               str(workdir / f"{name}-{round_}.db"), str(args.server_threads)] + ([str(args.model)] if with_bot else [])
+    return measure_server(name, command, port, {**os.environ, "PYTHONUNBUFFERED": "1"}, args, workdir)
 
 
 def measure_real(args: argparse.Namespace, workdir: Path, round_: int) -> dict[str, Any]:
@@ -172,21 +195,27 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     for round_ in range(1, args.rounds + 1):
         log(f"round {round_}/{args.rounds}: bare app ...")
         bare = measure_bare(args, workdir, round_)
+        log(f"round {round_}/{args.rounds}: floor app (bare app + bot) ...")
+        floor_app = measure_bare(args, workdir, round_, with_bot=True)
         log(f"round {round_}/{args.rounds}: real app ...")
         real = measure_real(args, workdir, round_)
         log(f"round {round_}/{args.rounds}: pipeline in process ...")
         pipeline = measure_pipeline(bot, args.requests)
-        floor = bare["cpu_ms_per_request"] + pipeline["cpu_ms_per_request"]
-        rounds.append({"round": round_, "bare": bare, "real": real, "pipeline": pipeline,
-                       "ratio": round(real["cpu_ms_per_request"] / floor, 2)})
-        log(f"  bare {bare['cpu_ms_per_request']:.2f} ms, real {real['cpu_ms_per_request']:.2f} ms, "
-            f"pipeline {pipeline['cpu_ms_per_request']:.2f} ms: ratio {rounds[-1]['ratio']:.2f}")
+        in_loop = bare["cpu_ms_per_request"] + pipeline["cpu_ms_per_request"]
+        rounds.append({"round": round_, "bare": bare, "floor": floor_app, "real": real, "pipeline": pipeline,
+                       "ratio": round(real["cpu_ms_per_request"] / floor_app["cpu_ms_per_request"], 2),
+                       "ratio_in_process": round(real["cpu_ms_per_request"] / in_loop, 2),
+                       "floor_over_sum": round(floor_app["cpu_ms_per_request"] / in_loop, 2)})
+        log(f"  bare {bare['cpu_ms_per_request']:.2f} ms, floor {floor_app['cpu_ms_per_request']:.2f} ms, "
+            f"real {real['cpu_ms_per_request']:.2f} ms, pipeline {pipeline['cpu_ms_per_request']:.2f} ms: "
+            f"ratio {rounds[-1]['ratio']:.2f} (in process {rounds[-1]['ratio_in_process']:.2f})")
 
     def spread(key: str) -> dict[str, float]:
-        values = [r[key] if key == "ratio" else r[key]["cpu_ms_per_request"] for r in rounds]
+        values = [r[key] if key in RATIOS else r[key]["cpu_ms_per_request"] for r in rounds]
         return {"min": min(values), "median": round(statistics.median(values), 3), "max": max(values)}
 
-    return {"rounds": rounds, "summary": {key: spread(key) for key in ("bare", "real", "pipeline", "ratio")}}
+    keys = ("bare", "floor", "real", "pipeline", *RATIOS)
+    return {"rounds": rounds, "summary": {key: spread(key) for key in keys}}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -211,7 +240,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--serve-bare"]:  # the bare server's own process
-        serve_bare(int(argv[1]), Path(argv[2]), int(argv[3]))
+        serve_bare(int(argv[1]), Path(argv[2]), int(argv[3]), Path(argv[4]) if len(argv) > 4 else None)
         return 0
     args = parse_args(argv)
     args.model = args.model.resolve()
@@ -222,9 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the `finally` that stops a server runs
     with tempfile.TemporaryDirectory(prefix="request_floor_") as workdir:
         result = benchmark(args, Path(workdir))
-    rows = [[r["round"], r["bare"]["cpu_ms_per_request"], r["real"]["cpu_ms_per_request"],
-             r["pipeline"]["cpu_ms_per_request"], r["ratio"]] for r in result["rounds"]]
-    markdown = markdown_table(["round", "bare ms", "real ms", "pipeline ms", "real / (bare + pipeline)"], rows)
+    rows = [[r["round"], r["bare"]["cpu_ms_per_request"], r["pipeline"]["cpu_ms_per_request"],
+             r["floor"]["cpu_ms_per_request"], r["real"]["cpu_ms_per_request"], r["ratio"], r["ratio_in_process"]]
+            for r in result["rounds"]]
+    markdown = markdown_table(["round", "bare ms", "pipeline ms", "floor ms", "real ms", "real / floor",
+                               "real / (bare + pipeline)"], rows)
     log("\n" + markdown + "\n")
     emit({"benchmark": "request_floor", "parameters": arguments_dict(args), "environment": environment(PACKAGES),
           **result, "table_markdown": markdown}, args.out)
