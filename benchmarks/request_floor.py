@@ -15,8 +15,10 @@ guest conversation and its session cookie per client), the script serves in turn
 and measures **pipeline**: ``Bot.reply`` on the same messages, with a conversation's history, in a
 loop in this process. Server CPU per request is the server process's CPU seconds (``/proc``) over
 the measured requests, divided by their number; the pipeline's is ``time.process_time`` per reply.
-``--rounds`` repeats the four, interleaved, so a busy moment of a shared machine shows up as spread
-rather than as a result.
+The three servers run side by side, and each round sends its requests in ``--bursts`` turns of
+every server and the pipeline, so that a busy moment of a shared machine falls on all four alike
+instead of on whichever ran then; ``--rounds`` repeats it all with fresh servers, and the spread
+between rounds is the noise left.
 
 The figure to watch is ``ratio``: real / floor. ``ratio_in_process``, real / (bare + pipeline),
 adds a figure measured in a tight loop to one measured in a server: the same replies cost more
@@ -37,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -117,74 +120,135 @@ def serve_bare(port: int, database: Path, threads: int, model: Path | None = Non
     waitress.serve(bare_app(database, bot), host=HOST, port=port, threads=threads)
 
 
-# ---------------------------------------------------------------- one server, measured
+# ---------------------------------------------------------------- the servers, measured side by side
 
 
-def measure_server(name: str, command: list[str], port: int, env: dict[str, str], args: argparse.Namespace,
-                   workdir: Path) -> dict[str, Any]:
-    """Start ``command``, warm it up, send the measured requests; server CPU ms per request."""
-    server_log = workdir / f"{name}.log"
-    with server_log.open("wb") as log_file:
-        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, start_new_session=True)
-    clients: list[Client] = []
+@dataclass
+class Served:
+    """One server under test, its clients, and the CPU seconds and requests of its measured bursts."""
+
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+    clients: list[Client] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    requests: int = 0
+    wall_seconds: float = 0.0
+
+
+def start_server(name: str, command: list[str], port: int, env: dict[str, str], args: argparse.Namespace,
+                 workdir: Path) -> Served:
+    """Start ``command``, wait for ``/healthz``, connect the clients and send the warm-up requests."""
+    log_path = workdir / f"{name}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    served = Served(name, process, log_path)
     try:
-        wait_until_ready(server, port, args.startup_timeout)
-        clients = [Client(i, port, args.request_timeout) for i in range(args.clients)]
-        run_phase(clients, split(max(args.warmup, args.clients), args.clients), args.max_seconds, measured=False)
-        before = proc_stats(server.pid)
-        wall, _ = run_phase(clients, split(args.requests, args.clients), args.max_seconds, measured=True)
-        after = proc_stats(server.pid)
+        wait_until_ready(process, port, args.startup_timeout)
+        served.clients = [Client(i, port, args.request_timeout) for i in range(args.clients)]
+        run_phase(served.clients, split(max(args.warmup, args.clients), args.clients), args.max_seconds,
+                  measured=False)
     except RuntimeError as exc:
-        raise SystemExit(f"error: {exc}\n--- {name} server log ---\n{log_tail(server_log)}") from exc
-    finally:
-        for client in clients:
-            client.close()
-        stop(server)
-    done = sum(len(c.latencies_ms) for c in clients)
-    errors = [e for c in clients for e in c.errors]
-    if errors:
-        raise SystemExit(f"error: {len(errors)} {name} requests failed, e.g. {errors[0]}\n{log_tail(server_log)}")
+        stop(process)
+        raise SystemExit(f"error: {exc}\n--- {name} server log ---\n{log_tail(log_path)}") from exc
+    return served
+
+
+def burst(served: Served, requests: int, args: argparse.Namespace) -> None:
+    """Send ``requests`` measured requests and add the server's CPU seconds over them."""
+    before = proc_stats(served.process.pid)
+    wall, _ = run_phase(served.clients, split(requests, args.clients), args.max_seconds, measured=True)
+    after = proc_stats(served.process.pid)
     if "cpu_seconds" not in after:
         raise SystemExit("error: no CPU figures for the server (this script reads Linux /proc)")
-    cpu = after["cpu_seconds"] - before["cpu_seconds"]
-    return {"requests": done, "cpu_ms_per_request": round(cpu * 1000 / done, 3),
-            "requests_per_second": round(done / wall, 1)}
+    served.cpu_seconds += after["cpu_seconds"] - before["cpu_seconds"]
+    served.requests = sum(len(c.latencies_ms) for c in served.clients)
+    served.wall_seconds += wall
 
 
-def measure_bare(args: argparse.Namespace, workdir: Path, round_: int, with_bot: bool = False) -> dict[str, Any]:
+def finish(served: Served) -> None:
+    """Close the clients and stop the server."""
+    for client in served.clients:
+        client.close()
+    stop(served.process)
+
+
+def result(served: Served) -> dict[str, Any]:
+    """The server's CPU ms per measured request (SystemExit when requests failed)."""
+    errors = [e for c in served.clients for e in c.errors]
+    if errors:
+        raise SystemExit(f"error: {len(errors)} {served.name} requests failed, e.g. {errors[0]}\n"
+                         f"{log_tail(served.log_path)}")
+    return {"requests": served.requests, "cpu_ms_per_request": round(served.cpu_seconds * 1000 / served.requests, 3),
+            "requests_per_second": round(served.requests / served.wall_seconds, 1)}
+
+
+def bare_command(args: argparse.Namespace, workdir: Path, round_: int, with_bot: bool) -> tuple[str, list[str], int]:
     name = "floor" if with_bot else "bare"
     port = free_port()
     command = [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port),
                str(workdir / f"{name}-{round_}.db"), str(args.server_threads)] + ([str(args.model)] if with_bot else [])
-    return measure_server(name, command, port, {**os.environ, "PYTHONUNBUFFERED": "1"}, args, workdir)
+    return name, command, port
 
 
-def measure_real(args: argparse.Namespace, workdir: Path, round_: int) -> dict[str, Any]:
+def real_command(args: argparse.Namespace, workdir: Path, round_: int) -> tuple[list[str], int, dict[str, str]]:
     port = free_port()
     command = [sys.executable, "-m", "chatbot", "serve", "--model", str(args.model), "--host", HOST,
                "--port", str(port), "--threads", str(args.server_threads), "--workers", "1"]
     instance = workdir / f"instance-{round_}"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / f'real-{round_}.db'}", "PYTHONUNBUFFERED": "1",
            "CHATBOT_RATELIMIT_ENABLED": "0", "CHATBOT_INSTANCE_PATH": str(instance)}
-    return measure_server("real", command, port, env, args, workdir)
+    return command, port, env
 
 
-def measure_pipeline(bot: Any, requests: int) -> dict[str, Any]:
-    """CPU ms per ``Bot.reply`` over ``requests`` messages, each with the history of its conversation."""
-    history: list[tuple[str, str]] = []
-    for text in USER_LINES[:5]:  # warm caches as the servers' warm-up does
-        bot.reply(text, {"conversation_id": None, "history": []})
-    start = time.process_time()
-    for i in range(requests):
-        text = USER_LINES[i % len(USER_LINES)]
-        reply = bot.reply(text, {"conversation_id": "c", "history": history[-HISTORY_TURNS:]})
-        history += [("user", text), ("bot", reply.text)]
-    cpu = time.process_time() - start
-    return {"requests": requests, "cpu_ms_per_request": round(cpu * 1000 / requests, 3)}
+class Pipeline:
+    """``Bot.reply`` in this process, timed in bursts like the servers: CPU ms per reply, each reply
+    given its conversation's history."""
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+        self.history: list[tuple[str, str]] = []
+        self.cpu_seconds = 0.0
+        self.requests = 0
+        for text in USER_LINES[:5]:  # warm caches as the servers' warm-up does
+            bot.reply(text, {"conversation_id": None, "history": []})
+
+    def burst(self, requests: int) -> None:
+        start = time.process_time()
+        for _ in range(requests):
+            text = USER_LINES[self.requests % len(USER_LINES)]
+            reply = self.bot.reply(text, {"conversation_id": "c", "history": self.history[-HISTORY_TURNS:]})
+            self.history += [("user", text), ("bot", reply.text)]
+            self.requests += 1
+        self.cpu_seconds += time.process_time() - start
+
+    def result(self) -> dict[str, Any]:
+        return {"requests": self.requests, "cpu_ms_per_request": round(self.cpu_seconds * 1000 / self.requests, 3)}
 
 
 # ---------------------------------------------------------------- main
+
+
+def measure_round(args: argparse.Namespace, workdir: Path, round_: int, bot: Any) -> dict[str, Any]:
+    """Start the three servers side by side, then measure them (and the pipeline) in turns of
+    ``--bursts``, so that every one of them meets the same moments of a shared machine."""
+    servers: list[Served] = []
+    try:
+        for with_bot in (False, True):
+            name, command, port = bare_command(args, workdir, round_, with_bot)
+            servers.append(start_server(name, command, port, {**os.environ, "PYTHONUNBUFFERED": "1"}, args, workdir))
+        command, port, env = real_command(args, workdir, round_)
+        servers.append(start_server("real", command, port, env, args, workdir))
+        pipeline = Pipeline(bot)
+        for share in split(args.requests, args.bursts):
+            for served in servers:
+                burst(served, share, args)
+            pipeline.burst(share)
+    finally:
+        for served in servers:
+            finish(served)
+    return {**{served.name: result(served) for served in servers}, "pipeline": pipeline.result()}
 
 
 def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -193,16 +257,11 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     bot = Bot.load(args.model)
     rounds = []
     for round_ in range(1, args.rounds + 1):
-        log(f"round {round_}/{args.rounds}: bare app ...")
-        bare = measure_bare(args, workdir, round_)
-        log(f"round {round_}/{args.rounds}: floor app (bare app + bot) ...")
-        floor_app = measure_bare(args, workdir, round_, with_bot=True)
-        log(f"round {round_}/{args.rounds}: real app ...")
-        real = measure_real(args, workdir, round_)
-        log(f"round {round_}/{args.rounds}: pipeline in process ...")
-        pipeline = measure_pipeline(bot, args.requests)
+        log(f"round {round_}/{args.rounds}: bare, floor and real servers side by side, and the pipeline ...")
+        measured = measure_round(args, workdir, round_, bot)
+        bare, floor_app, real, pipeline = (measured[k] for k in ("bare", "floor", "real", "pipeline"))
         in_loop = bare["cpu_ms_per_request"] + pipeline["cpu_ms_per_request"]
-        rounds.append({"round": round_, "bare": bare, "floor": floor_app, "real": real, "pipeline": pipeline,
+        rounds.append({"round": round_, **measured,
                        "ratio": round(real["cpu_ms_per_request"] / floor_app["cpu_ms_per_request"], 2),
                        "ratio_in_process": round(real["cpu_ms_per_request"] / in_loop, 2),
                        "floor_over_sum": round(floor_app["cpu_ms_per_request"] / in_loop, 2)})
@@ -225,15 +284,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
     parser.add_argument("--requests", type=int, default=1000, help="measured requests per server (default 1000)")
     parser.add_argument("--warmup", type=int, default=40, help="warm-up requests, not measured (default 40)")
-    parser.add_argument("--rounds", type=int, default=3, help="bare, real and pipeline, this many times (default 3)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="fresh servers and databases, this many times (default 3)")
+    parser.add_argument("--bursts", type=int, default=10,
+                        help="each round's requests in this many turns of every server and the pipeline (default 10)")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="time limit of each phase (default 120)")
     parser.add_argument("--server-threads", type=int, default=8, help="waitress threads of both servers (default 8)")
     parser.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for /healthz")
     parser.add_argument("--request-timeout", type=float, default=30.0, help="seconds before one request fails")
     add_common_arguments(parser, data=False)
     args = parser.parse_args(argv)
-    if min(args.clients, args.requests, args.rounds, args.server_threads) < 1:
-        parser.error("--clients, --requests, --rounds and --server-threads must be at least 1")
+    if min(args.clients, args.requests, args.rounds, args.bursts, args.server_threads) < 1:
+        parser.error("--clients, --requests, --rounds, --bursts and --server-threads must be at least 1")
+    if args.requests < args.bursts * args.clients:
+        parser.error("--requests must be at least --bursts x --clients (every client sends in every burst)")
     return args
 
 
