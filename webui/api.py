@@ -15,7 +15,7 @@ from webui.extensions import db
 from webui.json_body import read_json_object
 from webui.lifecycle import get_bot, get_holder
 from webui.ratelimit import chat_limit
-from webui.store import Exchange, conversation_not_found, owned_conversation, recent_history, store_exchange
+from webui.store import Exchange, conversation_not_found, owned_conversation_with_history, store_exchange
 from webui.tables import attachment_item
 from webui.uploads import decode_image, remove_files, save_file
 
@@ -61,10 +61,9 @@ def chat() -> tuple[Response, int]:
         payload, upload = read_json_object(), None
     # The library's check, once: the bot finds the text already checked. Its InputError is a 4xx (webui.errors).
     message_text = check_message(payload.get("message"), allow_empty=upload is not None or table is not None)
-    conversation = find_conversation_in_payload(payload)
+    conversation, history = find_conversation_in_payload(payload)
     image = decode_image(upload) if upload is not None else None
 
-    history = recent_history(conversation.id) if conversation else []
     context = {"conversation_id": conversation.id if conversation else None, "history": history}
     extra = {"image": image} if image is not None else {"table": table} if table is not None else {}
     try:
@@ -171,15 +170,15 @@ def _plain(item: dict[str, Any], *drop: str) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in drop and isinstance(v, (str, int, float, bool, list, dict))}
 
 
-def find_conversation_in_payload(payload: dict[str, Any]) -> Any:
-    """The conversation named by ``conversation_id`` (its ``id``, ``user_id`` and ``guest_key``), None when
-    absent, 404 when unknown or someone else's."""
+def find_conversation_in_payload(payload: dict[str, Any]) -> tuple[Any, list[tuple[str, str]]]:
+    """The conversation named by ``conversation_id`` (its ``id``, ``user_id`` and ``guest_key``) and its recent
+    ``(role, text)`` history; ``(None, [])`` when absent, 404 when unknown or someone else's."""
     conversation_id = payload.get("conversation_id")
     if conversation_id is None:
-        return None
+        return None, []
     if not isinstance(conversation_id, str):
         raise ApiError(400, "invalid_type", "대화 ID(conversation_id)는 문자열이어야 합니다.")
-    conversation = owned_conversation(conversation_id)
+    conversation, history = owned_conversation_with_history(conversation_id)
     if conversation is None:
         raise conversation_not_found()
-    return conversation
+    return conversation, history

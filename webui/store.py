@@ -32,6 +32,17 @@ OWNED_CONVERSATION = select(Conversation.id, Conversation.user_id, Conversation.
 HISTORY = (select(StoredMessage.role, StoredMessage.text)
            .where(StoredMessage.conversation_id == bindparam("conversation_id"))
            .order_by(StoredMessage.id.desc()).limit(bindparam("limit", type_=Integer)))
+# The chat path's read in one statement: the conversation's owner columns, and its last messages (a row
+# each, oldest first; one row of NULLs when it has none).
+RECENT_MESSAGE_IDS = (select(StoredMessage.id).where(StoredMessage.conversation_id == bindparam("key"))
+                      .order_by(StoredMessage.id.desc()).limit(bindparam("limit", type_=Integer))
+                      .correlate(None))  # its own FROM messages, not the outer query's
+CONVERSATION_WITH_HISTORY = (
+    select(Conversation.id, Conversation.user_id, Conversation.guest_key, StoredMessage.role, StoredMessage.text)
+    .select_from(Conversation)
+    .outerjoin(StoredMessage,
+               (StoredMessage.conversation_id == Conversation.id) & StoredMessage.id.in_(RECENT_MESSAGE_IDS))
+    .where(Conversation.id == bindparam("key")).order_by(StoredMessage.id))
 INSERT_CONVERSATION = insert(Conversation)
 TOUCH_CONVERSATION = update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(
     updated_at=bindparam("now"))
@@ -60,6 +71,19 @@ def owned_conversation(conversation_id: Any) -> Row | None:
         return None
     row = connection().execute(OWNED_CONVERSATION, {"key": key}).first()
     return row if row is not None and owned_by_caller(row) else None
+
+
+def owned_conversation_with_history(conversation_id: Any) -> tuple[Row | None, list[tuple[str, str]]]:
+    """``owned_conversation`` and its ``recent_history`` in one statement, for the chat path; ``(None, [])``
+    when the id is malformed, unknown or someone else's (the messages read then are dropped)."""
+    key = conversation_key(conversation_id)
+    if key is None:
+        return None, []
+    limit = int(current_app.config["HISTORY_MESSAGES"])
+    rows = connection().execute(CONVERSATION_WITH_HISTORY, {"key": key, "limit": limit}).all()
+    if not rows or not owned_by_caller(rows[0]):
+        return None, []
+    return rows[0], [(row.role, row.text) for row in rows if row.role is not None]
 
 
 def get_conversation(conversation_id: str) -> Conversation | None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from webui.extensions import db
-from webui.store import Exchange, owned_conversation, recent_history, store_exchange
+from webui.store import Exchange, owned_conversation, owned_conversation_with_history, recent_history, store_exchange
 from webui.tables import Conversation, StoredMessage
 
 
@@ -45,3 +45,18 @@ def test_someone_elses_or_a_malformed_id_is_nobodys(app):
     with app.test_request_context():  # another browser: no guest key
         assert owned_conversation(conversation_id) is None
         assert owned_conversation("../etc/passwd") is None
+        assert owned_conversation_with_history(conversation_id) == (None, [])
+        assert owned_conversation_with_history("../etc/passwd") == (None, [])
+
+
+def test_the_chat_path_reads_the_conversation_and_its_last_messages_at_once(app):
+    app.config["HISTORY_MESSAGES"] = 3
+    with app.test_request_context():
+        row = owned_conversation(store_exchange(Exchange(None, "하나", reply("둘"))).conversation_id)
+        store_exchange(Exchange(row, "셋", reply("넷")))
+        found, history = owned_conversation_with_history(row.id)
+        assert (found.id, found.user_id, found.guest_key) == (row.id, row.user_id, row.guest_key)
+        assert history == recent_history(row.id) == [("bot", "둘"), ("user", "셋"), ("bot", "넷")]
+        app.config["HISTORY_MESSAGES"] = 0
+        found, history = owned_conversation_with_history(row.id)
+        assert (found.id, history) == (row.id, [])
