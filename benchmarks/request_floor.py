@@ -49,6 +49,7 @@ if __package__ in (None, ""):  # run as a script: import from the checkout, not 
 from benchmarks.api_latency import USER_LINES, Client, run_phase, split
 from benchmarks.common import REPO_ROOT, add_common_arguments, arguments_dict, emit, environment, log, markdown_table
 from benchmarks.server_process import HOST, free_port, log_tail, proc_stats, stop, wait_until_ready
+from chatbot.model_dir import ModelDir, ModelNotFound
 
 PACKAGES = ("flask", "flask-sqlalchemy", "flask-login", "sqlalchemy", "waitress", "kiwipiepy")
 DEFAULT_MODEL = REPO_ROOT / "models" / "default"
@@ -308,9 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args = parse_args(argv)
     args.model = args.model.resolve()
-    if not (args.model / "pipeline.yaml").is_file():
-        log(f"error: no trained model in {args.model} (pipeline.yaml is missing). Create one with: "
-            f"python -m chatbot train --data data/corpus --out {args.model}")
+    if not ModelDir(args.model).exists():
+        log(f"error: {ModelNotFound.at(args.model)}")
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the `finally` that stops a server runs
     with tempfile.TemporaryDirectory(prefix="request_floor_") as workdir:
