@@ -33,7 +33,7 @@ PIPELINE = "pipeline.yaml"
 META = "meta.json"
 COMPONENTS = "components"
 CHECKPOINTS = "checkpoints"
-CHECKPOINT = "checkpoint.pt"  # the trainer's file inside a checkpoint folder
+CHECKPOINT = "checkpoint.pt"  # the trainer's state inside a checkpoint folder (chatbot.models.trainer writes it)
 LOSS_CURVE = "loss_curve.png"
 EVALUATION = "evaluation"
 REPORT = "report.json"
@@ -149,23 +149,14 @@ class ModelDir:
         directory (so a release folder is named by it), and differs for every training run (the record
         holds the time, the data's hash and the validation figures)."""
         digest = hashlib.sha256()
+        contents: dict[str, bytes] = {}
         for name in VERSION_FILES:
             with contextlib.suppress(OSError):
-                digest.update(name.encode() + b"\0" + (self.path / name).read_bytes() + b"\0")
+                contents[name] = (self.path / name).read_bytes()
+                digest.update(name.encode() + b"\0" + contents[name] + b"\0")
         short = digest.hexdigest()[:8]
-        stamp = self._created_stamp()
+        stamp = _created_stamp(contents.get(META))
         return f"{stamp}-{short}" if stamp else short
-
-    def _created_stamp(self) -> str:
-        try:
-            created = json.loads(self.meta_file.read_text(encoding="utf-8")).get("created_at")
-            when = datetime.fromisoformat(str(created))
-        except (OSError, ValueError, TypeError, AttributeError):
-            return ""
-        if when.tzinfo is not None:
-            when = when.astimezone(timezone.utc)
-        return when.strftime("%Y%m%dT%H%M%SZ")
-
     def identity(self) -> tuple[str, tuple] | None:
         """``(resolved directory, identity key)`` for the model the path names now, or None when there is none.
 
@@ -259,17 +250,25 @@ class ModelDir:
         eval_intent = _intent(evaluation)
         matrix = folder / CONFUSION_MATRIX if folder else None
         predictions = folder / PREDICTIONS if folder else None
-        head = self.headline(meta)
         return {
-            "version": self.version(), "created_at": head["created_at"], "rows": head["rows"],
-            "intents": head["intents"], "validation_accuracy": head["validation_accuracy"],
-            "validation_macro_f1": head["validation_macro_f1"], "eval_accuracy": eval_intent.get("accuracy"),
+            "version": self.version(), **self.headline(meta), "eval_accuracy": eval_intent.get("accuracy"),
             "eval_macro_f1": eval_intent.get("macro_f1"), "report": report,
             "report_source": "evaluation" if evaluation else ("validation" if validation else None),
             "per_class": _intent(report).get("per_class") or {},
             "confusion_matrix": matrix if matrix is not None and matrix.is_file() else None,
             "predictions": predictions if predictions is not None and predictions.is_file() else None,
         }
+
+
+def _created_stamp(meta: bytes | None) -> str:
+    """The training record's ``created_at`` as ``YYYYMMDDTHHMMSSZ``; empty when it has none."""
+    try:
+        when = datetime.fromisoformat(str(json.loads(meta or b"").get("created_at")))
+    except (ValueError, TypeError, AttributeError):
+        return ""
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%Y%m%dT%H%M%SZ")
 
 
 def _intent(report: dict[str, Any] | None) -> dict[str, Any]:

@@ -37,7 +37,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Subset
 
-CHECKPOINT = "checkpoint.pt"  # the training state; it is written last, so it marks a complete checkpoint
+from chatbot.model_dir import CHECKPOINT
+
+# CHECKPOINT (named by the model directory): the training state; written last, it marks a complete checkpoint.
 CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
 
 
