@@ -40,7 +40,7 @@ def check_message(text: Any, allow_empty: bool = False) -> CheckedMessage:
     # NFC first: text typed on macOS arrives decomposed and would count two or three times longer.
     message = unicodedata.normalize("NFC", text).strip()
     if not message and not allow_empty:
-        raise InputError("empty_message", "메시지가 비어 있습니다. 내용을 입력해 주세요.", detail="message is empty")
+        raise empty_message()
     if len(message) > MAX_MESSAGE_CHARS:
         korean = f"메시지가 너무 깁니다. {MAX_MESSAGE_CHARS:,}자 이하로 입력해 주세요. (현재 {len(message):,}자)"
         raise InputError("message_too_long", korean,
@@ -49,6 +49,11 @@ def check_message(text: Any, allow_empty: bool = False) -> CheckedMessage:
         raise InputError("invalid_message", "메시지에 사용할 수 없는 문자가 들어 있습니다.",
                          detail="message holds a NUL or a lone surrogate, which cannot be stored")
     return CheckedMessage(message)
+
+
+def empty_message() -> InputError:
+    """The error for a message with nothing in it (also one of only invisible characters, once normalised)."""
+    return InputError("empty_message", "메시지가 비어 있습니다. 내용을 입력해 주세요.", detail="message is empty")
 
 
 def _encodable(value: str) -> bool:

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chatbot.commands import run_command
-from chatbot.errors import InputError
-from chatbot.message_input import MAX_MESSAGE_CHARS, check_message
+from chatbot.message_input import MAX_MESSAGE_CHARS, check_message, empty_message
 from chatbot.nlp.normalize import normalize
 from chatbot.reply import Reply
 
@@ -41,7 +40,7 @@ def route_message(bot: Any, text: str, context: dict[str, Any] | None = None, im
         context["table"] = table
         return run_command("/forecast " + normalized.removeprefix("/forecast"), bot, context), normalized, context
     if not normalized:  # only invisible characters (zero-width spaces) were sent
-        raise InputError("empty_message", "메시지가 비어 있습니다. 내용을 입력해 주세요.", detail="message is empty")
+        raise empty_message()
     if normalized.startswith("/"):
         return run_command(normalized, bot, context), normalized, context
     from chatbot.timeseries.parse import looks_like_forecast  # cheap, but imported only when needed
