@@ -27,8 +27,6 @@ from webui.tables import Attachment, Conversation, StoredMessage, new_conversati
 TITLE_CHARS = 40
 IMAGE_TITLE = "이미지"  # the title of a conversation opened by a picture without text
 
-OWNED_CONVERSATION = select(Conversation.id, Conversation.user_id, Conversation.guest_key).where(
-    Conversation.id == bindparam("key"))
 HISTORY = (select(StoredMessage.role, StoredMessage.text)
            .where(StoredMessage.conversation_id == bindparam("conversation_id"))
            .order_by(StoredMessage.id.desc()).limit(bindparam("limit", type_=Integer)))
@@ -64,13 +62,9 @@ def conversation_key(conversation_id: Any) -> str | None:
 
 
 def owned_conversation(conversation_id: Any) -> Row | None:
-    """The caller's conversation ``conversation_id`` as a light row (``id``, ``user_id``, ``guest_key``) for
+    """The caller's conversation ``conversation_id`` as a light row (with ``id``, ``user_id``, ``guest_key``) for
     the chat path, or None when the id is malformed, unknown or someone else's."""
-    key = conversation_key(conversation_id)
-    if key is None:
-        return None
-    row = connection().execute(OWNED_CONVERSATION, {"key": key}).first()
-    return row if row is not None and owned_by_caller(row) else None
+    return owned_conversation_with_history(conversation_id)[0]
 
 
 def owned_conversation_with_history(conversation_id: Any) -> tuple[Row | None, list[tuple[str, str]]]:
