@@ -31,11 +31,12 @@ from typing import Any
 from flask import Flask, current_app, g
 
 from webui.releases import as_model_dir, model_version
+from webui.settings import BY_NAME
 
 logger = logging.getLogger(__name__)
 HOLDER_KEY = "chatbot.model"  # app.extensions key of the ModelHolder
 
-DEFAULT_CHECK_SECONDS = 2.0
+DEFAULT_CHECK_SECONDS = float(BY_NAME["MODEL_CHECK_SECONDS"].default)  # a holder built outside create_app
 RELOAD_TIMEOUT = 300.0  # seconds an explicit reload waits for a load already running
 
 
