@@ -345,21 +345,27 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     }
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_server_client_arguments(parser: argparse.ArgumentParser, requests: int, requests_help: str,
+                                warmup: int) -> None:
+    """The model, the client and the served chat server's arguments, shared by the benchmarks that use ``Client``."""
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="DIR",
                         help="trained model directory (default: models/default; make one with `make train`)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
-    parser.add_argument("--requests", type=int, default=2000, help="measured requests in all (default 2000)")
-    parser.add_argument("--warmup", type=int, default=20, help="warm-up requests, not measured (default 20)")
+    parser.add_argument("--requests", type=int, default=requests, help=f"{requests_help} (default {requests})")
+    parser.add_argument("--warmup", type=int, default=warmup, help=f"warm-up requests, not measured (default {warmup})")
+    parser.add_argument("--server-threads", type=int, default=8, help="threads per server process (default 8)")
+    parser.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for /healthz")
+    parser.add_argument("--request-timeout", type=float, default=30.0, help="seconds before one request fails")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_server_client_arguments(parser, 2000, "measured requests in all", 20)
     parser.add_argument("--max-seconds", type=float, default=120.0,
                         help="time limit of the warm-up and of the measured phase, each (default 120)")
     parser.add_argument("--database-url", help="database for the server (default: a fresh SQLite file in a temp dir)")
-    parser.add_argument("--server-threads", type=int, default=8, help="threads per server process (default 8)")
     parser.add_argument("--server-workers", type=int, default=1,
                         help="server processes: 1 is waitress, more is gunicorn (default 1)")
-    parser.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for /healthz")
-    parser.add_argument("--request-timeout", type=float, default=30.0, help="seconds before one request fails")
     add_common_arguments(parser, data=False)
     args = parser.parse_args(argv)
     for name in ("clients", "requests", "server_threads"):

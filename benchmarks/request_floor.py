@@ -46,7 +46,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: import from the checkout, not from benchmarks/
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks.api_latency import USER_LINES, Client, run_phase, split
+from benchmarks.api_latency import USER_LINES, Client, add_server_client_arguments, run_phase, split
 from benchmarks.common import REPO_ROOT, add_common_arguments, arguments_dict, emit, environment, log, markdown_table
 from benchmarks.server_process import HOST, free_port, log_tail, proc_stats, stop, wait_until_ready
 from chatbot.model_dir import ModelDir, ModelNotFound
@@ -280,19 +280,12 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="DIR",
-                        help="trained model directory (default: models/default; make one with `make train`)")
-    parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
-    parser.add_argument("--requests", type=int, default=1000, help="measured requests per server (default 1000)")
-    parser.add_argument("--warmup", type=int, default=40, help="warm-up requests, not measured (default 40)")
+    add_server_client_arguments(parser, 1000, "measured requests per server", 40)
     parser.add_argument("--rounds", type=int, default=3,
                         help="fresh servers and databases, this many times (default 3)")
     parser.add_argument("--bursts", type=int, default=10,
                         help="each round's requests in this many turns of every server and the pipeline (default 10)")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="time limit of each phase (default 120)")
-    parser.add_argument("--server-threads", type=int, default=8, help="waitress threads of both servers (default 8)")
-    parser.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for /healthz")
-    parser.add_argument("--request-timeout", type=float, default=30.0, help="seconds before one request fails")
     add_common_arguments(parser, data=False)
     args = parser.parse_args(argv)
     if min(args.clients, args.requests, args.rounds, args.bursts, args.server_threads) < 1:
