@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import math
-import pickle
 import random
 import time
 from collections.abc import Callable
@@ -38,9 +37,9 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Subset
 
 from chatbot.model_dir import CHECKPOINT
+from chatbot.models.checkpoint import load_checkpoint, save_checkpoint
 
 # CHECKPOINT (named by the model directory): the training state; written last, it marks a complete checkpoint.
-CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
 
 
 @dataclass
@@ -176,7 +175,7 @@ def train(model: nn.Module, train_data: Examples, validation_data: Examples, col
     if resume:
         if out is None or not (out / CHECKPOINT).is_file():
             raise FileNotFoundError(f"--resume: no {CHECKPOINT} in {out}")
-        best_weights = _load_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler, state, device)
+        best_weights = load_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler, state, device)
     resumed_from = state["step"]
     started = time.monotonic() - state["elapsed"]  # the log's clock runs on over resumes
     run_started = clock["start"] = time.monotonic()  # the budget's clock is this call's
@@ -234,7 +233,7 @@ def train(model: nn.Module, train_data: Examples, validation_data: Examples, col
                     stopped_by = "early_stopping"
             if out and rank == 0 and config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
                 state["elapsed"] = time.monotonic() - started
-                _save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler, state, best_weights)
+                save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler, state, best_weights)
             if budget is not None and stopped_by == "epochs":
                 over = time.monotonic() - run_started >= budget
                 if _any_rank(over, device, world):  # ranks' clocks differ; they must stop at the same step
@@ -251,7 +250,7 @@ def train(model: nn.Module, train_data: Examples, validation_data: Examples, col
         best_weights = copy.deepcopy(model.state_dict())
     state["elapsed"] = time.monotonic() - started
     if out and rank == 0:
-        _save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler, state, best_weights)
+        save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler, state, best_weights)
     model.load_state_dict(best_weights)
     return TrainResult(best_validation_loss=float(state["best_loss"]), best_step=state["best_step"],
                        steps=state["step"], stopped_by=stopped_by, seconds=round(state["elapsed"], 2),
@@ -351,60 +350,6 @@ def _to(batch, device):
     if isinstance(batch, dict):
         return {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
     return type(batch)(v.to(device) if torch.is_tensor(v) else v for v in batch)
-
-
-def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, state, best_weights) -> None:
-    """The weights to safetensors, the rest to a torch file of plain tensors and numbers; both or neither.
-
-    The optimiser's state is a nested structure keyed by parameter index, which torch's own format
-    keeps as it is; the files share a token, so a crash between the two renames is found on resuming."""
-    from chatbot.models.weights import save_weights
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = f"{state['step']}-{time.time_ns()}"
-    name, keys, *rest = np.random.get_state()  # the legacy tuple form (legacy=True), never the dict
-    tmp = path.with_suffix(".tmp")
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict(), "state": state, "weights_token": token,
-                "torch_rng": torch.get_rng_state(), "numpy_rng": (name, keys.tolist(), *rest),  # type: ignore[attr-defined]  # stubs type the tuple loosely
-                "python_rng": random.getstate()}, tmp)
-    weights = {**{f"model.{k}": v for k, v in model.state_dict().items()},
-               **{f"best.{k}": v for k, v in best_weights.items()}}
-    save_weights(path.with_name(CHECKPOINT_WEIGHTS), weights, {"token": token})
-    tmp.replace(path)  # a crash mid-write never leaves a broken checkpoint
-
-
-def _load_checkpoint(path: Path, model, optimizer, scheduler, scaler, state, device) -> dict:
-    from chatbot.models.weights import load_weights
-
-    try:
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
-        tensors, header = load_weights(path.with_name(CHECKPOINT_WEIGHTS), device)
-    except (pickle.UnpicklingError, FileNotFoundError) as exc:  # a pickle of an older version, or half a pair
-        raise ValueError(f"--resume: the checkpoint in {path.parent} is incomplete or from an older version; "
-                         "train again without --resume") from exc
-    if header.get("token") != checkpoint.get("weights_token"):
-        raise ValueError(f"--resume: the checkpoint in {path.parent} was cut off while it was written; "
-                         "train again without --resume")
-    weights = {prefix: {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-               for prefix in ("model", "best")}
-    try:
-        model.load_state_dict(weights["model"])
-    except RuntimeError as exc:  # other layer sizes: a user error, said in one line rather than a tensor dump
-        raise ValueError(f"--resume: the checkpoint in {path.parent} was trained with other options (model size, "
-                         "input size, classes...); repeat the first run's options or leave out --resume") from exc
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    scheduler.load_state_dict(checkpoint["scheduler"])
-    if checkpoint.get("scaler"):
-        scaler.load_state_dict(checkpoint["scaler"])
-    state.update(checkpoint["state"])
-    if "best_criterion" not in checkpoint["state"]:  # a checkpoint from before score-based selection
-        state["best_criterion"] = state["min_loss"] = state["best_loss"]
-    torch.set_rng_state(checkpoint["torch_rng"].cpu())  # map_location moved it; the state lives on the CPU
-    name, keys, *rest = checkpoint["numpy_rng"]
-    np.random.set_state((name, np.array(keys, dtype=np.uint32), *rest))
-    random.setstate(checkpoint["python_rng"])
-    return weights["best"]
 
 
 def _progress(total: int, initial: int, enabled: bool):

@@ -166,7 +166,7 @@ def test_with_a_score_a_falling_loss_still_counts_as_learning():
 
 
 def test_checkpoint_weights_are_safetensors_and_the_rest_loads_without_pickled_code(tmp_path):
-    from chatbot.models.trainer import CHECKPOINT_WEIGHTS
+    from chatbot.models.checkpoint import CHECKPOINT_WEIGHTS
     from chatbot.models.weights import load_weights
 
     train(_model(), _data(0), _data(1), _collate, _loss, _config(epochs=1), out_dir=tmp_path)
