@@ -10,8 +10,9 @@ from typing import Any
 import sklearn
 
 from chatbot.commands.routing import route_message
+from chatbot.entities import to_original
 from chatbot.message import Message
-from chatbot.message_input import MAX_MESSAGE_CHARS
+from chatbot.message_input import MAX_MESSAGE_CHARS, check_message
 from chatbot.nlp.normalize import normalize
 from chatbot.pipeline import Pipeline
 from chatbot.reply import Reply
@@ -74,6 +75,7 @@ class Bot:
             fallback=message.fallback,
             suggestions=list(message.context.get("suggestions", [])),
             source=message.reply_source,
+            entities=[e.to_dict() for e in to_original(message.entities, check_message(text), normalized)],
         )
 
     def capabilities(self) -> list[str]:

@@ -29,6 +29,7 @@ CAPABILITIES = {
     "intent": "message.intent with confidence and ranking",
     "fallback": "message.fallback and fallback_reason, out-of-domain detection",
     "reply": "message.reply and reply_source",
+    "entities": "message.entities, typed spans with normalised values (chatbot.entities)",
 }
 
 

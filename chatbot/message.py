@@ -29,11 +29,34 @@ class Token:
 
 
 @dataclass
+class Entity:
+    """What a message is about: a typed span of its text, with a normalised ``value``.
+
+    ``start``/``end`` are character offsets. On a ``Message`` inside the pipeline they point into
+    ``message.normalized``; on gold annotations (``Message.gold_entities``) into ``message.text``; in a
+    ``Reply`` and in evaluation output into the text as the user sent it (``chatbot.entities.to_original``).
+    ``value`` is JSON-ready: an ISO-datetime ``{start, end, grain}`` for a time, a number for a number,
+    the canonical form for a synonym, else the text. ``source`` names the extractor that found it."""
+
+    type: str
+    text: str
+    start: int
+    end: int
+    value: Any = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "text": self.text, "start": self.start, "end": self.end,
+                "value": self.text if self.value is None else self.value, "source": self.source}
+
+
+@dataclass
 class Message:
     """A user utterance and everything the pipeline learns about it.
 
-    Gold labels (``intent``/``answer`` from a corpus) live in ``gold_intent``/``gold_answer``;
-    predictions in ``intent``/``confidence``/``fallback``/``reply``.
+    Gold labels (``intent``/``answer``/entities from a corpus) live in ``gold_intent``/``gold_answer``/
+    ``gold_entities``; predictions in ``intent``/``confidence``/``fallback``/``reply``/``entities``.
+    A corpus row with entity annotations and no intent has ``gold_intent`` None.
     """
 
     text: str
@@ -51,6 +74,8 @@ class Message:
     fallback_reason: str = ""
     reply: str | None = None
     reply_source: str = ""
+    gold_entities: list[Entity] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
 
     def lemmas(self, keep_stopwords: bool = True) -> list[str]:
@@ -59,11 +84,14 @@ class Message:
 
 @dataclass
 class TrainingData:
-    """A loaded corpus: messages with gold labels plus intent-level responses and descriptions."""
+    """A loaded corpus: messages with gold labels plus intent-level responses and descriptions, and
+    the lookup tables declared for entity types: ``lookups[type][surface form] = canonical value``
+    (a value maps to itself; a synonym to the value it stands for)."""
 
     messages: list[Message]
     responses: dict[str, list[str]] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
+    lookups: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def intents(self) -> list[str]:
@@ -72,5 +100,14 @@ class TrainingData:
     def in_domain(self, ood_label: str = "OOD") -> TrainingData:
         """The same data without the rows labelled as out-of-domain."""
         return TrainingData(
-            [m for m in self.messages if m.gold_intent != ood_label], self.responses, self.descriptions
+            [m for m in self.messages if m.gold_intent != ood_label], self.responses, self.descriptions, self.lookups
         )
+
+    def with_intents(self) -> TrainingData:
+        """The same data without the rows that carry entity annotations only (no intent)."""
+        return TrainingData([m for m in self.messages if m.gold_intent], self.responses, self.descriptions,
+                            self.lookups)
+
+    @property
+    def entity_types(self) -> list[str]:
+        return sorted({e.type for m in self.messages for e in m.gold_entities} | set(self.lookups))

@@ -21,6 +21,15 @@ log = logging.getLogger(__name__)
 __all__ = ["ModelNotFound", "Pipeline"]  # ModelNotFound lives in chatbot.model_dir; importable here too
 
 
+# What stages write when they learn from intent labels: they fit on the rows that carry an intent, so
+# that entity-only rows (annotated sentences without an intent) train the entity stages alone.
+INTENT_CAPABILITIES = frozenset({"intent", "fallback", "reply"})
+
+
+def learns_intents(component: Component) -> bool:
+    return bool(INTENT_CAPABILITIES.intersection(component.provides))
+
+
 class Pipeline:
     """Components applied in order; fitting feeds each stage the output of the ones before."""
 
@@ -49,8 +58,8 @@ class Pipeline:
         for i, component in enumerate(self.components):
             if progress:
                 progress(component.name)
-            stage_data = TrainingData(messages, data.responses, data.descriptions)
-            component.fit(stage_data)
+            stage_data = TrainingData(messages, data.responses, data.descriptions, data.lookups)
+            component.fit(stage_data.with_intents() if learns_intents(component) else stage_data)
             if i < len(self.components) - 1:
                 messages = component.process_batch(messages)
         return self
@@ -73,7 +82,8 @@ class Pipeline:
         overrides: dict[int, dict[str, Any]] = {}
         for i, component in enumerate(self.components):
             if hasattr(component, "tune"):
-                overrides[i] = component.tune(messages)
+                rows = [m for m in messages if m.gold_intent] if learns_intents(component) else messages
+                overrides[i] = component.tune(rows)
                 self.steps[i]["params"].update(overrides[i])  # so that save() records the tuned values
                 log.info("tuned %s: %s", component.name, overrides[i])
             messages = component.process_batch(messages)

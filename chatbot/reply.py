@@ -17,6 +17,8 @@ class Reply:
     suggestions: list[str] = field(default_factory=list)
     source: str = ""  # which responder or command produced the text
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    # What the message is about: ``Entity.to_dict()`` items with offsets into the message as sent.
+    entities: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -91,6 +91,7 @@ def chat() -> tuple[Response, int]:
             "confidence": exchange.confidence,
             "fallback": bool(reply.fallback),
             "suggestions": [str(s) for s in (reply.suggestions or [])],
+            "entities": list(reply.entities),
             "attachments": [attachment_item(r["type"], r.get("role"), r.get("file"), r.get("original"), r["data"])
                             for r in user_files + bot_files],
         }

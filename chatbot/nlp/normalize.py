@@ -29,3 +29,31 @@ def normalize(text: str, max_repeat: int = 2) -> str:
     text = _REPEATS.sub(lambda m: m.group(1) * max_repeat, text)
     text = _CONSONANT_PAIRS.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def _fold(char: str) -> str:
+    """One character as ``normalize`` leaves it when it keeps it (full-width folded, any space a space)."""
+    char = char.translate(_FULLWIDTH)
+    return " " if char.isspace() else char
+
+
+def align(original: str, normalized: str) -> list[int]:
+    """Where each character of ``normalized`` (``normalize(original)``) sits in ``original``.
+
+    ``normalize`` only drops characters (invisible ones, repeats, spaces) and folds others one for one
+    (full-width forms, whitespace), so each kept character is found by walking both strings once; a
+    character that NFC composed from pieces not in ``original`` as such maps to where the walk stands.
+    Returns one index per character of ``normalized``, plus ``len(original)`` for the end."""
+    positions: list[int] = []
+    j, n = 0, len(original)
+    for char in normalized:
+        k = j
+        while k < n and _fold(original[k]) != char:
+            k += 1
+        if k < n:
+            positions.append(k)
+            j = k + 1
+        else:  # not in ``original`` as one character: keep the walk where it is
+            positions.append(min(j, max(n - 1, 0)))
+    positions.append(n)
+    return positions

@@ -129,6 +129,7 @@ WRITTEN = {  # how to see on processed messages that a capability was written
     "intent": lambda ms: all(m.intent for m in ms),
     "fallback": lambda ms: all("similarity" in m.context for m in ms),
     "reply": lambda ms: all(m.reply for m in ms),
+    "entities": lambda ms: any(m.entities for m in ms),
 }
 
 

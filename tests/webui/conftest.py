@@ -27,6 +27,7 @@ class FakeReply:
     suggestions: list[str] = field(default_factory=list)
     source: str = ""
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    entities: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FakeBot:

@@ -37,7 +37,7 @@ def test_chat_creates_a_conversation_and_returns_every_field(client):
     assert response.status_code == 200
     data = response.get_json()
     assert set(data) == {"conversation_id", "message_id", "user_message_id", "reply", "intent", "confidence",
-                         "fallback", "suggestions", "attachments"}
+                         "fallback", "suggestions", "attachments", "entities"}
     assert data["message_id"] == data["user_message_id"] + 1
     assert data["attachments"] == []
     assert len(data["conversation_id"]) == 32 and int(data["conversation_id"], 16) >= 0
@@ -46,6 +46,7 @@ def test_chat_creates_a_conversation_and_returns_every_field(client):
     assert data["confidence"] == 0.9
     assert data["fallback"] is False
     assert data["suggestions"] == []
+    assert data["entities"] == []  # the fake bot finds none; tests/webui/test_webui_entities.py checks real ones
     assert "안녕하세요" in response.get_data(as_text=True)  # Korean is not \u-escaped
 
 

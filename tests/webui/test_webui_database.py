@@ -49,7 +49,7 @@ WRITER = textwrap.dedent("""
     class Bot:
         def reply(self, text, context=None, **extra):
             return SimpleNamespace(text="echo " + text, intent="echo", confidence=1.0, fallback=False,
-                                   suggestions=[], attachments=[])
+                                   suggestions=[], attachments=[], entities=[])
 
     url, go, name = sys.argv[1:4]
     client = create_app({"SQLALCHEMY_DATABASE_URI": url, "BOT": Bot(), "SECRET_KEY": "test",

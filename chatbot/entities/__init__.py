@@ -1,0 +1,76 @@
+"""Entity extraction: what a message is about (dates and times, numbers, places, the corpus's own types).
+
+Every extractor is a pipeline component (``EntityExtractor``) that provides ``entities``: it finds typed
+spans in ``message.normalized`` and adds them with ``add_entities``, which applies the one overlap rule:
+
+    **Overlapping spans: the longer one wins; of two spans of the same length, the one found first
+    wins: by an earlier stage of the pipeline, or, within one stage, earlier in the text.**
+
+So a time expression "오후 3시" beats the number "3" inside it, "3일 뒤" beats "3일", and a stage listed
+earlier (a lookup table with its canonical values) beats a later one (a trained tagger) on the same
+span. Spans that do not overlap are all kept, whatever their types.
+
+Offsets: inside the pipeline, entities point into ``message.normalized``; ``to_original`` moves them
+into the text as the user sent it (as ``check_message`` keeps it: NFC, trimmed), which is what
+``Bot.reply`` returns and ``evaluate`` writes.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from chatbot.components import Component
+from chatbot.message import Entity, Message
+from chatbot.nlp.normalize import align
+
+__all__ = ["Entity", "EntityExtractor", "add_entities", "resolve_overlaps", "to_original"]
+
+
+def _overlaps(a: Entity, b: Entity) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def resolve_overlaps(entities: list[Entity]) -> list[Entity]:
+    """Apply the overlap rule to ``entities`` given in the order they were found; returns them by start."""
+    ranked = sorted(enumerate(entities), key=lambda pair: (-(pair[1].end - pair[1].start), pair[0]))
+    kept: list[Entity] = []
+    for _, entity in ranked:
+        if entity.end > entity.start and not any(_overlaps(entity, other) for other in kept):
+            kept.append(entity)
+    return sorted(kept, key=lambda e: (e.start, e.end))
+
+
+def add_entities(message: Message, found: list[Entity]) -> Message:
+    """Add ``found`` to what earlier stages found on ``message``, by the overlap rule."""
+    if found:
+        message.entities = resolve_overlaps(message.entities + found)
+    return message
+
+
+def to_original(entities: list[Entity], original: str, normalized: str) -> list[Entity]:
+    """``entities`` with offsets into ``normalized`` moved into ``original`` (their ``text`` read from it)."""
+    if original == normalized:
+        return [Entity(e.type, original[e.start:e.end], e.start, e.end, e.value, e.source) for e in entities]
+    positions = align(original, normalized)
+    moved = []
+    for e in entities:
+        start, end = positions[e.start], positions[max(e.end - 1, e.start)] + 1
+        moved.append(Entity(e.type, original[start:end], start, end, e.value, e.source))
+    return moved
+
+
+class EntityExtractor(Component):
+    """Base class of entity extractors: ``extract(message)`` returns spans of ``message.normalized``,
+    ``process`` adds them by the overlap rule. ``types()`` names what it can find (for reports)."""
+
+    requires: ClassVar[tuple[str, ...]] = ("normalized",)
+    provides: ClassVar[tuple[str, ...]] = ("entities",)
+
+    def extract(self, message: Message) -> list[Entity]:
+        raise NotImplementedError
+
+    def types(self) -> list[str]:
+        return []
+
+    def process(self, message: Message) -> Message:
+        return add_entities(message, self.extract(message))
