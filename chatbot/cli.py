@@ -94,6 +94,12 @@ def validation_summary(report: dict) -> list[str]:
         lines.append(f"  ... and {report['error_count'] - len(report['errors'])} more")
     if report["intents"]:
         lines.append("intents: " + ", ".join(f"{k} {v}" for k, v in report["intents"].items()))
+    if report.get("entity_rows"):
+        lines.append(f"{report['entity_rows']} entity-only rows (no intent)")
+    if report.get("entities"):
+        lines.append("entities: " + ", ".join(
+            f"{t} ({c['annotations']} annotations in {c['examples']} rows, {c['values']} values, "
+            f"{c['lookup_entries']} lookup entries)" for t, c in report["entities"].items()))
     for dup in report["duplicates"][:SHOWN_DUPLICATES]:
         places = ", ".join(f"{p['file']}:{p['line']}" for p in dup["lines"])
         label = "CONFLICT " + "/".join(dup["intents"]) if dup["conflict"] else dup["intents"][0]

@@ -26,6 +26,7 @@ COMPONENTS = {
     "seq2seq_responder": "chatbot.responders.seq2seq_responder:Seq2SeqResponder",
     "hybrid_responder": "chatbot.responders.hybrid_responder:HybridResponder",
     "bert_selector": "chatbot.responders.bert_selector:BertSelector",
+    "lookup_extractor": "chatbot.entities.lookup:LookupExtractor",
 }
 
 

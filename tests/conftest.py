@@ -59,6 +59,17 @@ TINY_INTENTS: dict[str, dict] = {
 }
 
 
+# Entity markup the YAML form of the tiny corpus adds to some examples (the text once the markup is
+# removed is the example as TINY_INTENTS has it; the tabular forms keep plain text), and a tiny lookup
+# table with a synonym.
+TINY_MARKUP: dict[str, str] = {
+    "김치찌개 먹고 싶다": "[김치찌개](food) 먹고 싶다",
+    "떡볶이 좋아해?": "[떡볶이](food) 좋아해?",
+    "라면 끓여 먹을까": "[라면](food) 끓여 먹을까",
+}
+TINY_LOOKUPS: dict[str, dict[str, list[str]]] = {"region": {"서울": ["서울시"], "부산": []}}
+
+
 def _yaml_scalar(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
 
@@ -66,6 +77,8 @@ def _yaml_scalar(text: str) -> str:
 def write_tiny_corpus(directory: Path, fmt: str = "yaml", intents: list[str] | None = None,
                       name: str | None = None, ood: list[str] | tuple[str, ...] = ()) -> Path:
     """Write the tiny corpus (all or some ``intents``) as ``yaml``, ``csv``, ``tsv`` or ``jsonl``.
+
+    The YAML form carries TINY_MARKUP's entity markup and TINY_LOOKUPS's table; the others plain text.
 
     ``ood`` adds rows labelled ``OOD`` (tabular formats only).
     """
@@ -77,12 +90,17 @@ def write_tiny_corpus(directory: Path, fmt: str = "yaml", intents: list[str] | N
         for intent, spec in chosen.items():
             lines += [f"  - intent: {intent}", f"    description: {_yaml_scalar(spec['description'])}",
                       "    examples:"]
-            lines += [f"      - {_yaml_scalar(e)}" for e in spec["examples"]]
+            lines += [f"      - {_yaml_scalar(TINY_MARKUP.get(e, e))}" for e in spec["examples"]]
             lines.append("    responses:")
             lines += [f"      - {_yaml_scalar(r)}" for r in spec["responses"]]
             lines.append("    pairs:")
             for q, a in spec["pairs"]:
                 lines += [f"      - q: {_yaml_scalar(q)}", f"        a: {_yaml_scalar(a)}"]
+        lines.append("entities:")
+        for type_, values in TINY_LOOKUPS.items():
+            lines += [f"  - entity: {type_}", "    values:"]
+            lines += [f"      - {_yaml_scalar(v)}: {json.dumps(synonyms, ensure_ascii=False)}" if synonyms
+                      else f"      - {_yaml_scalar(v)}" for v, synonyms in values.items()]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
     rows = []

@@ -2,21 +2,29 @@
 
 Every problem names its file and line. All problems are collected and raised together as a
 ``CorpusError``, so nothing is trained from a corpus that failed validation.
+
+After every file is read, two passes join what the files say (data/corpus/README.md, "Entities"):
+``resolve_synonyms`` checks each marked synonym against its type's declared table and adds it to the
+table, and ``merge_by_sentence`` gives an intent row the entities that an entity-only row (no intent,
+from any file or reader) annotates on the same sentence. A corpus of entity-only rows is valid: it
+trains an entity-only model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from chatbot.corpus.errors import CorpusError, Problems
 from chatbot.corpus.tabular import read_tabular
 from chatbot.corpus.yaml_corpus import read_yaml
-from chatbot.message import TrainingData
+from chatbot.message import Entity, Message, TrainingData
 
 READERS = {".yaml": read_yaml, ".yml": read_yaml, ".csv": read_tabular, ".tsv": read_tabular,
            ".jsonl": read_tabular}
 OOD_LABEL = "OOD"
+MAX_NAMED_VALUES = 10  # declared values named in an "unknown synonym target" problem
 
 
 def corpus_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -60,14 +68,89 @@ def read_corpus(paths: Iterable[str | Path], ood_label: str = OOD_LABEL,
             reader(path, data, problems)
         except OSError as exc:  # unreadable (permissions, vanished): a problem like any other
             problems.add(path, 0, f"cannot read the file: {exc.strerror or exc}")
-    intents = {m.gold_intent for m in data.messages if m.gold_intent != ood_label}
+    resolve_synonyms(data, problems)
+    merge_by_sentence(data)
+    intents = {m.gold_intent for m in data.messages if m.gold_intent and m.gold_intent != ood_label}
+    entity_only = not any(m.gold_intent for m in data.messages) and any(m.gold_entities for m in data.messages)
     if not problems and not data.messages:
         problems.add(files[0] if files else "corpus", 0, "the corpus holds no examples")
-    elif not problems and len(intents) < min_intents:
+    elif not problems and not entity_only and len(intents) < min_intents:
         names = ", ".join(sorted(intents)) or "none"
         problems.add(", ".join(map(str, files)), 0,
                      f"only one class ({names}): an intent classifier needs at least 2 intents")
     return data, problems
+
+
+def _where(message: Message) -> tuple[str, int]:
+    """The file and line of a row, from its ``source`` ("path:line")."""
+    path, _, line = (message.source or "").rpartition(":")
+    return (path, int(line)) if line.isdigit() else (message.source or "corpus", 0)
+
+
+def resolve_synonyms(data: TrainingData, problems: Problems) -> None:
+    """Check and learn the synonyms that gold entities carry (``[서울시](region:서울)``), then give an
+    entity without a value the canonical value its text stands for in its type's table.
+
+    A type with a declared table (the YAML ``entities`` key) accepts only its declared values as synonym
+    targets, so that a typo (``region:셔울``) is an error rather than a new value; a type without one
+    gets a table made of its marked synonyms. One surface form stands for one value."""
+    declared = {type_: set(table.values()) for type_, table in data.lookups.items()}
+    for message in data.messages:
+        for entity in message.gold_entities:
+            if not isinstance(entity.value, str) or entity.value == entity.text:
+                continue
+            if entity.type in declared and entity.value not in declared[entity.type]:
+                known = ", ".join(sorted(declared[entity.type])[:MAX_NAMED_VALUES]) or "none"
+                problems.add(*_where(message), f"unknown synonym target {entity.value!r} of entity "
+                                               f"{entity.type!r}: its declared values are {known}")
+                continue
+            table = data.lookups.setdefault(entity.type, {})
+            for surface in (entity.value, entity.text):
+                known_value = table.setdefault(surface, entity.value)
+                if known_value != entity.value:
+                    problems.add(*_where(message), f"{surface!r} already stands for {known_value!r} in entity "
+                                                   f"{entity.type!r}, not {entity.value!r}")
+    for message in data.messages:
+        for entity in message.gold_entities:
+            canonical = data.lookups.get(entity.type, {}).get(entity.text)
+            if entity.value is None and canonical is not None and canonical != entity.text:
+                entity.value = canonical
+
+
+def _join(row: Message, entities: list[Entity]) -> None:
+    """Add ``entities`` to ``row``'s own; on an overlap, the row's own annotation is kept."""
+    for entity in entities:
+        if not any(entity.start < e.end and e.start < entity.end for e in row.gold_entities):
+            row.gold_entities.append(replace(entity))
+    row.gold_entities.sort(key=lambda e: (e.start, e.end))
+
+
+def merge_by_sentence(data: TrainingData) -> TrainingData:
+    """Join entity-only rows (no intent) to the rows with the same sentence text, in place.
+
+    An entity-only row whose text is exactly that of an intent row gives that row (each such row) its
+    entities and is dropped; entity-only rows with the same text as each other become one. Rows are
+    kept in their order. So entities annotated in one file (a Kochat entity CSV, a KLUE TSV, an
+    ``entities`` example) and intents labelled in another train as one example."""
+    intent_rows: dict[str, list[Message]] = {}
+    for message in data.messages:
+        if message.gold_intent:
+            intent_rows.setdefault(message.text, []).append(message)
+    first_entity_row: dict[str, Message] = {}
+    kept = []
+    for message in data.messages:
+        if message.gold_intent:
+            kept.append(message)
+        elif message.text in intent_rows:
+            for row in intent_rows[message.text]:
+                _join(row, message.gold_entities)
+        elif message.text in first_entity_row:
+            _join(first_entity_row[message.text], message.gold_entities)
+        else:
+            first_entity_row[message.text] = message
+            kept.append(message)
+    data.messages = kept
+    return data
 
 
 def load_corpus(paths: Iterable[str | Path], ood_label: str = OOD_LABEL, min_intents: int = 2) -> TrainingData:
@@ -80,4 +163,5 @@ def load_corpus(paths: Iterable[str | Path], ood_label: str = OOD_LABEL, min_int
     return data
 
 
-__all__ = ["CorpusError", "OOD_LABEL", "corpus_files", "load_corpus", "read_corpus"]
+__all__ = ["CorpusError", "OOD_LABEL", "corpus_files", "load_corpus", "merge_by_sentence", "read_corpus",
+           "resolve_synonyms"]

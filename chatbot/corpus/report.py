@@ -1,8 +1,9 @@
 """A validation report of a corpus, for a trainer who wants to see it before training on it.
 
 ``load_corpus`` answers yes or no (it raises); ``corpus_report`` never raises for a bad corpus and
-says what is in it: problems by file and line, class counts, duplicates (and texts labelled with
-two intents), warnings about thin classes, and the first rows. The same readers do the reading, so
+says what is in it: problems by file and line, class counts, entity types (annotations, distinct
+values, lookup entries), duplicates (and texts labelled with two intents), warnings about thin classes
+and thin entity types, and the first rows. The same readers do the reading, so
 ``ok`` is exactly whether training would accept the corpus.
 """
 
@@ -14,13 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from chatbot.corpus import OOD_LABEL, read_corpus
-from chatbot.message import Message
+from chatbot.message import Message, TrainingData
 from chatbot.nlp.normalize import normalize
 
 MIN_EXAMPLES = 5  # fewer examples than this per intent: the classifier barely learns it
 IMBALANCE = 10  # largest intent over smallest intent at or above this: a warning
 MAX_LISTED = 200  # errors and duplicate groups listed; the counts say how many there were
 MAX_NAMED = 10  # intents named in one warning sentence
+# Fewer sentences than this annotated with an entity type: a trained tagger sees too few contexts to
+# learn the type rather than the words themselves, and a held-out split may leave it no example to be
+# scored on. The same rule of thumb as MIN_EXAMPLES for intents. A type known only from its lookup
+# table is not warned about: the lookup extractor needs no examples.
+MIN_ENTITY_EXAMPLES = 5
 
 
 def corpus_report(paths: Iterable[str | Path], preview_rows: int = 20, ood_label: str = OOD_LABEL,
@@ -33,7 +39,8 @@ def corpus_report(paths: Iterable[str | Path], preview_rows: int = 20, ood_label
     name = _namer(display_names or {})
     data, problems = read_corpus(paths, ood_label, min_intents=2)
     messages = data.messages
-    counts = Counter(m.gold_intent for m in messages if m.gold_intent != ood_label)
+    counts = Counter(m.gold_intent for m in messages if m.gold_intent and m.gold_intent != ood_label)
+    entities = _entity_counts(data)
     duplicates = _duplicates(messages, name)
     ood_rows = sum(m.gold_intent == ood_label for m in messages)
     errors = [{"file": _display_joined(p["file"], name), "line": p["line"], "message": p["message"]}
@@ -46,13 +53,41 @@ def corpus_report(paths: Iterable[str | Path], preview_rows: int = 20, ood_label
         "error_count": len(errors),
         "intents": dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))),
         "ood_rows": ood_rows,
+        "entity_rows": sum(not m.gold_intent for m in messages),
+        "entities": entities,
         "answers": sum(bool(m.gold_answer) for m in messages),
         "duplicates": duplicates[:MAX_LISTED],
         "duplicate_count": len(duplicates),
-        "warnings": _warnings(counts, duplicates, ood_rows, ood_label),
+        "warnings": _warnings(counts, duplicates, ood_rows, ood_label) + _entity_warnings(entities),
         "preview": [{**_where(m, name), "text": m.text, "intent": m.gold_intent, "answer": m.gold_answer}
                     for m in messages[:max(0, preview_rows)]],
     }
+
+
+def _entity_counts(data: TrainingData) -> dict[str, dict[str, int]]:
+    """Per entity type: annotations, sentences annotated with it, distinct values, lookup entries."""
+    annotations: Counter = Counter()
+    examples: Counter = Counter()
+    values: dict[str, set[str]] = defaultdict(set)
+    for m in data.messages:
+        for e in m.gold_entities:
+            annotations[e.type] += 1
+            values[e.type].add(str(e.text if e.value is None else e.value))
+        examples.update({e.type for e in m.gold_entities})
+    return {type_: {"annotations": annotations[type_], "examples": examples[type_], "values": len(values[type_]),
+                    "lookup_entries": len(data.lookups.get(type_, {}))}
+            for type_ in data.entity_types}
+
+
+def _entity_warnings(entities: dict[str, dict[str, int]]) -> list[str]:
+    """A warning naming the entity types annotated in fewer than MIN_ENTITY_EXAMPLES sentences."""
+    thin = sorted((c["examples"], t) for t, c in entities.items() if 0 < c["examples"] < MIN_ENTITY_EXAMPLES)
+    if not thin:
+        return []
+    named = ", ".join(f"{t} ({n}문장)" for n, t in thin[:MAX_NAMED])
+    more = f" 외 {len(thin) - MAX_NAMED}개" if len(thin) > MAX_NAMED else ""
+    return [f"표시된 문장이 {MIN_ENTITY_EXAMPLES}개보다 적은 개체 유형이 있어요: {named}{more}. "
+            "유형마다 표시한 예문을 더 넣으면 더 잘 찾아요."]
 
 
 def _namer(display_names: dict[str, str]) -> Callable[[str], str]:

@@ -1,7 +1,9 @@
 """Our own YAML corpus format (documented in data/corpus/README.md).
 
 It is read through PyYAML's node tree rather than plain ``safe_load`` so that every problem
-can name the line it is on.
+can name the line it is on. Examples and pair questions may carry entity markup
+(``chatbot.corpus.markup``); the ``entities`` key declares lookup tables with their synonyms and
+entity-only examples (rows without an intent).
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from chatbot.corpus.errors import Problems, read_utf8
-from chatbot.message import Message, TrainingData
+from chatbot.corpus.markup import TYPE_NAME, MarkupError, parse_markup
+from chatbot.message import Entity, Message, TrainingData
 from chatbot.responders.templates import FIELDS, template_fields
 
-TOP_KEYS = {"version", "intents"}
+TOP_KEYS = {"version", "intents", "entities"}
 INTENT_KEYS = {"intent", "description", "examples", "responses", "pairs"}
 PAIR_KEYS = {"q", "a"}
+ENTITY_KEYS = {"entity", "values", "examples"}
 
 
 def _line(node: Node) -> int:
@@ -51,6 +55,27 @@ def _strings(node: Node, what: str, path: Path, problems: Problems) -> list[tupl
     return out
 
 
+def _marked(text: str, line: int, path: Path, problems: Problems) -> tuple[str, list[Entity]] | None:
+    """A sentence without its entity markup and the entities it marks; None (a problem) when malformed."""
+    try:
+        plain, entities = parse_markup(text)
+    except MarkupError as exc:
+        problems.add(path, line, f"entity markup: {exc}")
+        return None
+    if not plain.strip():
+        problems.add(path, line, "the sentence is empty once its markup is removed")
+        return None
+    return plain, entities
+
+
+def _add_row(text: str, line: int, intent: str | None, answer: str | None, path: Path, data: TrainingData,
+             problems: Problems) -> None:
+    marked = _marked(text, line, path, problems)
+    if marked is not None:
+        data.messages.append(Message(text=marked[0], gold_intent=intent, gold_answer=answer,
+                                     gold_entities=marked[1], source=f"{path}:{line}"))
+
+
 def _check_template(text: str, line: int, path: Path, problems: Problems) -> None:
     try:
         unknown = template_fields(text) - set(FIELDS)
@@ -73,7 +98,7 @@ def _read_intent(node: Node, path: Path, data: TrainingData, problems: Problems)
     if "description" in items:
         data.descriptions.setdefault(intent, str(items["description"].value).strip())
     for text, line in _strings(items["examples"], "examples", path, problems) if "examples" in items else []:
-        data.messages.append(Message(text=text, gold_intent=intent, source=f"{path}:{line}"))
+        _add_row(text, line, intent, None, path, data, problems)
     for text, line in _strings(items["responses"], "responses", path, problems) if "responses" in items else []:
         _check_template(text, line, path, problems)
         data.responses.setdefault(intent, []).append(text)
@@ -91,10 +116,83 @@ def _read_intent(node: Node, path: Path, data: TrainingData, problems: Problems)
             problems.add(path, _line(pair), "a pair needs a non-empty 'q' and 'a'")
             continue
         _check_template(str(a.value), _line(a), path, problems)
-        data.messages.append(Message(text=str(q.value).strip(), gold_intent=intent,
-                                     gold_answer=str(a.value).strip(), source=f"{path}:{_line(q)}"))
+        _add_row(str(q.value).strip(), _line(q), intent, str(a.value).strip(), path, data, problems)
     if not any(k in items for k in ("examples", "pairs")):
         problems.add(path, _line(node), f"intent {intent!r} has no examples or pairs")
+
+
+def _add_lookup(type_: str, surface: str, value: str, line: int, path: Path, data: TrainingData,
+                problems: Problems) -> None:
+    """``surface`` stands for ``value`` in ``type_``'s table; one surface form has one value."""
+    table = data.lookups.setdefault(type_, {})
+    known = table.get(surface)
+    if known is not None and known != value:
+        what = "a value" if known == surface else f"a synonym of {known!r}"
+        problems.add(path, line, f"{surface!r} is already {what} in entity {type_!r}; "
+                                 "one surface form can stand for one value only")
+    else:
+        table[surface] = value
+
+
+def _read_value(item: Node, type_: str, path: Path, data: TrainingData, problems: Problems) -> None:
+    """One item of ``values``: ``- 대구`` or ``- 서울: [서울시, 서울특별시]`` (a value and its synonyms)."""
+    if isinstance(item, ScalarNode):
+        value, synonyms = str(item.value).strip(), None
+    elif isinstance(item, MappingNode) and len(item.value) == 1 and isinstance(item.value[0][0], ScalarNode):
+        value, synonyms = str(item.value[0][0].value).strip(), item.value[0][1]
+    else:
+        problems.add(path, _line(item), "a value is '- 대구' or '- 서울: [서울시, 서울특별시]' (one value an item)")
+        return
+    if not value:
+        problems.add(path, _line(item), f"empty value in entity {type_!r}")
+        return
+    _add_lookup(type_, value, value, _line(item), path, data, problems)
+    if synonyms is None or (isinstance(synonyms, ScalarNode) and synonyms.tag.endswith(":null")):
+        return
+    if isinstance(synonyms, ScalarNode):  # a single synonym without a list
+        found = [(str(synonyms.value).strip(), _line(synonyms))] if str(synonyms.value).strip() else []
+        if not found:
+            problems.add(path, _line(synonyms), f"empty synonym of {value!r}")
+    else:
+        found = _strings(synonyms, f"the synonyms of {value!r}", path, problems)
+    for synonym, line in found:
+        _add_lookup(type_, synonym, value, line, path, data, problems)
+
+
+def _read_entity(node: Node, path: Path, data: TrainingData, problems: Problems) -> None:
+    """An item of ``entities``: a type's lookup table (``values``) and entity-only ``examples``."""
+    items = _mapping(node, ENTITY_KEYS, "an entity", path, problems)
+    if items is None:
+        return
+    name_node = items.get("entity")
+    type_ = str(name_node.value).strip() if isinstance(name_node, ScalarNode) else ""
+    if not type_:
+        problems.add(path, _line(node), "an entity needs an 'entity' type name")
+        return
+    if not TYPE_NAME.fullmatch(type_):
+        problems.add(path, _line(name_node), f"bad entity type name {type_!r}: use ASCII letters, digits "
+                                             "and _, starting with a letter")
+        return
+    values = items.get("values")
+    if values is not None and not isinstance(values, SequenceNode):
+        problems.add(path, _line(values), f"the values of entity {type_!r} must be a list")
+    elif values is not None:
+        data.lookups.setdefault(type_, {})
+        for item in values.value:
+            _read_value(item, type_, path, data, problems)
+    for text, line in _strings(items["examples"], "examples", path, problems) if "examples" in items else []:
+        _add_row(text, line, None, None, path, data, problems)
+    if not any(k in items for k in ("values", "examples")):
+        problems.add(path, _line(node), f"entity {type_!r} has no values or examples")
+
+
+def _syntax_hint(content: str, line: int) -> str:
+    """A hint for the YAML error that entity markup at the start of an unquoted sentence gives."""
+    lines = content.splitlines()
+    text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    if text.startswith(("- [", "q: [")):
+        return " (a sentence that starts with entity markup must be quoted: - \"[부산](region) 날씨\")"
+    return ""
 
 
 def read_yaml(path: Path, data: TrainingData, problems: Problems) -> None:
@@ -106,7 +204,8 @@ def read_yaml(path: Path, data: TrainingData, problems: Problems) -> None:
         root = yaml.compose(content, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problems.add(path, mark.line + 1 if mark else 0, f"YAML syntax error: {getattr(exc, 'problem', exc)}")
+        line = mark.line + 1 if mark else 0
+        problems.add(path, line, f"YAML syntax error: {getattr(exc, 'problem', exc)}{_syntax_hint(content, line)}")
         return
     if root is None:
         problems.add(path, 1, "empty file")
@@ -117,7 +216,14 @@ def read_yaml(path: Path, data: TrainingData, problems: Problems) -> None:
     version = top.get("version")
     if version is not None and str(version.value) != "1":
         problems.add(path, _line(version), f"unsupported version {version.value}; this reader knows version 1")
+    entities = top.get("entities")
+    if entities is not None and not isinstance(entities, SequenceNode):
+        problems.add(path, _line(entities), "'entities' must be a list of {entity, values, examples}")
+    for node in entities.value if isinstance(entities, SequenceNode) else []:
+        _read_entity(node, path, data, problems)
     intents = top.get("intents")
+    if intents is None and entities is not None:
+        return  # a file of entity tables and entity-only examples
     if not isinstance(intents, SequenceNode):
         problems.add(path, _line(intents) if intents else 1, "the file needs an 'intents' list")
         return

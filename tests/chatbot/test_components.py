@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 
 from chatbot.components import CAPABILITIES, Component
 from chatbot.corpus import load_corpus
-from chatbot.message import Message, TrainingData
+from chatbot.message import Message
 from chatbot.registry import COMPONENTS, check_order, component_class, create
 from training.config import load_config
 
@@ -34,7 +35,7 @@ PARAMS = {
                           "batch_size": 16, "device": "cpu", "progress": False, "seed": 0},
 }
 PARAMS["hybrid_responder"] = PARAMS["seq2seq_responder"]
-PROBES = ["안녕하세요 반가워요", "내일 비 와요?", "점심 메뉴 추천해 줘", "양자역학 파동함수 설명"]
+PROBES = ["안녕하세요 반가워요", "내일 서울에 비 와요?", "점심 메뉴 추천해 줘", "양자역학 파동함수 설명"]
 
 
 _BERT_FINE_TUNING = {"epochs": 1, "batch_size": 16, "device": "cpu", "progress": False}
@@ -143,8 +144,8 @@ def test_component_works_after_only_what_it_requires(name, tiny_corpus):
     stages = [create(n, params_for(n)) for n in providers_for(name)]
     messages = data.messages
     for stage in stages:
-        messages = stage.fit(TrainingData(messages, data.responses, data.descriptions)).process_batch(messages)
-    component = create(name, params_for(name)).fit(TrainingData(messages, data.responses, data.descriptions))
+        messages = stage.fit(replace(data, messages=messages)).process_batch(messages)
+    component = create(name, params_for(name)).fit(replace(data, messages=messages))
     probes = [Message(text=t) for t in PROBES]
     for stage in [*stages, component]:
         probes = stage.process_batch(probes)
@@ -170,11 +171,11 @@ def test_component_contract(name, tiny_corpus, tmp_path):
     messages = data.messages
     prefix = [create(n, params_for(n)) for n in prefix_for(name)]
     for stage in prefix:
-        assert stage.fit(TrainingData(messages, data.responses, data.descriptions)) is stage
+        assert stage.fit(replace(data, messages=messages)) is stage
         messages = stage.process_batch(messages)
     component = cls(**params_for(name))
     before, params_before = set(vars(component)), copy.deepcopy(component.params)
-    assert component.fit(TrainingData(messages, data.responses, data.descriptions)) is component
+    assert component.fit(replace(data, messages=messages)) is component
     learned = {k for k in set(vars(component)) - before if not k.startswith("_")}
     assert all(k.endswith("_") for k in learned), learned
     assert component.params == params_before  # fit does not change parameters

@@ -187,3 +187,15 @@ def test_a_wrong_api_token_on_a_console_page_is_a_401_not_a_500(console):
     bad = {"Authorization": "Bearer hk_not-a-token"}
     for response in (client.get("/trainer", headers=bad), client.post("/trainer/corpora", headers=bad, data={})):
         assert response.status_code == 401 and response.get_json()["error"]["code"] == "invalid_token"
+
+
+def test_the_corpus_page_counts_entity_types(console, tmp_path):
+    trainer = login(console, "트레이너")
+    yaml_text = write_tiny_corpus(tmp_path / "upload", "yaml").read_text(encoding="utf-8")
+    page = text_of(trainer.get(f"/trainer/corpora/{corpus_id_of(upload(trainer, 'tiny.yaml', yaml_text))}"))
+    flat = page.replace("\n", "").replace("  ", "")
+    assert 'id="entity-counts"' in page and '<dd id="corpus-entity-types">2</dd>' in flat
+    # food: 3 marked examples, 3 values, no table; region: the tiny table (서울, 서울시, 부산), no examples
+    assert "<td>food</td><td>3</td><td>3</td><td>3</td><td>0</td>" in flat
+    assert "<td>region</td><td>0</td><td>0</td><td>0</td><td>3</td>" in flat
+    assert "food (3문장)" in page  # the thin-type warning

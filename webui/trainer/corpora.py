@@ -25,7 +25,7 @@ RECORD, REPORT = "corpus.json", "report.json"
 # What the pages read from a report, with the value shown when the library left a key out.
 REPORT_DEFAULTS: dict[str, Any] = {"ok": False, "files": [], "rows": 0, "errors": [], "error_count": 0, "intents": {},
                                    "ood_rows": 0, "answers": 0, "duplicates": [], "duplicate_count": 0, "warnings": [],
-                                   "preview": []}
+                                   "preview": [], "entity_rows": 0, "entities": {}}
 
 
 class UploadError(ValueError):
