@@ -24,9 +24,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    analyze = sub.add_parser("analyze", help="show normalisation, morphemes, POS, lemmas and stopwords as JSON")
+    analyze = sub.add_parser("analyze", help="show normalisation, morphemes, POS, lemmas, stopwords and entities "
+                                             "as JSON")
     analyze.add_argument("text")
     analyze.add_argument("--tokenizer", default=DEFAULT, choices=sorted(BACKENDS))
+    analyze.add_argument("--extractor", action="append", default=None, metavar="NAME",
+                         help="an entity extractor that needs no training (registered name or module:Class); "
+                              "repeatable")
+    analyze.add_argument("--model", default=None, help="find entities with this trained model's pipeline instead")
+    analyze.add_argument("--text", dest="as_text", action="store_true", help="print lines for people, not JSON")
     analyze.set_defaults(func=run_analyze)
 
     chat = sub.add_parser("chat", help="talk to a trained model in the terminal")
@@ -64,9 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    from chatbot.nlp.analyze import analyze
+    from chatbot.nlp.analyze import analysis_lines, analyze
 
-    print(json.dumps(analyze(args.text, args.tokenizer), ensure_ascii=False, indent=2))
+    result = analyze(args.text, args.tokenizer, args.extractor, args.model)
+    print("\n".join(analysis_lines(result)) if args.as_text else json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 
 

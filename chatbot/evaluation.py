@@ -1,4 +1,4 @@
-"""Quality metrics: intent accuracy/F1, fallback catch rates, response BLEU-4 and distinct-n."""
+"""Quality metrics: intent accuracy/F1, fallback catch rates, response BLEU-4 and distinct-n, entity F1."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 from nltk.translate.bleu_score import corpus_bleu
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-from chatbot.message import Message
+from chatbot.entities import to_original
+from chatbot.entities.tagging import spans_to_tags
+from chatbot.message import Entity, Message
 from chatbot.nlp.tokenizers import get_tokenizer
 
 BLEU_TOKENIZER = "kiwi"
@@ -81,14 +83,85 @@ def response_metrics(replies: Sequence[str], golds: Sequence[str]) -> dict[str, 
     }
 
 
+def entity_metrics(examples: Sequence[tuple[str, Sequence[Entity], Sequence[Entity]]]) -> dict[str, Any]:
+    """Exact span-and-type scores over ``(text, gold, predicted)`` examples, offsets into ``text``.
+
+    Each example's spans become character-level BIO tags (``spans_to_tags`` over one unit per
+    character) and seqeval scores them in strict IOB2 mode, so an entity counts only when both its
+    boundaries and its type match. ``per_type`` covers gold and predicted types; ``macro_f1`` averages
+    over them (a type only ever predicted scores 0), ``micro`` pools every span."""
+    from seqeval.metrics import classification_report  # type: ignore[import-untyped]
+    from seqeval.scheme import IOB2  # type: ignore[import-untyped]
+
+    gold_tags, pred_tags = [], []
+    for text, gold, pred in examples:
+        units = [(i, i + 1) for i in range(len(text))]
+        gold_tags.append(spans_to_tags(units, gold))
+        pred_tags.append(spans_to_tags(units, pred))
+    types = {t[2:] for tags in gold_tags + pred_tags for t in tags if t != "O"}
+    result: dict[str, Any] = {"examples": len(examples), "per_type": {},
+                              "micro": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0},
+                              "micro_f1": 0.0, "macro_f1": 0.0}
+    if not types:
+        return result
+    table = classification_report(gold_tags, pred_tags, mode="strict", scheme=IOB2, output_dict=True,
+                                  zero_division=0)
+
+    def scores(row: dict[str, Any]) -> dict[str, Any]:
+        return {"precision": round(float(row["precision"]), 4), "recall": round(float(row["recall"]), 4),
+                "f1": round(float(row["f1-score"]), 4), "support": int(row["support"])}
+
+    result["per_type"] = {name: scores(table[name]) for name in sorted(types)}
+    result["micro"] = scores(table["micro avg"])
+    result["micro_f1"] = result["micro"]["f1"]
+    result["macro_f1"] = round(float(table["macro avg"]["f1-score"]), 4)
+    return result
+
+
+def entity_annotated(messages: Sequence[Message]) -> list[Message]:
+    """The messages whose entities are scored: those from a corpus file that annotates entities.
+
+    A row without annotations in such a file means "no entity here" (predicting one is a false
+    positive); rows of an intent-only file say nothing about entities and are left out. A message
+    without a ``source`` counts when it carries gold entities itself."""
+    files = {_source_file(m.source) for m in messages if m.gold_entities and m.source}
+    return [m for m in messages if m.gold_entities or (m.source and _source_file(m.source) in files)]
+
+
+def _source_file(source: str | None) -> str:
+    return (source or "").rpartition(":")[0] or (source or "")
+
+
+def predicted_entities(message: Message) -> list[Entity]:
+    """A processed message's entities with offsets into ``message.text`` (as its gold entities have)."""
+    if not message.entities:
+        return []
+    return to_original(message.entities, message.text, message.normalized or message.text)
+
+
+def entity_dicts(entities: Sequence[Entity]) -> list[dict[str, Any]]:
+    """``{type, start, end, text, value}`` per entity, for predictions.jsonl and reports."""
+    return [{"type": e.type, "start": e.start, "end": e.end, "text": e.text,
+             "value": e.text if e.value is None else e.value} for e in entities]
+
+
 def evaluate_messages(messages: Sequence[Message], ood_label: str = "OOD") -> dict[str, Any]:
-    """The full report for processed messages that carry gold labels."""
-    ind = [m for m in messages if m.gold_intent != ood_label]
+    """The full report for processed messages that carry gold labels.
+
+    Intent, fallback and response figures cover the rows with a gold intent; ``entities`` the rows
+    ``entity_annotated`` picks. A corpus of entity annotations alone gets the entity figures alone."""
+    labelled = [m for m in messages if m.gold_intent]
+    ind = [m for m in labelled if m.gold_intent != ood_label]
     report: dict[str, Any] = {"rows": len(messages)}
     if ind:
-        report["intent"] = intent_metrics([m.gold_intent for m in ind], [m.intent or "" for m in ind])
-    report["fallback"] = fallback_metrics(messages, ood_label)
+        report["intent"] = intent_metrics([m.gold_intent or "" for m in ind], [m.intent or "" for m in ind])
+    if labelled:
+        report["fallback"] = fallback_metrics(labelled, ood_label)
     answered = [m for m in ind if m.gold_answer]
     if answered:
-        report["response"] = response_metrics([m.reply or "" for m in answered], [m.gold_answer for m in answered])
+        report["response"] = response_metrics([m.reply or "" for m in answered],
+                                              [m.gold_answer or "" for m in answered])
+    annotated = entity_annotated(messages)
+    if annotated:
+        report["entities"] = entity_metrics([(m.text, m.gold_entities, predicted_entities(m)) for m in annotated])
     return report

@@ -1,4 +1,10 @@
-"""Evaluate a model directory on a labelled corpus: report.json, predictions.jsonl, confusion_matrix.png."""
+"""Evaluate a model directory on a labelled corpus: report.json, predictions.jsonl, confusion_matrix.png.
+
+predictions.jsonl has one row per example: ``text``, ``gold_intent``, ``pred_intent``, ``confidence``,
+``fallback``, ``gold_answer``, ``reply`` and ``pred_entities`` (``[{type, start, end, text, value}]``,
+offsets into ``text``); rows that are scored for entities (``chatbot.evaluation.entity_annotated``)
+also have ``gold_entities`` in the same form. The confusion matrix is drawn over the rows with a gold
+intent, and left out when there are none (a corpus of entity annotations alone)."""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chatbot.corpus import OOD_LABEL, load_corpus
-from chatbot.evaluation import evaluate_messages
+from chatbot.evaluation import entity_annotated, entity_dicts, evaluate_messages, predicted_entities
 from chatbot.message import Message
 from chatbot.model_dir import CONFUSION_MATRIX, PREDICTIONS, REPORT
 from chatbot.pipeline import Pipeline
@@ -30,7 +36,7 @@ def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir:
 
     report = evaluate_messages(messages)
     generative = next((c for c in pipeline.components if hasattr(c, "perplexity")), None)
-    answered = [m for m in messages if m.gold_answer and m.gold_intent != OOD_LABEL]
+    answered = [m for m in messages if m.gold_answer and m.gold_intent and m.gold_intent != OOD_LABEL]
     if generative is not None and answered and "response" in report:
         # Perplexity of the gold answers under the generative model, whichever side replied.
         report["response"]["perplexity"] = generative.perplexity(
@@ -45,7 +51,7 @@ def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir:
 def reply_sources(messages: list[Message]) -> dict[str, float]:
     """The share of replies from each responder kind (``retrieval``, ``seq2seq``, ...)."""
     sources = Counter(m.reply_source.split(":")[0] for m in messages if m.reply_source)
-    return {k: round(v / len(messages), 4) for k, v in sorted(sources.items())}
+    return {k: round(v / max(1, len(messages)), 4) for k, v in sorted(sources.items())}
 
 
 def write_evaluation(out_dir: str | Path, report: dict[str, Any], messages: list[Message], title: str) -> Path:
@@ -56,14 +62,23 @@ def write_evaluation(out_dir: str | Path, report: dict[str, Any], messages: list
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / REPORT).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    scored = {id(m) for m in entity_annotated(messages)}
     with (out / PREDICTIONS).open("w", encoding="utf-8") as f:
         for m in messages:
             row = {"text": m.text, "gold_intent": m.gold_intent, "pred_intent": m.intent,
                    "confidence": round(float(m.confidence), 4), "fallback": m.fallback,
-                   "gold_answer": m.gold_answer, "reply": m.reply}
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                   "gold_answer": m.gold_answer, "reply": m.reply,
+                   "pred_entities": entity_dicts(predicted_entities(m))}
+            if id(m) in scored:
+                row["gold_entities"] = entity_dicts(m.gold_entities)
+            f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
     # Fallback is shown as its own column, so OOD rows and rejected in-domain rows are visible.
-    confusion_matrix_png([m.gold_intent for m in messages],
-                         [FALLBACK_COLUMN if m.fallback else (m.intent or "") for m in messages],
-                         out / CONFUSION_MATRIX, title=title)
+    labelled = [m for m in messages if m.gold_intent]
+    matrix = out / CONFUSION_MATRIX
+    if labelled:
+        confusion_matrix_png([m.gold_intent or "" for m in labelled],
+                             [FALLBACK_COLUMN if m.fallback else (m.intent or "") for m in labelled],
+                             matrix, title=title)
+    else:
+        matrix.unlink(missing_ok=True)  # a stale one from an earlier run would describe another model
     return out

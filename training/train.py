@@ -53,7 +53,8 @@ SUMMARY_KEYS = ("steps", "best_step", "best_validation_loss", "best_validation_s
 
 
 def split(data: TrainingData, fraction: float, seed: int) -> tuple[list[Message], list[Message]]:
-    """Stratified train/validation split; intents with fewer than 2 rows stay in training."""
+    """Stratified train/validation split; intents with fewer than 2 rows stay in training. Rows without
+    an intent (entity annotations alone) form one stratum of their own."""
     counts = Counter(m.gold_intent for m in data.messages)
     splittable = [m for m in data.messages if counts[m.gold_intent] >= 2]
     kept = [m for m in data.messages if counts[m.gold_intent] < 2]
@@ -61,7 +62,7 @@ def split(data: TrainingData, fraction: float, seed: int) -> tuple[list[Message]
     if fraction <= 0 or n_val < len(counts):
         return data.messages, []
     train, val = train_test_split(splittable, test_size=n_val, random_state=seed,
-                                  stratify=[m.gold_intent for m in splittable])
+                                  stratify=[m.gold_intent or "" for m in splittable])
     return train + kept, val
 
 

@@ -13,7 +13,7 @@ TOKEN_KEYS = {"form", "pos", "lemma", "start", "end", "stopword"}
 
 def test_analyze_returns_the_documented_shape():
     result = analyze("서울에 가고 싶어요")
-    assert set(result) == {"normalized", "tokens"}
+    assert set(result) == {"text", "normalized", "tokens", "entities"}
     assert result["normalized"] == "서울에 가고 싶어요"
     assert result["tokens"]
     for token in result["tokens"]:
@@ -53,3 +53,34 @@ def test_analyze_with_another_backend(backend):
 def test_analyze_unknown_backend_raises():
     with pytest.raises(ValueError):
         analyze("안녕", "nope")
+
+
+def test_analyze_shows_entities_with_offsets_into_the_text_as_given():
+    from entity_stubs import STUB
+
+    text = "  ㅋㅋㅋㅋ 서울역에서 부산 가요"
+    result = analyze(text, "mecab", extractors=[STUB])
+    assert [(e["type"], e["text"], e["start"], e["end"], e["value"], e["source"]) for e in result["entities"]] == [
+        ("station", "서울역", 7, 10, "서울역", "word_list_extractor"),
+        ("city", "부산", 13, 15, "부산", "word_list_extractor")]
+    assert all(text[e["start"]:e["end"]] == e["text"] for e in result["entities"])
+    assert analyze(text, "mecab", extractors=[])["entities"] == []
+    with pytest.raises(ValueError):
+        analyze(text, "mecab", extractors=["normalizer"])  # not an entity extractor
+
+
+def test_the_analyze_command_prints_entities_as_json_and_as_text(capsys):
+    from entity_stubs import STUB
+
+    from chatbot.cli import main
+
+    assert main(["analyze", "서울에 가요", "--tokenizer", "mecab", "--extractor", STUB]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["entities"] == [{"type": "city", "text": "서울", "start": 0, "end": 2, "value": "서울",
+                                    "source": "word_list_extractor"}]
+    assert main(["analyze", "서울에 가요", "--tokenizer", "mecab", "--extractor", STUB, "--text"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "normalized: 서울에 가요" and "entities: 1" in lines
+    assert lines[-1] == "  city\t서울\t[0:2]\tvalue=서울\t(word_list_extractor)"
+    assert main(["analyze", "안녕", "--tokenizer", "mecab", "--text"]) == 0
+    assert "entities: none" in capsys.readouterr().out.splitlines()

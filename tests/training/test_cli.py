@@ -17,7 +17,8 @@ from chatbot.cli import main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-PREDICTION_KEYS = {"text", "gold_intent", "pred_intent", "confidence", "fallback", "gold_answer", "reply"}
+PREDICTION_KEYS = {"text", "gold_intent", "pred_intent", "confidence", "fallback", "gold_answer", "reply",
+                   "pred_entities"}
 
 
 def run_module(*args: str, stdin: str | None = None, timeout: int = 180) -> subprocess.CompletedProcess:

@@ -12,7 +12,8 @@ from training.evaluate import evaluate_model
 from training.train import train_model
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-PREDICTION_KEYS = {"text", "gold_intent", "pred_intent", "confidence", "fallback", "gold_answer", "reply"}
+PREDICTION_KEYS = {"text", "gold_intent", "pred_intent", "confidence", "fallback", "gold_answer", "reply",
+                   "pred_entities"}  # gold_entities only on rows of a corpus that annotates entities
 
 
 def read_json(path: Path) -> dict:

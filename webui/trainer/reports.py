@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from chatbot.model_dir import ModelDir
 
 OOD_LABEL = "OOD"
 WRONG_EXAMPLES = 50
+WRONG_ENTITY_EXAMPLES = 20
 # (label, key, kind) rows of the comparison table; "number" rows get a difference column.
 COMPARE_ROWS = (("버전", "version", "text"), ("학습 시각", "created_at", "text"),
                 ("학습 데이터 행 수", "rows", "number"), ("의도 수", "intents", "number"),
@@ -28,27 +30,64 @@ def model_summary(model_dir: Path | None) -> dict[str, Any] | None:
     return ModelDir(model_dir).summary() if model_dir is not None else None
 
 
-def wrong_examples(predictions: Path | None, limit: int = WRONG_EXAMPLES) -> list[dict[str, Any]]:
-    """Up to ``limit`` rows of ``predictions.jsonl`` the model got wrong: another intent, a fallback on an
-    in-domain message, or an out-of-domain message it answered."""
+def _rows(predictions: Path | None) -> Iterator[dict[str, Any]]:
+    """The readable rows of ``predictions.jsonl`` (a broken line is skipped, a missing file is none)."""
     if predictions is None:
-        return []
-    wrong = []
+        return
     with contextlib.suppress(OSError), predictions.open(encoding="utf-8", errors="replace") as handle:
         for line in handle:
             try:
                 row = json.loads(line)
             except ValueError:
                 continue
-            if not isinstance(row, dict):
-                continue
-            gold, fallback = row.get("gold_intent"), bool(row.get("fallback"))
-            missed = not fallback if gold == OOD_LABEL else (fallback or row.get("pred_intent") != gold)
-            if missed:
-                wrong.append(row)
-                if len(wrong) >= limit:
-                    break
+            if isinstance(row, dict):
+                yield row
+
+
+def wrong_examples(predictions: Path | None, limit: int = WRONG_EXAMPLES) -> list[dict[str, Any]]:
+    """Up to ``limit`` rows of ``predictions.jsonl`` the model got wrong: another intent, a fallback on an
+    in-domain message, or an out-of-domain message it answered. Rows without a gold intent (entity
+    annotations alone) are not intent mistakes."""
+    wrong = []
+    for row in _rows(predictions):
+        gold, fallback = row.get("gold_intent"), bool(row.get("fallback"))
+        if not gold:
+            continue
+        missed = not fallback if gold == OOD_LABEL else (fallback or row.get("pred_intent") != gold)
+        if missed:
+            wrong.append(row)
+            if len(wrong) >= limit:
+                break
     return wrong
+
+
+def wrong_entity_examples(predictions: Path | None, limit: int = WRONG_ENTITY_EXAMPLES) -> list[dict[str, Any]]:
+    """Up to ``limit`` scored rows (those with ``gold_entities``) whose predicted entities differ from the
+    gold ones in a span or a type, as ``{text, gold, pred}`` with ``type: text`` labels for each entity."""
+    wrong = []
+    for row in _rows(predictions):
+        gold, pred = row.get("gold_entities"), row.get("pred_entities") or []
+        if not isinstance(gold, list) or not isinstance(pred, list):
+            continue
+        if _spans(gold) != _spans(pred):
+            wrong.append({"text": row.get("text", ""), "gold": _labels(gold), "pred": _labels(pred)})
+            if len(wrong) >= limit:
+                break
+    return wrong
+
+
+def _spans(entities: list[Any]) -> set[tuple[Any, Any, Any]]:
+    return {(e.get("type"), e.get("start"), e.get("end")) for e in entities if isinstance(e, dict)}
+
+
+def _labels(entities: list[Any]) -> list[str]:
+    return [f"{e.get('type')}: {e.get('text')}" for e in entities if isinstance(e, dict)]
+
+
+def entity_report(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The report's ``entities`` section when it has one with per-type figures, else None."""
+    section = (report or {}).get("entities")
+    return section if isinstance(section, dict) and isinstance(section.get("per_type"), dict) else None
 
 
 def compare(live: dict[str, Any] | None, candidate: dict[str, Any]) -> dict[str, Any]:
