@@ -14,7 +14,8 @@ in it and what it means (start, end, grain) against a fixed "now". Three scores:
   preferred) is a dev-only comparison: the app never imports it.
 
 Speed: the extractor's mean time per message, on chat messages with and without a time expression
-(the table's sentences and its negatives), after a warm-up.
+(the table's sentences and its negatives) and on one 1,000-character message, after a warm-up; the
+number extractor's beside it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ if __package__ in (None, ""):  # run as a script: import from the checkout
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks.common import add_common_arguments, arguments_dict, emit, environment, log
+from chatbot.entities import EntityExtractor
+from chatbot.entities.numbers import NumberExtractor
 from chatbot.entities.time import TimeExtractor
 from chatbot.message import Message
 
@@ -139,7 +142,7 @@ def rate(hits: list[bool]) -> float:
     return round(sum(hits) / len(hits), 4) if hits else 0.0
 
 
-def mean_ms(extractor: TimeExtractor, texts: list[str], now: datetime, repeat: int) -> float:
+def mean_ms(extractor: EntityExtractor, texts: list[str], now: datetime, repeat: int) -> float:
     """Mean milliseconds per ``extract`` call over ``texts``, median of ``repeat`` rounds, after a warm-up."""
     messages = [Message(text=t, normalized=t, context={"now": now}) for t in texts]
     for message in messages:
@@ -186,6 +189,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "with_time": mean_ms(extractor, with_time, table.now, args.repeat),
             "without_time": mean_ms(extractor, table.negatives, table.now, args.repeat),
             "chars_1000": mean_ms(extractor, ["가나다라마 오늘 " * 111], table.now, max(args.repeat // 10, 5)),
+        },
+        # The number extractor beside it, on the same messages (the entity layer's budget is 2 ms a message).
+        "number_extractor_ms_per_message": {
+            "with_time": mean_ms(NumberExtractor(), with_time, table.now, args.repeat),
+            "without_time": mean_ms(NumberExtractor(), table.negatives, table.now, args.repeat),
+            "chars_1000": mean_ms(NumberExtractor(), ["가나다라마 오늘 " * 111], table.now, max(args.repeat // 10, 5)),
         },
         "environment": environment(PACKAGES),
     }
