@@ -26,6 +26,9 @@ COMPONENTS = {
     "seq2seq_responder": "chatbot.responders.seq2seq_responder:Seq2SeqResponder",
     "hybrid_responder": "chatbot.responders.hybrid_responder:HybridResponder",
     "bert_selector": "chatbot.responders.bert_selector:BertSelector",
+    # Entity extractors; list time_extractor before number_extractor (it wins ties such as "3시").
+    "time_extractor": "chatbot.entities.time:TimeExtractor",
+    "number_extractor": "chatbot.entities.numbers:NumberExtractor",
     "lookup_extractor": "chatbot.entities.lookup:LookupExtractor",
 }
 
