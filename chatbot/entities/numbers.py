@@ -21,7 +21,13 @@ After a unit, or after a numeral read alone, the word must end or go on with a p
 (개요, 원이에요, 명씩); "3개국" is the number 3, and 육개장 nothing.
 
 "킬로" alone resolves to kg: in chat it is mostly a weight (몇 킬로 빠졌어); say km or 킬로미터 for a
-distance. "시" (o'clock) is not a unit here: "3시" is the time extractor's. In a pipeline with both, list
+distance. "시" (o'clock) is not a unit here: "3시" is the time extractor's.
+
+When a tokenizer ran before it, Kiwi's part-of-speech tags settle what the syllables alone cannot: a
+numeral in Hangul counts only where Kiwi tagged a numeral (NR) or a determiner (MM: 한, 두, 세) there,
+so 두통 (headache), 한도 (limit) and the ending of 먹어야 하나 stay words. A native numeral followed by
+도 is the idiom "(not) at all" (하나도 없어, 둘도 없는), not a count, and 도 is degrees only after digits or
+Sino-Korean numerals. In a pipeline with both, list
 ``time_extractor`` first: it then also wins a tie such as "3일" (the 3rd) against the quantity 3 days,
 and its longer spans ("3일 뒤", "오후 3시") beat the numbers inside them (``chatbot.entities``).
 """
@@ -233,10 +239,12 @@ class NumberExtractor(EntityExtractor):
 
     def extract(self, message: Message) -> list[Entity]:
         text = message.normalized
+        # Where Kiwi read a numeral or a determiner (None: no tokenizer ran, the syllables alone decide).
+        numeric = {t.start for t in message.tokens if t.pos in ("NR", "MM")} if message.tokens else None
         found: list[Entity] = []
         position = 0
         while position < len(text):
-            entity = self._at(text, position)
+            entity = self._at(text, position, numeric)
             if entity is None:
                 position += 1
             else:
@@ -244,7 +252,7 @@ class NumberExtractor(EntityExtractor):
                 position = entity.end
         return found
 
-    def _at(self, text: str, start: int) -> Entity | None:
+    def _at(self, text: str, start: int, numeric: set[int] | None = None) -> Entity | None:
         before = text[start - 1] if start else " "
         char = text[start]
         if char.isdigit() or char == "-":
@@ -265,12 +273,16 @@ class NumberExtractor(EntityExtractor):
                     and not _unit_after(text, reading.end):
                 return None  # 3D, mp3 read from the other side
         elif _is_hangul(char) and not _is_hangul(before):
+            if numeric is not None and start not in numeric:
+                return None  # Kiwi read a word here (두통, 한도, 하나 as 하 + 나)
             reading = _read_native(text, start) or _read_arabic_or_sino(text, start)
             if reading is None:
                 return None
         else:
             return None
         unit = _unit_after(text, reading.end)
+        if reading.kind == "native" and (unit is None or unit[0] == "degree") and text.startswith("도", reading.end):
+            return None  # 하나도 없어, 둘도 없는: an idiom, and 도 is no unit after a native numeral
         if not _accept(reading, unit[0] if unit else None):
             return None
         if reading.kind != "digits" and unit is None and not _follows_well(text, reading.end):

@@ -12,7 +12,7 @@ from chatbot.nlp.components import Lemmatizer, MorphTokenizer, Normalizer, Stopw
 
 # Extractors ``analyze`` runs when given neither ``extractors`` nor a model: registered names of
 # rule-based extractors, which work without training.
-DEFAULT_EXTRACTORS: tuple[str, ...] = ()
+DEFAULT_EXTRACTORS: tuple[str, ...] = ("time_extractor", "number_extractor")
 
 
 def analyze(text: str, tokenizer: str = "kiwi", extractors: Sequence[str] | None = None,

@@ -112,3 +112,23 @@ def test_it_never_raises(text):
     for entity in NumberExtractor().extract(message):
         assert 0 <= entity.start < entity.end <= len(message.normalized)
         assert message.normalized[entity.start:entity.end] == entity.text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("두통이 심해", []),  # 두통 (headache) is a word, not "two 통"
+    ("한도가 얼마죠", []),  # 한도 (limit)
+    ("약 먹어야 하나", []),  # the ending 하나 of a question
+    ("기운이 하나도 없어", []),  # "not at all"
+    ("둘도 없는 친구야", []),
+    ("농담 하나 해 주세요", [("number", "하나", 1)]),
+    ("맥주 한잔 할까?", [("quantity", "한잔", {"value": 1, "unit": "잔"})]),
+    ("친구 셋이랑 먹을 거야", [("number", "셋", 3)]),
+])
+def test_kiwi_tags_decide_what_the_syllables_cannot(text, expected):
+    from chatbot.registry import create
+
+    stages = [create("normalizer"), create("tokenizer"), NumberExtractor()]
+    message = Message(text=text)
+    for stage in stages:
+        message = stage.process(message)
+    assert [(e.type, e.text, e.value) for e in message.entities] == expected
