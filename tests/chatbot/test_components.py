@@ -74,6 +74,7 @@ def summary(message: Message) -> dict:
         "fallback_reason": message.fallback_reason,
         "reply": message.reply,
         "reply_source": message.reply_source,
+        "entities": [e.to_dict() for e in message.entities],
         "context": dict(message.context),
     }
 
