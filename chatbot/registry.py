@@ -22,7 +22,6 @@ COMPONENTS = {
     "neural_intent_classifier": "chatbot.intents.neural_classifier:NeuralIntentClassifier",
     "bert_intent_classifier": "chatbot.intents.bert_classifier:BertIntentClassifier",
     "fallback_detector": "chatbot.intents.fallback:FallbackDetector",
-    "bilstm_crf_entity_extractor": "chatbot.entities.bilstm_crf:BiLstmCrfEntityExtractor",
     "retrieval_responder": "chatbot.responders.retrieval_responder:RetrievalResponder",
     "seq2seq_responder": "chatbot.responders.seq2seq_responder:Seq2SeqResponder",
     "hybrid_responder": "chatbot.responders.hybrid_responder:HybridResponder",
@@ -31,6 +30,7 @@ COMPONENTS = {
     "time_extractor": "chatbot.entities.time:TimeExtractor",
     "number_extractor": "chatbot.entities.numbers:NumberExtractor",
     "lookup_extractor": "chatbot.entities.lookup:LookupExtractor",
+    "bilstm_crf_entity_extractor": "chatbot.entities.bilstm_crf:BiLstmCrfEntityExtractor",
 }
 
 
