@@ -1,0 +1,264 @@
+"""A CRF entity tagger (python-crfsuite) over the characters of the normalised text, with morpheme features.
+
+Units are the non-space characters of ``message.normalized``: KLUE-NER's spans are character spans that
+sometimes end inside a morpheme ("서울시" tagged "서울"), and Kochat's whitespace tokens are runs of
+characters too, so one unit serves both. What the morpheme analyser knows is added to each character
+as features (the Kiwi morpheme covering it, its POS, where the character sits in it and in its eojeol,
+the neighbouring morphemes and words). ``units``, ``unit_features`` and ``gold_in_normalized`` are the
+reusable part: the BiLSTM-CRF tagger reads the same units and features.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from chatbot.entities import EntityExtractor
+from chatbot.entities.tagging import spans_to_tags, tags_to_spans
+from chatbot.message import Entity, Message, Token, TrainingData
+from chatbot.nlp.normalize import align
+
+MODEL_FILE = "crf.model"
+PAD = "<pad>"
+
+
+def units(message: Message) -> list[tuple[int, int]]:
+    """The tagged units: one ``(start, end)`` per non-space character of ``message.normalized``."""
+    return [(i, i + 1) for i, char in enumerate(message.normalized) if not char.isspace()]
+
+
+def gold_in_normalized(message: Message) -> list[Entity]:
+    """``message.gold_entities`` (offsets into ``message.text``) moved into ``message.normalized``.
+
+    ``align`` says where each normalised character came from; an entity keeps the normalised characters
+    whose origin lies inside it. An entity whose characters were all dropped by normalisation is lost."""
+    text, normalized = message.text, message.normalized
+    if text == normalized:
+        return list(message.gold_entities)
+    origins = align(text, normalized)[:-1]
+    moved = []
+    for entity in message.gold_entities:
+        inside = [i for i, origin in enumerate(origins) if entity.start <= origin < entity.end]
+        if inside:
+            start, end = inside[0], inside[-1] + 1
+            moved.append(Entity(entity.type, normalized[start:end], start, end, entity.value, entity.source))
+    return moved
+
+
+def char_type(char: str) -> str:
+    """A coarse class of a character: Hangul syllable or jamo, digit, Latin, Hanja, punctuation, other."""
+    code = ord(char)
+    if 0xAC00 <= code <= 0xD7A3:
+        return "H"
+    if 0x3131 <= code <= 0x318E or 0x1100 <= code <= 0x11FF:
+        return "J"
+    if char.isdigit():
+        return "D"
+    if char.isascii() and char.isalpha():
+        return "L"
+    if 0x4E00 <= code <= 0x9FFF:
+        return "C"
+    category = unicodedata.category(char)
+    return "P" if category.startswith("P") else "S" if category.startswith("S") else "O"
+
+
+def _morpheme_of_chars(message: Message) -> list[int]:
+    """For each character of the normalised text, the index of the first morpheme covering it (-1: none)."""
+    owner = [-1] * len(message.normalized)
+    for index, token in enumerate(message.tokens):
+        for i in range(max(token.start, 0), min(token.end, len(owner))):
+            if owner[i] < 0:
+                owner[i] = index
+    return owner
+
+
+def _words(text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """Whitespace words as spans, and for each character the index of its word (-1 for a space)."""
+    spans: list[tuple[int, int]] = []
+    word_of = [-1] * len(text)
+    start = None
+    for i, char in enumerate([*text, " "]):
+        if char.isspace():
+            if start is not None:
+                spans.append((start, i))
+                for j in range(start, i):
+                    word_of[j] = len(spans) - 1
+                start = None
+        elif start is None:
+            start = i
+    return spans, word_of
+
+
+def _position(i: int, start: int, end: int) -> str:
+    """Where character ``i`` sits in ``[start, end)``: S(ingle), B(egin), E(nd) or I(nside)."""
+    if end - start == 1:
+        return "S"
+    return "B" if i == start else "E" if i == end - 1 else "I"
+
+
+def unit_features(message: Message, window: int = 2, morph_window: int = 2, word_window: int = 2) -> list[list[str]]:
+    """Features of each unit of ``units(message)``, as ``name=value`` strings (crfsuite's input form).
+
+    Per character: itself and its class; characters, bigrams and a trigram within ``window``
+    (spaces visible, so word boundaries show); the morpheme covering it (form, POS, form/POS, where the
+    character sits in it), and the forms and POS of ``morph_window`` morphemes on either side; its eojeol
+    (form, where the character sits in it, its last morpheme's POS) and ``word_window`` words either side."""
+    text = message.normalized
+    n = len(text)
+    tokens: list[Token] = message.tokens
+    owner = _morpheme_of_chars(message)
+    words, word_of = _words(text)
+
+    def char_at(i: int) -> str:
+        if i < 0 or i >= n:
+            return PAD
+        return "_" if text[i].isspace() else text[i]
+
+    def morph(k: int) -> tuple[str, str]:
+        if 0 <= k < len(tokens):
+            return tokens[k].form, tokens[k].pos
+        return PAD, PAD
+
+    def word(k: int) -> str:
+        return text[words[k][0]:words[k][1]] if 0 <= k < len(words) else PAD
+
+    word_last_pos: list[str] = []
+    for start, end in words:
+        inside = [t.pos for t in tokens if start <= t.start < end]
+        word_last_pos.append(inside[-1] if inside else PAD)
+
+    features: list[list[str]] = []
+    for start, _ in units(message):
+        i = start
+        c = text[i]
+        f = ["b", f"c={c}", f"t={char_type(c)}",
+             f"c-1c={char_at(i - 1)}{c}", f"cc+1={c}{char_at(i + 1)}", f"c-1cc+1={char_at(i - 1)}{c}{char_at(i + 1)}"]
+        for d in range(1, window + 1):
+            f += [f"c-{d}={char_at(i - d)}", f"c+{d}={char_at(i + d)}",
+                  f"t-{d}={char_type(char_at(i - d)) if 0 <= i - d < n else PAD}",
+                  f"t+{d}={char_type(char_at(i + d)) if i + d < n else PAD}"]
+        if window >= 2:
+            f += [f"c-2c-1={char_at(i - 2)}{char_at(i - 1)}", f"c+1c+2={char_at(i + 1)}{char_at(i + 2)}"]
+        k = owner[i]
+        if k >= 0:
+            token = tokens[k]
+            form, pos = token.form, token.pos
+            f += [f"m={form}", f"p={pos}", f"mp={form}/{pos}", f"mpos={_position(i, token.start, token.end)}",
+                  f"mpos_p={_position(i, token.start, token.end)}/{pos}"]
+            for d in range(1, morph_window + 1):
+                (bf, bp), (af, ap) = morph(k - d), morph(k + d)
+                f += [f"m-{d}={bf}", f"p-{d}={bp}", f"m+{d}={af}", f"p+{d}={ap}"]
+            f += [f"p-1p={morph(k - 1)[1]}/{pos}", f"pp+1={pos}/{morph(k + 1)[1]}"]
+        else:
+            f.append("m=<none>")
+        w = word_of[i]
+        if w >= 0:
+            ws, we = words[w]
+            f += [f"w={word(w)}", f"wpos={_position(i, ws, we)}", f"wlastp={word_last_pos[w]}",
+                  f"wpre={text[ws:i + 1]}", f"wsuf={text[i:we]}"]
+            for d in range(1, word_window + 1):
+                f += [f"w-{d}={word(w - d)}", f"w+{d}={word(w + d)}"]
+        features.append(f)
+    return features
+
+
+class CrfEntityExtractor(EntityExtractor):
+    """Entities found by a linear-chain CRF over characters (BIO tags), trained on ``gold_entities``.
+
+    With no annotated message in the training data it learns nothing and finds nothing, so a pipeline can
+    always include it. A found span's ``value`` is its canonical form when the corpus has a lookup table
+    for the type and the text is in it (a tagged "서울시" becomes 서울), else None (the text)."""
+
+    name = "crf_entity_extractor"
+    requires: ClassVar[tuple[str, ...]] = ("normalized", "tokens")
+    defaults: ClassVar[dict[str, Any]] = {
+        "c1": 0.05,  # L1 weight: drops most of the many sparse features
+        "c2": 0.01,  # L2 weight
+        "max_iterations": 150,
+        "window": 2,  # characters either side
+        "morph_window": 2,  # morphemes either side
+        "word_window": 2,  # whitespace words either side
+        "min_freq": 1,  # features seen fewer times are dropped
+    }
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._tagger: Any = None
+
+    def features(self, message: Message) -> list[list[str]]:
+        return unit_features(message, self.params["window"], self.params["morph_window"], self.params["word_window"])
+
+    def fit(self, data: TrainingData) -> CrfEntityExtractor:
+        import pycrfsuite
+
+        annotated = [m for m in data.messages if m.gold_entities]
+        self.model_: bytes | None = None
+        self.types_: list[str] = []
+        self.lookups_: dict[str, dict[str, str]] = {}
+        self._tagger = None
+        if not annotated:
+            return self
+        trainer = pycrfsuite.Trainer(verbose=False)
+        for message in annotated:
+            unit_spans = units(message)
+            if unit_spans:
+                trainer.append(self.features(message), spans_to_tags(unit_spans, gold_in_normalized(message)))
+        trainer.set_params({"c1": float(self.params["c1"]), "c2": float(self.params["c2"]),
+                            "max_iterations": int(self.params["max_iterations"]),
+                            "feature.minfreq": float(self.params["min_freq"]),
+                            "feature.possible_transitions": True})
+        with tempfile.TemporaryDirectory(prefix="crf-") as folder:
+            path = Path(folder) / MODEL_FILE
+            trainer.train(str(path))
+            self.model_ = path.read_bytes()
+        self.types_ = sorted({e.type for m in annotated for e in m.gold_entities})
+        self.lookups_ = {t: dict(data.lookups[t]) for t in self.types_ if t in data.lookups}
+        return self
+
+    def types(self) -> list[str]:
+        return list(getattr(self, "types_", []))
+
+    @property
+    def tagger(self) -> Any:
+        """The crfsuite tagger over the learned model (None before fit, or when nothing was learned)."""
+        model = getattr(self, "model_", None)
+        if self._tagger is None and model:
+            import pycrfsuite
+
+            self._tagger = pycrfsuite.Tagger()
+            self._tagger.open_inmemory(model)
+        return self._tagger
+
+    def extract(self, message: Message) -> list[Entity]:
+        tagger = self.tagger
+        unit_spans = units(message)
+        if tagger is None or not unit_spans:
+            return []
+        tags = tagger.tag(self.features(message))
+        found = []
+        for type_, start, end in tags_to_spans(unit_spans, tags):
+            text = message.normalized[start:end]
+            found.append(Entity(type_, text, start, end, self.lookups_.get(type_, {}).get(text), self.name))
+        return found
+
+    def learned_state(self) -> dict[str, Any]:
+        return {k: v for k, v in super().learned_state().items() if k != "model_"}
+
+    def save(self, directory: Path) -> None:
+        """The CRF model as crfsuite's own file (``crf.model``), the rest in ``state.joblib``."""
+        super().save(directory)
+        if getattr(self, "model_", None):
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / MODEL_FILE).write_bytes(self.model_)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, directory: Path, params: dict[str, Any]) -> Self:
+        component = super().load(directory, params)
+        model_file = directory / MODEL_FILE
+        component.model_ = model_file.read_bytes() if model_file.exists() else None
+        return component
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**vars(self), "_tagger": None}  # the crfsuite tagger does not pickle; it reopens from model_
