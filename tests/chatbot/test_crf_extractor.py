@@ -94,3 +94,12 @@ def test_features_come_one_per_non_space_character(front):
     features = unit_features(message)
     assert len(features) == len(units(message)) == 5
     assert "p=NNP" in features[0] and "wpos=B" in features[0] and "c=부" in features[0]
+
+
+def test_bioes_marks_single_units_and_span_ends():
+    from chatbot.entities.tagging import tags_to_spans, to_bioes
+
+    bio = ["B-A", "I-A", "I-A", "O", "B-B", "B-A", "I-A"]
+    assert to_bioes(bio) == ["B-A", "I-A", "E-A", "O", "S-B", "B-A", "E-A"]
+    units_ = [(i, i + 1) for i in range(len(bio))]
+    assert tags_to_spans(units_, to_bioes(bio)) == tags_to_spans(units_, bio)
