@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import unicodedata
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -98,13 +99,39 @@ def _position(i: int, start: int, end: int) -> str:
     return "B" if i == start else "E" if i == end - 1 else "I"
 
 
-def unit_features(message: Message, window: int = 2, morph_window: int = 2, word_window: int = 2) -> list[list[str]]:
+def gazetteer_marks(text: str, gazetteer: Mapping[str, Collection[str]], max_length: int = 12) -> dict[int, list[str]]:
+    """For each character of ``text`` inside a known entity string, ``g<type>=<B|I|E|S>`` marks."""
+    marks: dict[int, list[str]] = {}
+    longest = min(max_length, max(map(len, gazetteer), default=0))
+    for i in range(len(text)):
+        for length in range(1, min(longest, len(text) - i) + 1):
+            types = gazetteer.get(text[i:i + length])
+            if types:
+                for j in range(i, i + length):
+                    place = _position(j, i, i + length)
+                    marks.setdefault(j, []).extend(f"g{type_}={place}" for type_ in types)
+    return marks
+
+
+def build_gazetteer(entities: Iterable[Entity], min_length: int = 2) -> dict[str, list[str]]:
+    """Entity strings (at least ``min_length`` characters) and the types they were seen with."""
+    gazetteer: dict[str, set[str]] = {}
+    for entity in entities:
+        if len(entity.text) >= min_length:
+            gazetteer.setdefault(entity.text, set()).add(entity.type)
+    return {text: sorted(types) for text, types in gazetteer.items()}
+
+
+def unit_features(message: Message, window: int = 2, morph_window: int = 2, word_window: int = 2,
+                  gazetteer: Mapping[str, Collection[str]] | None = None) -> list[list[str]]:
     """Features of each unit of ``units(message)``, as ``name=value`` strings (crfsuite's input form).
 
     Per character: itself and its class; characters, bigrams and a trigram within ``window``
     (spaces visible, so word boundaries show); the morpheme covering it (form, POS, form/POS, where the
     character sits in it), and the forms and POS of ``morph_window`` morphemes on either side; its eojeol
-    (form, where the character sits in it, its last morpheme's POS) and ``word_window`` words either side."""
+    (form, its stem without particles and endings, where the character sits in it, its last morpheme's POS)
+    and ``word_window`` words either side; with a ``gazetteer`` (entity string -> types), where the
+    character sits in each known entity string that covers it."""
     text = message.normalized
     n = len(text)
     tokens: list[Token] = message.tokens
@@ -133,6 +160,7 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
             inside.pop()
         word_stem_end.append(min(max(inside[-1].end, start + 1), end) if inside else end)
 
+    marks = gazetteer_marks(text, gazetteer) if gazetteer else {}
     features: list[list[str]] = []
     for start, _ in units(message):
         i = start
@@ -168,6 +196,8 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
                   f"wpre={text[ws:i + 1]}", f"wsuf={text[i:we]}", f"stem={text[ws:stem_end]}", f"spos={in_stem}"]
             for d in range(1, word_window + 1):
                 f += [f"w-{d}={word(w - d)}", f"w+{d}={word(w + d)}"]
+        if gazetteer is not None:
+            f += marks.get(i, ["g=none"])
         features.append(f)
     return features
 
@@ -189,6 +219,11 @@ class CrfEntityExtractor(EntityExtractor):
         "morph_window": 2,  # morphemes either side
         "word_window": 2,  # whitespace words either side
         "min_freq": 1,  # features seen fewer times are dropped
+        # Known entity strings as features: those of the training data (in training, each half of the data
+        # sees only the other half's, so that the tagger does not learn to trust them blindly) and the lookup
+        # tables' surface forms. 0.806 against 0.790 without on KLUE-NER.
+        "gazetteer": True,
+        "gazetteer_min_length": 2,
         "scheme": "BIOES",  # or BIO; BIOES scored 0.790 against BIO's 0.782 on KLUE-NER (benchmarks/entities.py)
     }
 
@@ -203,8 +238,16 @@ class CrfEntityExtractor(EntityExtractor):
         tags = spans_to_tags(units(message), gold_in_normalized(message))
         return to_bioes(tags) if self.params["scheme"] == "BIOES" else tags
 
-    def features(self, message: Message) -> list[list[str]]:
-        return unit_features(message, self.params["window"], self.params["morph_window"], self.params["word_window"])
+    def features(self, message: Message, gazetteer: Mapping[str, Collection[str]] | None = None) -> list[list[str]]:
+        if self.params["gazetteer"] and gazetteer is None:
+            gazetteer = getattr(self, "gazetteer_", None) or {}
+        return unit_features(message, self.params["window"], self.params["morph_window"], self.params["word_window"],
+                             gazetteer if self.params["gazetteer"] else None)
+
+    def _gazetteer(self, messages: list[Message], lookups: Mapping[str, Mapping[str, str]]) -> dict[str, list[str]]:
+        entities = [e for m in messages for e in gold_in_normalized(m)]
+        entities += [Entity(type_, surface, 0, len(surface)) for type_, table in lookups.items() for surface in table]
+        return build_gazetteer(entities, int(self.params["gazetteer_min_length"]))
 
     def fit(self, data: TrainingData) -> CrfEntityExtractor:
         import pycrfsuite  # type: ignore[import-untyped]
@@ -213,13 +256,18 @@ class CrfEntityExtractor(EntityExtractor):
         self.model_: bytes | None = None
         self.types_: list[str] = []
         self.lookups_: dict[str, dict[str, str]] = {}
+        self.gazetteer_: dict[str, list[str]] = {}
         self._tagger = None
         if not annotated:
             return self
+        self.types_ = sorted({e.type for m in annotated for e in m.gold_entities})
+        self.lookups_ = {t: dict(data.lookups[t]) for t in self.types_ if t in data.lookups}
+        half = len(annotated) // 2
+        halves = [self._gazetteer(annotated[half:], self.lookups_), self._gazetteer(annotated[:half], self.lookups_)]
         trainer = pycrfsuite.Trainer(verbose=False)
-        for message in annotated:
+        for n, message in enumerate(annotated):
             if units(message):
-                trainer.append(self.features(message), self.tags(message))
+                trainer.append(self.features(message, halves[n >= half]), self.tags(message))
         trainer.set_params({"c1": float(self.params["c1"]), "c2": float(self.params["c2"]),
                             "max_iterations": int(self.params["max_iterations"]),
                             "feature.minfreq": float(self.params["min_freq"]),
@@ -228,8 +276,8 @@ class CrfEntityExtractor(EntityExtractor):
             path = Path(folder) / MODEL_FILE
             trainer.train(str(path))
             self.model_ = path.read_bytes()
-        self.types_ = sorted({e.type for m in annotated for e in m.gold_entities})
-        self.lookups_ = {t: dict(data.lookups[t]) for t in self.types_ if t in data.lookups}
+        if self.params["gazetteer"]:
+            self.gazetteer_ = self._gazetteer(annotated, self.lookups_)
         return self
 
     def types(self) -> list[str]:
