@@ -103,3 +103,14 @@ def test_bioes_marks_single_units_and_span_ends():
     assert to_bioes(bio) == ["B-A", "I-A", "E-A", "O", "S-B", "B-A", "E-A"]
     units_ = [(i, i + 1) for i in range(len(bio))]
     assert tags_to_spans(units_, to_bioes(bio)) == tags_to_spans(units_, bio)
+
+
+def test_gazetteer_marks_known_entity_strings():
+    from chatbot.entities.crf import build_gazetteer, gazetteer_marks
+
+    known = [Entity("CITY", "부산", 0, 2), Entity("ORG", "부산시청", 0, 4), Entity("PS", "김", 0, 1)]
+    gazetteer = build_gazetteer(known)
+    assert gazetteer == {"부산": ["CITY"], "부산시청": ["ORG"]}  # one-character strings are left out
+    marks = gazetteer_marks("부산시청에", gazetteer)
+    assert marks[0] == ["gCITY=B", "gORG=B"] and marks[1] == ["gCITY=E", "gORG=I"] and marks[3] == ["gORG=E"]
+    assert 4 not in marks
