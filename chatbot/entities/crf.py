@@ -102,9 +102,8 @@ def _position(i: int, start: int, end: int) -> str:
 def gazetteer_marks(text: str, gazetteer: Mapping[str, Collection[str]], max_length: int = 12) -> dict[int, list[str]]:
     """For each character of ``text`` inside a known entity string, ``g<type>=<B|I|E|S>`` marks."""
     marks: dict[int, list[str]] = {}
-    longest = min(max_length, max(map(len, gazetteer), default=0))
     for i in range(len(text)):
-        for length in range(1, min(longest, len(text) - i) + 1):
+        for length in range(1, min(max_length, len(text) - i) + 1):
             types = gazetteer.get(text[i:i + length])
             if types:
                 for j in range(i, i + length):
@@ -138,10 +137,12 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
     owner = _morpheme_of_chars(message)
     words, word_of = _words(text)
 
+    reach = max(window, 2) + 1
+    padded = [PAD] * reach + ["_" if c.isspace() else c for c in text] + [PAD] * reach
+    types = [PAD] * reach + [char_type(c) for c in padded[reach:reach + n]] + [PAD] * reach
+
     def char_at(i: int) -> str:
-        if i < 0 or i >= n:
-            return PAD
-        return "_" if text[i].isspace() else text[i]
+        return padded[i + reach]
 
     def morph(k: int) -> tuple[str, str]:
         if 0 <= k < len(tokens):
@@ -165,12 +166,11 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
     for start, _ in units(message):
         i = start
         c = text[i]
-        f = ["b", f"c={c}", f"t={char_type(c)}",
+        f = ["b", f"c={c}", f"t={types[i + reach]}",
              f"c-1c={char_at(i - 1)}{c}", f"cc+1={c}{char_at(i + 1)}", f"c-1cc+1={char_at(i - 1)}{c}{char_at(i + 1)}"]
         for d in range(1, window + 1):
             f += [f"c-{d}={char_at(i - d)}", f"c+{d}={char_at(i + d)}",
-                  f"t-{d}={char_type(char_at(i - d)) if 0 <= i - d < n else PAD}",
-                  f"t+{d}={char_type(char_at(i + d)) if i + d < n else PAD}"]
+                  f"t-{d}={types[i - d + reach]}", f"t+{d}={types[i + d + reach]}"]
         if window >= 2:
             f += [f"c-2c-1={char_at(i - 2)}{char_at(i - 1)}", f"c+1c+2={char_at(i + 1)}{char_at(i + 2)}"]
         k = owner[i]
