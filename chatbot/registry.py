@@ -22,6 +22,7 @@ COMPONENTS = {
     "neural_intent_classifier": "chatbot.intents.neural_classifier:NeuralIntentClassifier",
     "bert_intent_classifier": "chatbot.intents.bert_classifier:BertIntentClassifier",
     "fallback_detector": "chatbot.intents.fallback:FallbackDetector",
+    "crf_entity_extractor": "chatbot.entities.crf:CrfEntityExtractor",
     "retrieval_responder": "chatbot.responders.retrieval_responder:RetrievalResponder",
     "seq2seq_responder": "chatbot.responders.seq2seq_responder:Seq2SeqResponder",
     "hybrid_responder": "chatbot.responders.hybrid_responder:HybridResponder",

@@ -1,4 +1,7 @@
-"""CSV, TSV and JSONL corpora with a header (ChatbotData's ``Q,A,label``, Kochat's ``question,label``)."""
+"""CSV, TSV and JSONL corpora with a header (ChatbotData's ``Q,A,label``, Kochat's ``question,label``).
+
+A ``label`` column of tag sequences (Kochat's entity file) and a KLUE-NER character TSV are read as
+entity annotations by ``chatbot.corpus.sequence_formats``."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import json
 from pathlib import Path
 
 from chatbot.corpus.errors import Problems, read_utf8
+from chatbot.corpus.sequence_formats import is_klue_file, looks_like_tag_file, read_klue, read_tag_rows
 from chatbot.message import Message, TrainingData
 
 TEXT_COLUMNS = ("text", "question", "q")
@@ -58,6 +62,9 @@ def read_tabular(path: Path, data: TrainingData, problems: Problems) -> None:
     if path.suffix.lower() == ".jsonl":
         _read_jsonl(path, content, data, problems)
         return
+    if path.suffix.lower() == ".tsv" and is_klue_file(content):
+        read_klue(path, content, data, problems)
+        return
     # csv.reader (not DictReader) so that blank lines are seen and line numbers stay exact.
     reader = csv.reader(io.StringIO(content), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
     header = next(reader, None)
@@ -67,6 +74,7 @@ def read_tabular(path: Path, data: TrainingData, problems: Problems) -> None:
     columns = _columns(header, path, problems)
     if columns is None:
         return
+    rows: list[tuple[int, dict]] = []
     start = reader.line_num + 1
     for values in reader:
         line, start = start, reader.line_num + 1
@@ -75,7 +83,15 @@ def read_tabular(path: Path, data: TrainingData, problems: Problems) -> None:
         if len(values) > len(header):
             problems.add(path, line, f"more fields than the header has ({len(header)})")
             continue
-        _add_row(dict(zip(header, values, strict=False)), columns, path, line, data, problems)
+        rows.append((line, dict(zip(header, values, strict=False))))
+    text_col, intent_col, _ = columns
+    labels = [str(row.get(intent_col) or "") for _, row in rows]
+    if looks_like_tag_file(labels):  # one tag per whitespace token: entity annotations, not intents
+        read_tag_rows(path, [(line, str(row.get(text_col) or ""), str(row.get(intent_col) or ""))
+                             for line, row in rows], data, problems)
+        return
+    for line, row in rows:
+        _add_row(row, columns, path, line, data, problems)
 
 
 def _read_jsonl(path: Path, content: str, data: TrainingData, problems: Problems) -> None:

@@ -29,6 +29,23 @@ def spans_to_tags(units: Sequence[tuple[int, int]], entities: Sequence[Entity]) 
     return tags
 
 
+def to_bioes(tags: Sequence[str]) -> list[str]:
+    """BIO tags rewritten as BIOES: a one-unit span is ``S-``, a span's last unit ``E-`` (a tagger learns
+    where spans end as well as where they start; ``tags_to_spans`` reads both schemes)."""
+    out: list[str] = []
+    for i, tag in enumerate(tags):
+        prefix, _, type_ = tag.partition("-")
+        if not type_:
+            out.append(tag)
+            continue
+        continues = i + 1 < len(tags) and tags[i + 1] == f"I-{type_}"
+        if prefix == "B":
+            out.append(("B-" if continues else "S-") + type_)
+        else:
+            out.append(("I-" if continues else "E-") + type_)
+    return out
+
+
 def tags_to_spans(units: Sequence[tuple[int, int]], tags: Sequence[str]) -> list[tuple[str, int, int]]:
     """``(type, start, end)`` for each run of ``B-``/``I-`` tags of one type (an ``I-`` after ``O`` or
     after another type starts a new span, as seqeval reads it); ``S-``/``E-`` of BIOES read the same way."""

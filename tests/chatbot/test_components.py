@@ -35,8 +35,9 @@ PARAMS = {
                           "batch_size": 16, "device": "cpu", "progress": False, "seed": 0},
 }
 PARAMS["hybrid_responder"] = PARAMS["seq2seq_responder"]
+PARAMS["crf_entity_extractor"] = {"max_iterations": 30}
 PROBES = ["안녕하세요 반가워요", "내일 서울에 비 와요?", "점심 메뉴 추천해 줘", "양자역학 파동함수 설명",
-          "커피 두 잔 주세요"]
+          "커피 두 잔 주세요", "김치찌개 먹고 싶어"]
 
 
 _BERT_FINE_TUNING = {"epochs": 1, "batch_size": 16, "device": "cpu", "progress": False}
