@@ -8,7 +8,7 @@ from typing import Any
 from nltk.translate.bleu_score import corpus_bleu
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-from chatbot.entities import to_original
+from chatbot.entities import entity_annotated, to_original
 from chatbot.entities.tagging import spans_to_tags
 from chatbot.message import Entity, Message
 from chatbot.nlp.tokenizers import get_tokenizer
@@ -116,20 +116,6 @@ def entity_metrics(examples: Sequence[tuple[str, Sequence[Entity], Sequence[Enti
     result["micro_f1"] = result["micro"]["f1"]
     result["macro_f1"] = round(float(table["macro avg"]["f1-score"]), 4)
     return result
-
-
-def entity_annotated(messages: Sequence[Message]) -> list[Message]:
-    """The messages whose entities are scored: those from a corpus file that annotates entities.
-
-    A row without annotations in such a file means "no entity here" (predicting one is a false
-    positive); rows of an intent-only file say nothing about entities and are left out. A message
-    without a ``source`` counts when it carries gold entities itself."""
-    files = {_source_file(m.source) for m in messages if m.gold_entities and m.source}
-    return [m for m in messages if m.gold_entities or (m.source and _source_file(m.source) in files)]
-
-
-def _source_file(source: str | None) -> str:
-    return (source or "").rpartition(":")[0] or (source or "")
 
 
 def predicted_entities(message: Message) -> list[Entity]:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from chatbot.corpus import OOD_LABEL, load_corpus
-from chatbot.evaluation import entity_annotated, entity_dicts, evaluate_messages, predicted_entities
+from chatbot.entities import entity_annotated
+from chatbot.evaluation import entity_dicts, evaluate_messages, predicted_entities
 from chatbot.message import Message
 from chatbot.model_dir import CONFUSION_MATRIX, PREDICTIONS, REPORT
 from chatbot.pipeline import Pipeline

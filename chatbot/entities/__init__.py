@@ -17,13 +17,16 @@ into the text as the user sent it (as ``check_message`` keeps it: NFC, trimmed),
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 from typing import ClassVar
 
 from chatbot.components import Component
 from chatbot.message import Entity, Message
 from chatbot.nlp.normalize import align
 
-__all__ = ["Entity", "EntityExtractor", "add_entities", "resolve_overlaps", "to_original"]
+__all__ = ["Entity", "EntityExtractor", "add_entities", "entity_annotated", "resolve_overlaps", "to_original",
+           "training_rows"]
 
 
 def _overlaps(a: Entity, b: Entity) -> bool:
@@ -57,6 +60,34 @@ def to_original(entities: list[Entity], original: str, normalized: str) -> list[
         start, end = positions[e.start], positions[max(e.end - 1, e.start)] + 1
         moved.append(Entity(e.type, original[start:end], start, end, e.value, e.source))
     return moved
+
+
+def entity_annotated(messages: Sequence[Message]) -> list[Message]:
+    """The messages that say which entities they hold: those from a corpus file that annotates entities.
+
+    A row without annotations in such a file means "no entity here": a trained tagger learns from it
+    that nothing is to be found there, and evaluation counts a prediction on it as a false positive.
+    Rows of an intent-only file say nothing about entities and are left out of both. A message
+    without a ``source`` counts when it carries gold entities itself."""
+    files = {_source_file(m.source) for m in messages if m.gold_entities and m.source}
+    return [m for m in messages if m.gold_entities or (m.source and _source_file(m.source) in files)]
+
+
+def _source_file(source: str | None) -> str:
+    return (source or "").rpartition(":")[0] or (source or "")
+
+
+
+def training_rows(messages: Sequence[Message], ignore_types: Collection[str] = ()) -> list[Message]:
+    """What a trained tagger learns from: ``entity_annotated`` rows, without the gold entities of
+    ``ignore_types`` (types another stage finds, such as times and numbers: a tagger that learns them too
+    only adds its own mistakes, whose longer spans would win over the right ones). Messages built in code,
+    none of them with a ``source``, all count: there is no file to tell marked rows from unmarked ones."""
+    rows = entity_annotated(messages) if any(m.source for m in messages) else list(messages)
+    ignored = set(ignore_types)
+    if not ignored:
+        return rows
+    return [replace(m, gold_entities=[e for e in m.gold_entities if e.type not in ignored]) for m in rows]
 
 
 class EntityExtractor(Component):

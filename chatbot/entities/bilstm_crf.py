@@ -27,7 +27,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from chatbot.entities import EntityExtractor
+from chatbot.entities import EntityExtractor, training_rows
 from chatbot.entities.tagging import OUTSIDE, spans_to_tags, tags_to_spans
 from chatbot.message import Entity, Message, TrainingData
 from chatbot.nlp.normalize import align
@@ -116,6 +116,7 @@ class BiLstmCrfEntityExtractor(EntityExtractor):
         "checkpoint_dir": None,
         "resume": False,
         "seed": 0,
+        "ignore_types": [],  # types another stage finds (as crf_entity_extractor's)
     }
 
     def fit(self, data: TrainingData) -> BiLstmCrfEntityExtractor:
@@ -125,7 +126,7 @@ class BiLstmCrfEntityExtractor(EntityExtractor):
         p = self.params
         if not 0.0 < p["validation_split"] < 1.0:
             raise ValueError(f"validation_split must be between 0 and 1, got {p['validation_split']}")
-        messages = [m for m in data.messages if m.normalized]
+        messages = [m for m in training_rows(data.messages, p["ignore_types"]) if m.normalized]
         self.model_: Any = None
         self.chars_: list[str] = []
         self.morpheme_tags_: list[str] = []

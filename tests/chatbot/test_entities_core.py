@@ -58,3 +58,18 @@ def test_entities_move_into_the_text_as_sent():
 def test_entity_to_dict_fills_the_value_with_the_text_when_none_was_given():
     assert Entity("food", "라면", 0, 2, None, "crf").to_dict() == {
         "type": "food", "text": "라면", "start": 0, "end": 2, "value": "라면", "source": "crf"}
+
+
+def test_a_tagger_learns_from_marked_files_only_and_not_the_types_other_stages_find():
+    from chatbot.entities import training_rows
+
+    marked = Message(text="내일 부산", source="a.yaml:3",
+                     gold_entities=[Entity("time", "내일", 0, 2), Entity("region", "부산", 3, 5)])
+    unmarked_same_file = Message(text="안녕", source="a.yaml:4")
+    intent_file = Message(text="배고파", source="b.yaml:9")
+    rows = training_rows([marked, unmarked_same_file, intent_file], ignore_types=["time"])
+    assert [m.text for m in rows] == ["내일 부산", "안녕"]
+    assert [e.type for e in rows[0].gold_entities] == ["region"]
+    assert [e.type for e in marked.gold_entities] == ["time", "region"]  # the corpus row is left as it was
+    built_in_code = [Message(text="부산", gold_entities=[Entity("region", "부산", 0, 2)]), Message(text="안녕")]
+    assert len(training_rows(built_in_code)) == 2

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.evaluation import entity_annotated, entity_metrics, evaluate_messages, predicted_entities
+from chatbot.entities import entity_annotated
+from chatbot.evaluation import entity_metrics, evaluate_messages, predicted_entities
 from chatbot.message import Entity, Message
 
 
