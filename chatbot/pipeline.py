@@ -26,7 +26,7 @@ __all__ = ["ModelNotFound", "Pipeline"]  # ModelNotFound lives in chatbot.model_
 INTENT_CAPABILITIES = frozenset({"intent", "fallback", "reply"})
 
 
-def learns_intents(component: Component) -> bool:
+def learns_intents(component: Component | type[Component]) -> bool:
     return bool(INTENT_CAPABILITIES.intersection(component.provides))
 
 

@@ -105,9 +105,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from training.evaluate import evaluate_model
 
     report = evaluate_model(args.model, args.data, args.out)
-    brief = {k: report[k] for k in ("rows", "intent", "fallback", "response") if k in report}
+    brief = {k: report[k] for k in ("rows", "intent", "fallback", "response", "entities") if k in report}
     if "intent" in brief:
         brief["intent"] = {k: v for k, v in brief["intent"].items() if k != "per_class"}
+    if "entities" in brief:
+        brief["entities"] = {k: brief["entities"][k] for k in ("micro_f1", "macro_f1", "examples")
+                             if k in brief["entities"]}
     print(json.dumps(brief, ensure_ascii=False, indent=2))
-    print(f"wrote {args.out}/report.json, predictions.jsonl, confusion_matrix.png", file=sys.stderr)
+    written = ["report.json", "predictions.jsonl"] + (["confusion_matrix.png"] if "intent" in report else [])
+    print(f"wrote {args.out}/" + ", ".join(written), file=sys.stderr)
     return 0

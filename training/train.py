@@ -38,7 +38,7 @@ from chatbot.corpus import OOD_LABEL, corpus_files, load_corpus
 from chatbot.evaluation import evaluate_messages
 from chatbot.message import Message, TrainingData
 from chatbot.model_dir import CHECKPOINT, EVALUATION, LOSS_CURVE, ModelDir
-from chatbot.pipeline import Pipeline
+from chatbot.pipeline import Pipeline, learns_intents
 from chatbot.registry import component_class
 from training.config import load_config
 from training.messages import fresh
@@ -64,6 +64,16 @@ def split(data: TrainingData, fraction: float, seed: int) -> tuple[list[Message]
     train, val = train_test_split(splittable, test_size=n_val, random_state=seed,
                                   stratify=[m.gold_intent or "" for m in splittable])
     return train + kept, val
+
+
+def entity_stages(steps: list[dict]) -> list[dict]:
+    """The steps of an entity-only model: everything up to the last entity extractor, less the stages that
+    learn intents or replies. A config without an entity extractor cannot learn from entity annotations."""
+    last = max((i for i, s in enumerate(steps) if "entities" in component_class(s["name"]).provides), default=None)
+    if last is None:
+        raise ValueError("the corpus has entity annotations and no intents, but the config has no entity "
+                         "extractor to learn them: add one (e.g. crf_entity_extractor) or use the default config")
+    return [s for s in steps[:last + 1] if not learns_intents(component_class(s["name"]))]
 
 
 def file_hashes(paths: list[str | Path]) -> tuple[list[dict[str, Any]], str]:
@@ -155,6 +165,10 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
                             if k in defaults and k not in ("resume", "time_budget_minutes")})
     say("loading corpus")
     data = load_corpus(data_paths)
+    entity_only = not any(m.gold_intent for m in data.messages)
+    if entity_only:  # entity annotations alone: the stages that learn intents and replies have nothing to learn
+        steps = entity_stages(steps)
+        neural = [i for i, s in enumerate(steps) if is_neural(s["name"])]
 
     validation: dict[str, Any] = {}
     held_out = None
@@ -194,6 +208,7 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
     pipeline.meta = {
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": config.get("name", "custom"),
+        "entity_only": entity_only,
         "tokenizer": tokenizer.params["backend"] if tokenizer else None,
         "data": {"files": files, "sha256": data_hash, "rows": len(data.messages),
                  "intents": len([i for i in data.intents if i != OOD_LABEL]),
