@@ -121,8 +121,27 @@ def build_gazetteer(entities: Iterable[Entity], min_length: int = 2) -> dict[str
     return {text: sorted(types) for text, types in gazetteer.items()}
 
 
+# Optional features of the whole eojeol, added to each of its characters: its POS sequence ("NNP+JKB"),
+# its trailing particles and endings ("에서/JKB"), its character classes with runs collapsed ("HD"), the
+# last one and two characters, first character and length of its stem (learnt name endings: …시, …은행),
+# the character's distance to the eojeol's and the stem's ends, and the neighbouring eojeols' tail, stem
+# ending and POS sequence.
+EOJEOL_GROUPS = ("posseq", "tail", "shape", "stemsuf", "dist", "next")
+
+
+def _shape(text: str) -> str:
+    """The character classes of ``text`` with runs collapsed ("삼성전자2" -> "HD")."""
+    out: list[str] = []
+    for char in text:
+        kind = char_type(char)
+        if not out or out[-1] != kind:
+            out.append(kind)
+    return "".join(out)
+
+
 def unit_features(message: Message, window: int = 2, morph_window: int = 2, word_window: int = 2,
-                  gazetteer: Mapping[str, Collection[str]] | None = None) -> list[list[str]]:
+                  gazetteer: Mapping[str, Collection[str]] | None = None,
+                  eojeol: Collection[str] = ()) -> list[list[str]]:
     """Features of each unit of ``units(message)``, as ``name=value`` strings (crfsuite's input form).
 
     Per character: itself and its class; characters, bigrams and a trigram within ``window``
@@ -130,7 +149,7 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
     character sits in it), and the forms and POS of ``morph_window`` morphemes on either side; its eojeol
     (form, its stem without particles and endings, where the character sits in it, its last morpheme's POS)
     and ``word_window`` words either side; with a ``gazetteer`` (entity string -> types), where the
-    character sits in each known entity string that covers it."""
+    character sits in each known entity string that covers it; the ``eojeol`` groups of EOJEOL_GROUPS."""
     text = message.normalized
     n = len(text)
     tokens: list[Token] = message.tokens
@@ -154,12 +173,24 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
 
     word_last_pos: list[str] = []
     word_stem_end: list[int] = []  # where the eojeol's stem ends: before its trailing particles and endings
+    word_extra: list[list[str]] = []  # features of the whole eojeol, the same for each of its characters
     for start, end in words:
         inside = [t for t in tokens if start <= t.start < end]
         word_last_pos.append(inside[-1].pos if inside else PAD)
+        extra = [f"wps={'+'.join(t.pos for t in inside)}"] if "posseq" in eojeol else []
+        tail: list[Token] = []
         while len(inside) > 1 and inside[-1].pos.startswith(("J", "E")):
-            inside.pop()
-        word_stem_end.append(min(max(inside[-1].end, start + 1), end) if inside else end)
+            tail.insert(0, inside.pop())
+        stem_end = min(max(inside[-1].end, start + 1), end) if inside else end
+        word_stem_end.append(stem_end)
+        stem = text[start:stem_end]
+        if "tail" in eojeol:
+            extra.append(f"wtail={'+'.join(f'{t.form}/{t.pos}' for t in tail) or '-'}")
+        if "shape" in eojeol:
+            extra.append(f"wshape={_shape(text[start:end])}")
+        if "stemsuf" in eojeol:
+            extra += [f"ss1={stem[-1:]}", f"ss2={stem[-2:]}", f"sp1={stem[:1]}", f"slen={min(len(stem), 6)}"]
+        word_extra.append(extra)
 
     marks = gazetteer_marks(text, gazetteer) if gazetteer else {}
     features: list[list[str]] = []
@@ -196,6 +227,14 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
                   f"wpre={text[ws:i + 1]}", f"wsuf={text[i:we]}", f"stem={text[ws:stem_end]}", f"spos={in_stem}"]
             for d in range(1, word_window + 1):
                 f += [f"w-{d}={word(w - d)}", f"w+{d}={word(w + d)}"]
+            f += word_extra[w]
+            if "dist" in eojeol:
+                to_stem_end = min(stem_end - 1 - i, 4) if i < stem_end else "X"
+                f += [f"wd={min(i - ws, 4)}/{min(we - 1 - i, 4)}", f"sd={to_stem_end}"]
+            if "next" in eojeol:
+                for d in (-1, 1):
+                    near = word_extra[w + d] if 0 <= w + d < len(words) else []
+                    f += [f"{d}{x}" for x in near if x.startswith(("wtail", "ss2", "wps"))] or [f"{d}w=none"]
         if gazetteer is not None:
             f += marks.get(i, ["g=none"])
         features.append(f)
@@ -228,6 +267,9 @@ class CrfEntityExtractor(EntityExtractor):
         # Types this tagger does not learn because another stage finds them (the default config: time,
         # number, quantity). Rows of an annotated file without entities still teach it where none are.
         "ignore_types": [],
+        # Groups of whole-eojeol features (EOJEOL_GROUPS). None of them moved the inner KLUE-NER split
+        # beyond its noise (docs/benchmarks.md), so none is on by default.
+        "eojeol": [],
         "scheme": "BIOES",  # or BIO; BIOES scored 0.790 against BIO's 0.782 on KLUE-NER (benchmarks/entities.py)
     }
 
@@ -235,6 +277,12 @@ class CrfEntityExtractor(EntityExtractor):
         super().__init__(**params)
         if self.params["scheme"] not in ("BIO", "BIOES"):
             raise ValueError(f"crf_entity_extractor: scheme must be BIO or BIOES, not {self.params['scheme']!r}")
+        if isinstance(self.params["eojeol"], str):  # "tail,stemsuf", as a command line gives it
+            self.params["eojeol"] = [g.strip() for g in self.params["eojeol"].split(",") if g.strip()]
+        unknown = sorted(set(self.params["eojeol"]) - set(EOJEOL_GROUPS))
+        if unknown:
+            raise ValueError(f"crf_entity_extractor: unknown eojeol feature groups {unknown}; "
+                             f"known: {', '.join(EOJEOL_GROUPS)}")
         self._tagger: Any = None
 
     def tags(self, message: Message) -> list[str]:
@@ -246,7 +294,7 @@ class CrfEntityExtractor(EntityExtractor):
         if self.params["gazetteer"] and gazetteer is None:
             gazetteer = getattr(self, "gazetteer_", None) or {}
         return unit_features(message, self.params["window"], self.params["morph_window"], self.params["word_window"],
-                             gazetteer if self.params["gazetteer"] else None)
+                             gazetteer if self.params["gazetteer"] else None, self.params["eojeol"])
 
     def _gazetteer(self, messages: list[Message], lookups: Mapping[str, Mapping[str, str]]) -> dict[str, list[str]]:
         entities = [e for m in messages for e in gold_in_normalized(m)]

@@ -114,3 +114,32 @@ def test_gazetteer_marks_known_entity_strings():
     marks = gazetteer_marks("부산시청에", gazetteer)
     assert marks[0] == ["gCITY=B", "gORG=B"] and marks[1] == ["gCITY=E", "gORG=I"] and marks[3] == ["gORG=E"]
     assert 4 not in marks
+
+
+def test_eojeol_features_describe_the_whole_eojeol(front):
+    from chatbot.entities.crf import EOJEOL_GROUPS
+
+    message = prepare(front, [Message(text="부산시청에서 만나자 2024년")])[0]
+    plain = unit_features(message)
+    rich = unit_features(message, eojeol=EOJEOL_GROUPS)
+    assert len(rich) == len(plain) == len(units(message))
+    first = rich[0]  # 부 of 부산시청에서: stem 부산시청, tail 에서
+    assert "wtail=에서/JKB" in first and "ss2=시청" in first and "ss1=청" in first and "sp1=부" in first
+    assert "wd=0/4" in first and "sd=3" in first and "wshape=H" in first
+    assert any(f.startswith("wps=") and f.endswith("+JKB") for f in first)
+    assert "-1w=none" in first and any(f.startswith("1wtail=") for f in first)  # no eojeol before; one after
+    assert "wshape=DH" in rich[-1]  # 2024년
+    assert not any(f.startswith(("wtail=", "ss2=", "wd=")) for f in plain[0])  # off unless asked
+
+
+def test_eojeol_groups_are_checked_and_read_from_a_comma_list():
+    assert CrfEntityExtractor(eojeol="tail, stemsuf").params["eojeol"] == ["tail", "stemsuf"]
+    with pytest.raises(ValueError, match="unknown eojeol feature groups"):
+        CrfEntityExtractor(eojeol=["tail", "suffixes"])
+
+
+def test_eojeol_features_train_and_tag(front):
+    rows = [annotated(t.format(c), c) for t in TEMPLATES for c in CITIES]
+    extractor = CrfEntityExtractor(max_iterations=50, eojeol=["tail", "stemsuf"])
+    extractor.fit(TrainingData(prepare(front, rows)))
+    assert found(extractor, front, "부산에 가고 싶어") == [("CITY", "부산", 0, 2)]

@@ -163,3 +163,32 @@ def test_feedback_is_listed_and_exported(page: Any, live_server: Any) -> None:
         page.click("#export-feedback")
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0] == "text,intent,answer" and "점심 뭐 먹지" in text
+
+
+def test_a_corpus_with_entities_shows_its_types_and_the_entity_scores(page: Any, live_server: Any,
+                                                                       tmp_path: Path) -> None:
+    log_in(page, live_server.url, *live_server.add_user("개체명트레이너", role="trainer"))
+    cities = ["서울", "부산", "대구", "인천", "광주", "대전", "울산", "수원", "춘천", "강릉", "전주", "여수"]
+    foods = ["김밥", "라면", "냉면", "국밥", "짬뽕", "만두", "피자", "치킨", "초밥", "우동", "떡국", "순대"]
+    lines = ["version: 1", "intents:", "  - intent: weather", "    examples:"]
+    lines += [f'      - "[{c}](region) 날씨 어때"' for c in cities]
+    lines += [f'      - "[{c}](region)에 비 와?"' for c in cities]
+    lines += ["  - intent: food", "    examples:"]
+    lines += [f'      - "[{f}](food) 먹고 싶다"' for f in foods] + [f'      - "[{f}](food) 먹을까?"' for f in foods]
+    lines += ["  - intent: greet", "    examples:"]
+    lines += [f"      - {g}" for g in ["안녕", "안녕하세요", "반가워요", "하이", "좋은 아침", "오랜만이야",
+                                        "반갑습니다", "안뇽", "헬로", "처음 뵙겠습니다", "잘 지냈어?", "하이루"]]
+    corpus = tmp_path / "places_and_food.yaml"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    page.click("a[href='/trainer']")
+    upload(page, corpus)
+    report = page.inner_text("main")
+    assert "region" in report and "food" in report  # entity types with their counts
+    page.click("#train-button")
+    page.wait_for_function("() => document.querySelector('#job-status').textContent.includes('완료')",
+                           timeout=240_000)
+    page.reload()
+    table = page.locator("#per-entity-type")
+    table.scroll_into_view_if_needed()
+    assert "region" in table.inner_text() and "food" in table.inner_text()
+    screenshot(page, "trainer-entities.png")
