@@ -25,7 +25,8 @@ from chatbot.components import Component
 from chatbot.message import Entity, Message
 from chatbot.nlp.normalize import align
 
-__all__ = ["Entity", "EntityExtractor", "add_entities", "entity_annotated", "resolve_overlaps", "to_original",
+__all__ = ["Entity", "EntityExtractor", "add_entities", "entity_annotated", "gold_in_normalized",
+           "resolve_overlaps", "to_original",
            "training_rows"]
 
 
@@ -76,6 +77,24 @@ def entity_annotated(messages: Sequence[Message]) -> list[Message]:
 def _source_file(source: str | None) -> str:
     return (source or "").rpartition(":")[0] or (source or "")
 
+
+
+def gold_in_normalized(message: Message) -> list[Entity]:
+    """``message.gold_entities`` (offsets into ``message.text``) moved into ``message.normalized``.
+
+    ``align`` says where each normalised character came from; an entity keeps the normalised characters
+    whose origin lies inside it. An entity whose characters were all dropped by normalisation is lost."""
+    text, normalized = message.text, message.normalized
+    if text == normalized:
+        return list(message.gold_entities)
+    origins = align(text, normalized)[:-1]
+    moved = []
+    for entity in message.gold_entities:
+        inside = [i for i, origin in enumerate(origins) if entity.start <= origin < entity.end]
+        if inside:
+            start, end = inside[0], inside[-1] + 1
+            moved.append(Entity(entity.type, normalized[start:end], start, end, entity.value, entity.source))
+    return moved
 
 
 def training_rows(messages: Sequence[Message], ignore_types: Collection[str] = ()) -> list[Message]:

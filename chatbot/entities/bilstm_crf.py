@@ -27,10 +27,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from chatbot.entities import EntityExtractor, training_rows
+from chatbot.entities import EntityExtractor, gold_in_normalized, training_rows
 from chatbot.entities.tagging import OUTSIDE, spans_to_tags, tags_to_spans
 from chatbot.message import Entity, Message, TrainingData
-from chatbot.nlp.normalize import align
 
 log = logging.getLogger(__name__)
 
@@ -66,24 +65,6 @@ def morpheme_tags(message: Message, units: list[tuple[int, int]]) -> list[str]:
         found = next(((s, pos) for s, e, pos in spans if s <= start < e), None)
         tags.append(SPACE if found is None else ("B-" if found[0] == start else "I-") + found[1])
     return tags
-
-
-def gold_in_normalized(message: Message) -> list[Entity]:
-    """``message.gold_entities`` (offsets into ``message.text``) as spans of ``message.normalized``.
-
-    A span covers the normalised characters that came from inside the gold span; a gold span whose
-    characters normalisation dropped entirely is dropped too."""
-    original, normalized = message.text, message.normalized
-    if original == normalized:
-        return list(message.gold_entities)
-    positions = align(original, normalized)[:-1]
-    moved = []
-    for e in message.gold_entities:
-        inside = [i for i, p in enumerate(positions) if e.start <= p < e.end]
-        if inside:
-            start, end = inside[0], inside[-1] + 1
-            moved.append(Entity(e.type, normalized[start:end], start, end, e.value, e.source))
-    return moved
 
 
 class BiLstmCrfEntityExtractor(EntityExtractor):

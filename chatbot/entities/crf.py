@@ -4,8 +4,8 @@ Units are the non-space characters of ``message.normalized``: KLUE-NER's spans a
 sometimes end inside a morpheme ("서울시" tagged "서울"), and Kochat's whitespace tokens are runs of
 characters too, so one unit serves both. What the morpheme analyser knows is added to each character
 as features (the Kiwi morpheme covering it, its POS, where the character sits in it and in its eojeol,
-the neighbouring morphemes and words). ``units``, ``unit_features`` and ``gold_in_normalized`` are the
-reusable part: the BiLSTM-CRF tagger reads the same units and features.
+the neighbouring morphemes and words). Gold spans reach the normalised text through
+``chatbot.entities.gold_in_normalized``, as the BiLSTM-CRF's do.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from chatbot.entities import EntityExtractor, training_rows
+from chatbot.entities import EntityExtractor, gold_in_normalized, training_rows
 from chatbot.entities.tagging import spans_to_tags, tags_to_spans, to_bioes
 from chatbot.message import Entity, Message, Token, TrainingData
-from chatbot.nlp.normalize import align
 
 MODEL_FILE = "crf.model"
 PAD = "<pad>"
@@ -28,24 +27,6 @@ PAD = "<pad>"
 def units(message: Message) -> list[tuple[int, int]]:
     """The tagged units: one ``(start, end)`` per non-space character of ``message.normalized``."""
     return [(i, i + 1) for i, char in enumerate(message.normalized) if not char.isspace()]
-
-
-def gold_in_normalized(message: Message) -> list[Entity]:
-    """``message.gold_entities`` (offsets into ``message.text``) moved into ``message.normalized``.
-
-    ``align`` says where each normalised character came from; an entity keeps the normalised characters
-    whose origin lies inside it. An entity whose characters were all dropped by normalisation is lost."""
-    text, normalized = message.text, message.normalized
-    if text == normalized:
-        return list(message.gold_entities)
-    origins = align(text, normalized)[:-1]
-    moved = []
-    for entity in message.gold_entities:
-        inside = [i for i, origin in enumerate(origins) if entity.start <= origin < entity.end]
-        if inside:
-            start, end = inside[0], inside[-1] + 1
-            moved.append(Entity(entity.type, normalized[start:end], start, end, entity.value, entity.source))
-    return moved
 
 
 def char_type(char: str) -> str:

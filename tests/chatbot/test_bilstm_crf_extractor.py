@@ -8,7 +8,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from chatbot.entities.bilstm_crf import BiLstmCrfEntityExtractor, gold_in_normalized, morpheme_tags  # noqa: E402
+from chatbot.entities import gold_in_normalized  # noqa: E402
+from chatbot.entities.bilstm_crf import BiLstmCrfEntityExtractor, morpheme_tags  # noqa: E402
 from chatbot.message import Entity, Message, TrainingData  # noqa: E402
 from chatbot.nlp.components import MorphTokenizer, Normalizer  # noqa: E402
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.entities.crf import CrfEntityExtractor, gold_in_normalized, unit_features, units
+from chatbot.entities import gold_in_normalized
+from chatbot.entities.crf import CrfEntityExtractor, unit_features, units
 from chatbot.message import Entity, Message, TrainingData
 from chatbot.registry import create
 
