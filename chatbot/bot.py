@@ -75,7 +75,8 @@ class Bot:
             fallback=message.fallback,
             suggestions=list(message.context.get("suggestions", [])),
             source=message.reply_source,
-            entities=[e.to_dict() for e in to_original(message.entities, check_message(text), normalized)],
+            entities=[e.to_dict() for e in to_original(message.entities, check_message(text), normalized)]
+            if message.entities else [],
         )
 
     def capabilities(self) -> list[str]:

@@ -53,6 +53,8 @@ def add_entities(message: Message, found: list[Entity]) -> Message:
 
 def to_original(entities: list[Entity], original: str, normalized: str) -> list[Entity]:
     """``entities`` with offsets into ``normalized`` moved into ``original`` (their ``text`` read from it)."""
+    if not entities:  # most replies: no walk over the text
+        return []
     if original == normalized:
         return [Entity(e.type, original[e.start:e.end], e.start, e.end, e.value, e.source) for e in entities]
     positions = align(original, normalized)
