@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from chatbot.entities import EntityExtractor, gold_in_normalized, training_rows
+from chatbot.entities.crf import morpheme_of_chars
 from chatbot.entities.tagging import OUTSIDE, spans_to_tags, tags_to_spans
 from chatbot.message import Entity, Message, TrainingData
 
@@ -58,12 +59,17 @@ def morpheme_tags(message: Message, units: list[tuple[int, int]]) -> list[str]:
     """The POS tag of the morpheme each unit starts in, prefixed with B (its first character) or I.
 
     Kiwi gives contracted morphemes one shared span (했 = 하/VV + 었/EP): the first one listed
-    wins. A unit in no morpheme (a space) gets ``SPACE``."""
+    wins (``morpheme_of_chars``, which the CRF's features read too). A unit in no morpheme (a space)
+    gets ``SPACE``."""
+    owner = morpheme_of_chars(message)
     tags = []
-    spans = [(t.start, t.end, t.pos.split("-")[0]) for t in message.tokens if t.end > t.start]
     for start, _ in units:
-        found = next(((s, pos) for s, e, pos in spans if s <= start < e), None)
-        tags.append(SPACE if found is None else ("B-" if found[0] == start else "I-") + found[1])
+        index = owner[start] if 0 <= start < len(owner) else -1
+        if index < 0:
+            tags.append(SPACE)
+        else:
+            token = message.tokens[index]
+            tags.append(("B-" if token.start == start else "I-") + token.pos.split("-")[0])
     return tags
 
 

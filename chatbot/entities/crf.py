@@ -46,7 +46,7 @@ def char_type(char: str) -> str:
     return "P" if category.startswith("P") else "S" if category.startswith("S") else "O"
 
 
-def _morpheme_of_chars(message: Message) -> list[int]:
+def morpheme_of_chars(message: Message) -> list[int]:
     """For each character of the normalised text, the index of the first morpheme covering it (-1: none)."""
     owner = [-1] * len(message.normalized)
     for index, token in enumerate(message.tokens):
@@ -134,7 +134,7 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
     text = message.normalized
     n = len(text)
     tokens: list[Token] = message.tokens
-    owner = _morpheme_of_chars(message)
+    owner = morpheme_of_chars(message)
     words, word_of = _words(text)
 
     reach = max(window, 2) + 1
