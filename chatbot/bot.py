@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import sklearn
 
 from chatbot.commands.routing import route_message
+from chatbot.dialogue.state import DialogueState
+from chatbot.dialogue.turn import take_turn
 from chatbot.entities import to_original
 from chatbot.message import Message
 from chatbot.message_input import MAX_MESSAGE_CHARS, check_message
@@ -24,10 +27,13 @@ __all__ = ["MAX_MESSAGE_CHARS", "Bot", "Reply"]
 class Bot:
     """A trained pipeline plus the chat commands, ready to reply."""
 
-    def __init__(self, pipeline: Pipeline, model_dir: Path | None = None, vision: Any = None):
+    def __init__(self, pipeline: Pipeline, model_dir: Path | None = None, vision: Any = None,
+                 services: dict[str, Any] | None = None):
         self.pipeline = pipeline
         self.model_dir = model_dir
         self.vision = vision  # an ImageClassifier for /image, or None
+        # What actions may use (chatbot.actions): "weather" (the provider's settings), "action_timeout"...
+        self.services: dict[str, Any] = dict(services or {})
         # Tokenizer backends are not all documented as thread-safe; replies are ~ms, so serialise.
         self._lock = threading.Lock()
 
@@ -52,7 +58,7 @@ class Bot:
         return self.pipeline.meta
 
     def reply(self, text: str, context: dict[str, Any] | None = None, image: Any = None,
-              table: dict[str, Any] | None = None) -> Reply:
+              table: dict[str, Any] | None = None, state: dict[str, Any] | None = None) -> Reply:
         """Answer one user message. ``context`` carries conversation state (history, user name).
 
         ``image``, a picture sent with the message (a PIL image, or the ``DecodedImage`` that
@@ -60,24 +66,28 @@ class Bot:
         whatever the text says; the text may then be empty. ``table``, a CSV file sent with the
         message (``{"data": bytes, "name": filename}``), goes to ``/forecast`` the same way, and
         so does a plain message that asks for a forecast of the numbers in it. A message that cannot be
-        answered (empty, too long, not text) raises ``chatbot.errors.InputError``."""
+        answered (empty, too long, not text) raises ``chatbot.errors.InputError``.
+
+        ``state`` is the conversation's dialogue state as the previous reply handed it back
+        (``Reply.state``; None for a new conversation): the reply carries the new one, which the caller
+        stores and passes with the next message (``chatbot.dialogue``). ``context["now"]`` fixes the clock,
+        ``context["services"]`` adds services for actions (``reminders``: the person's ``ReminderBook``)."""
+        dialogue = DialogueState.from_dict(state)
         command_reply, normalized, context = route_message(self, text, context, image, table, self.normalize)
         if command_reply is not None:
-            return command_reply
+            dialogue.add_turn("user", text or "")
+            dialogue.add_turn("bot", command_reply.text, command_reply.intent)
+            dialogue.pending = None  # a command is a new subject
+            return replace(command_reply, state=dialogue.to_dict())
+        context["state"] = dialogue
         # The pipeline's own components built these inputs, so scikit-learn's per-call parameter
         # and finiteness checks (a third of a reply's time) are skipped while serving.
         with self._lock, sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             message = self.pipeline.process(Message(text=text, normalized=normalized, context=context))
-        return Reply(
-            text=message.reply or "",
-            intent=message.intent,
-            confidence=round(float(message.confidence), 4),
-            fallback=message.fallback,
-            suggestions=list(message.context.get("suggestions", [])),
-            source=message.reply_source,
-            entities=[e.to_dict() for e in to_original(message.entities, check_message(text), normalized)]
-            if message.entities else [],
-        )
+        reply = take_turn(self, message, dialogue, check_message(text))
+        if message.entities:
+            reply.entities = [e.to_dict() for e in to_original(message.entities, check_message(text), normalized)]
+        return reply
 
     def capabilities(self) -> list[str]:
         """Short Korean descriptions of what the bot can talk about, for help and fallback."""

@@ -30,6 +30,7 @@ CAPABILITIES = {
     "fallback": "message.fallback and fallback_reason, out-of-domain detection",
     "reply": "message.reply and reply_source",
     "entities": "message.entities, typed spans with normalised values (chatbot.entities)",
+    "dialogue": "message.dialogue, what the dialogue policy decided (ask, act, follow up, respond)",
 }
 
 

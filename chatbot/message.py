@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -77,6 +77,7 @@ class Message:
     gold_entities: list[Entity] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
+    dialogue: Any = None  # a chatbot.dialogue.policy.Decision, from the dialogue_policy stage
 
     def lemmas(self, keep_stopwords: bool = True) -> list[str]:
         return [t.lemma or t.form for t in self.tokens if keep_stopwords or not t.stopword]
@@ -92,6 +93,13 @@ class TrainingData:
     responses: dict[str, list[str]] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     lookups: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Intents' conversation side: ``{intent: {"slots": [slot dicts], "action": name or None}}``
+    # (chatbot.dialogue.domain), for the intents that declare slots or an action.
+    dialogue: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def with_messages(self, messages: list[Message]) -> TrainingData:
+        """The same corpus (responses, tables, slots...) with other messages."""
+        return replace(self, messages=messages)
 
     @property
     def intents(self) -> list[str]:
@@ -99,14 +107,11 @@ class TrainingData:
 
     def in_domain(self, ood_label: str = "OOD") -> TrainingData:
         """The same data without the rows labelled as out-of-domain."""
-        return TrainingData(
-            [m for m in self.messages if m.gold_intent != ood_label], self.responses, self.descriptions, self.lookups
-        )
+        return self.with_messages([m for m in self.messages if m.gold_intent != ood_label])
 
     def with_intents(self) -> TrainingData:
         """The same data without the rows that carry entity annotations only (no intent)."""
-        return TrainingData([m for m in self.messages if m.gold_intent], self.responses, self.descriptions,
-                            self.lookups)
+        return self.with_messages([m for m in self.messages if m.gold_intent])
 
     @property
     def entity_types(self) -> list[str]:

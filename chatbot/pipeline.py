@@ -58,7 +58,7 @@ class Pipeline:
         for i, component in enumerate(self.components):
             if progress:
                 progress(component.name)
-            stage_data = TrainingData(messages, data.responses, data.descriptions, data.lookups)
+            stage_data = data.with_messages(messages)
             component.fit(stage_data.with_intents() if learns_intents(component) else stage_data)
             if i < len(self.components) - 1:
                 messages = component.process_batch(messages)

@@ -32,6 +32,8 @@ COMPONENTS = {
     "number_extractor": "chatbot.entities.numbers:NumberExtractor",
     "lookup_extractor": "chatbot.entities.lookup:LookupExtractor",
     "bilstm_crf_entity_extractor": "chatbot.entities.bilstm_crf:BiLstmCrfEntityExtractor",
+    # Conversations: slots, forms, follow-ups and actions (after the classifier, before the responder).
+    "dialogue_policy": "chatbot.dialogue.policy:DialoguePolicy",
 }
 
 

@@ -19,6 +19,10 @@ class Reply:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     # What the message is about: ``Entity.to_dict()`` items with offsets into the message as sent.
     entities: list[dict[str, Any]] = field(default_factory=list)
+    # The conversation's side (chatbot.dialogue): the form's slot values so far, and the dialogue state to
+    # store and hand back with the next message (None from a bot without a dialogue policy... or a command).
+    slots: dict[str, Any] | None = None
+    state: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

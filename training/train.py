@@ -328,7 +328,7 @@ def fit(steps: list[dict], rows: list[Message], data: TrainingData, budget: Budg
             component.params["time_budget_minutes"] = step["params"]["time_budget_minutes"] = minutes
         say(f"{label}: {name}")
 
-    return pipeline.fit(TrainingData(fresh(rows), data.responses, data.descriptions, data.lookups), progress=before)
+    return pipeline.fit(data.with_messages(fresh(rows)), progress=before)
 
 
 def save_atomically(pipeline: Pipeline, out_dir: Path, extras: Callable[[Path], None] | None = None,

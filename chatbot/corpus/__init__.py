@@ -69,6 +69,7 @@ def read_corpus(paths: Iterable[str | Path], ood_label: str = OOD_LABEL,
         except OSError as exc:  # unreadable (permissions, vanished): a problem like any other
             problems.add(path, 0, f"cannot read the file: {exc.strerror or exc}")
     resolve_synonyms(data, problems)
+    check_dialogue(data, problems)
     merge_by_sentence(data)
     intents = {m.gold_intent for m in data.messages if m.gold_intent and m.gold_intent != ood_label}
     entity_only = not any(m.gold_intent for m in data.messages) and any(m.gold_entities for m in data.messages)
@@ -79,6 +80,23 @@ def read_corpus(paths: Iterable[str | Path], ood_label: str = OOD_LABEL,
         problems.add(", ".join(map(str, files)), 0,
                      f"only one class ({names}): an intent classifier needs at least 2 intents")
     return data, problems
+
+
+# Entity types the built-in extractors find without a corpus table (time_extractor, number_extractor).
+BUILTIN_ENTITY_TYPES = frozenset({"time", "number", "quantity"})
+
+
+def check_dialogue(data: TrainingData, problems: Problems) -> None:
+    """The declared slots and actions (chatbot.dialogue.domain.check_domain), each problem at its intent's line."""
+    if not data.dialogue:
+        return
+    from chatbot.actions import registered_actions
+    from chatbot.dialogue.domain import Domain, check_domain
+
+    domain = Domain.from_dict({k: {"intent": k, **v} for k, v in data.dialogue.items()})
+    for intent, problem in check_domain(domain, set(data.entity_types) | BUILTIN_ENTITY_TYPES, registered_actions()):
+        path, _, line = str(data.dialogue[intent].get("source", "corpus:0")).rpartition(":")
+        problems.add(path, int(line) if line.isdigit() else 0, f"intent {intent!r}: {problem}")
 
 
 def _where(message: Message) -> tuple[str, int]:

@@ -19,9 +19,10 @@ from chatbot.message import Entity, Message, TrainingData
 from chatbot.responders.templates import FIELDS, template_fields
 
 TOP_KEYS = {"version", "intents", "entities"}
-INTENT_KEYS = {"intent", "description", "examples", "responses", "pairs"}
+INTENT_KEYS = {"intent", "description", "examples", "responses", "pairs", "slots", "action"}
 PAIR_KEYS = {"q", "a"}
 ENTITY_KEYS = {"entity", "values", "examples"}
+SLOT_KEYS = {"name", "entity", "required", "question", "default", "choices", "carry"}
 
 
 def _line(node: Node) -> int:
@@ -119,6 +120,55 @@ def _read_intent(node: Node, path: Path, data: TrainingData, problems: Problems)
         _add_row(str(q.value).strip(), _line(q), intent, str(a.value).strip(), path, data, problems)
     if not any(k in items for k in ("examples", "pairs")):
         problems.add(path, _line(node), f"intent {intent!r} has no examples or pairs")
+    _read_dialogue(intent, items, path, data, problems)
+
+
+def _scalar(node: Node | None) -> str | None:
+    return str(node.value).strip() if isinstance(node, ScalarNode) and not node.tag.endswith(":null") else None
+
+
+def _read_dialogue(intent: str, items: dict[str, Node], path: Path, data: TrainingData, problems: Problems) -> None:
+    """An intent's ``action`` name and ``slots`` (chatbot.dialogue.domain), into ``data.dialogue``."""
+    if "action" not in items and "slots" not in items:
+        return
+    action = _scalar(items.get("action")) if "action" in items else None
+    if "action" in items and not action:
+        problems.add(path, _line(items["action"]), f"the action of intent {intent!r} must be a registered name")
+    slots: list[dict] = []
+    node = items.get("slots")
+    if node is not None and not isinstance(node, SequenceNode):
+        problems.add(path, _line(node), "slots must be a list of {name, entity, question, ...}")
+    for item in node.value if isinstance(node, SequenceNode) else []:
+        slot = _read_slot(item, path, problems)
+        if slot is not None:
+            if any(s["name"] == slot["name"] for s in slots):
+                problems.add(path, _line(item), f"slot {slot['name']!r} is declared twice in intent {intent!r}")
+            slots.append(slot)
+    where = items.get("slots") or items["action"]
+    data.dialogue[intent] = {"slots": slots, "action": action, "source": f"{path}:{_line(where)}"}
+
+
+def _read_slot(node: Node, path: Path, problems: Problems) -> dict | None:
+    fields = _mapping(node, SLOT_KEYS, "a slot", path, problems)
+    if fields is None:
+        return None
+    name, entity = _scalar(fields.get("name")), _scalar(fields.get("entity"))
+    if not name or not entity:
+        problems.add(path, _line(node), "a slot needs a 'name' and the 'entity' type that fills it")
+        return None
+    slot: dict = {"name": name, "entity": entity, "question": _scalar(fields.get("question")) or "",
+                  "default": _scalar(fields.get("default")), "choices": []}
+    for key in ("required", "carry"):
+        if key in fields:
+            value = fields[key].value if isinstance(fields[key], ScalarNode) else None
+            if value not in ("true", "false"):
+                problems.add(path, _line(fields[key]), f"slot {name!r}: {key} must be true or false")
+                return None
+            slot[key] = value == "true"
+    if "choices" in fields:
+        slot["choices"] = [text for text, _ in _strings(fields["choices"], f"the choices of slot {name!r}", path,
+                                                         problems)]
+    return slot
 
 
 def _add_lookup(type_: str, surface: str, value: str, line: int, path: Path, data: TrainingData,
