@@ -42,6 +42,9 @@ class Bot:
         """Load a model directory written by ``chatbot train``, and the image model of ``/image``
         (a directory written by ``chatbot train-vision``) when one is given and exists."""
         model_dir = Path(model_dir)
+        from chatbot.actions import register_builtin_actions
+
+        register_builtin_actions()  # a trainer's CHATBOT_ACTIONS module that fails to import fails here, named
         bot = cls(Pipeline.load(model_dir), model_dir, load_vision(vision_model))
         # Tokenizers load their dictionaries on first use (seconds for Kiwi): pay that here,
         # not in the first user's reply.

@@ -107,6 +107,10 @@ def validation_summary(report: dict) -> list[str]:
         lines.append("entities: " + ", ".join(
             f"{t} ({c['annotations']} annotations in {c['examples']} rows, {c['values']} values, "
             f"{c['lookup_entries']} lookup entries)" for t, c in report["entities"].items()))
+    if report.get("forms"):
+        lines.append("forms: " + ", ".join(
+            f"{k} ({', '.join(f['slots']) or 'no slots'}{' -> ' + f['action'] if f['action'] else ''})"
+            for k, f in report["forms"].items()))
     for dup in report["duplicates"][:SHOWN_DUPLICATES]:
         places = ", ".join(f"{p['file']}:{p['line']}" for p in dup["lines"])
         label = "CONFLICT " + "/".join(dup["intents"]) if dup["conflict"] else dup["intents"][0]

@@ -11,7 +11,7 @@ also works when the model's own packages (a tokenizer backend) are what failed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,12 +72,14 @@ class RuleBasedBot:
         return ["간단한 인사", "감사 인사", "작별 인사"]
 
     def reply(self, text: str, context: dict[str, Any] | None = None, image: Any = None,
-              table: dict[str, Any] | None = None) -> Reply:
-        """Answer like ``Bot.reply``: pictures, tables and ``/commands`` go to the commands, the rest to the rules."""
+              table: dict[str, Any] | None = None, state: dict[str, Any] | None = None) -> Reply:
+        """Answer like ``Bot.reply``: pictures, tables and ``/commands`` go to the commands, the rest to the rules.
+
+        ``state`` (the conversation's dialogue state) is handed back unchanged: the stand-in holds no
+        conversation, and keeping the state lets the real model take an open form up again once it serves."""
         command_reply, normalized, _ = route_message(self, text, context, image, table)
-        if command_reply is not None:
-            return command_reply
-        return self.rule_reply(normalized)
+        reply = command_reply if command_reply is not None else self.rule_reply(normalized)
+        return replace(reply, state=state)
 
     def rule_reply(self, normalized: str) -> Reply:
         """The first rule whose keyword the message contains, else the polite 'being prepared' answer."""

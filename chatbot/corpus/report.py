@@ -55,6 +55,9 @@ def corpus_report(paths: Iterable[str | Path], preview_rows: int = 20, ood_label
         "ood_rows": ood_rows,
         "entity_rows": sum(not m.gold_intent for m in messages),
         "entities": entities,
+        # Intents with slots or an action: {intent: {"slots": [names], "action": name or None}}.
+        "forms": {k: {"slots": [s["name"] for s in v.get("slots") or []], "action": v.get("action")}
+                  for k, v in sorted(data.dialogue.items())},
         "answers": sum(bool(m.gold_answer) for m in messages),
         "duplicates": duplicates[:MAX_LISTED],
         "duplicate_count": len(duplicates),

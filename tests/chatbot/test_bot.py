@@ -61,13 +61,11 @@ def test_tomorrow_crosses_the_month_and_year(monkeypatch):
     assert render("{weekday}") == "목요일"
 
 
-def test_the_bot_answers_tomorrow_with_tomorrows_day(bot: Bot, monkeypatch):
+def test_the_bot_answers_tomorrow_with_tomorrows_day(bot: Bot):
     from datetime import datetime
 
-    from chatbot.responders import templates
-
-    monkeypatch.setattr(templates, "_now", lambda timezone: datetime(2026, 11, 24, 17, 0))
-    reply = bot.reply("내일 무슨 요일인지 알려줘")
+    # The date action counts from the message's clock (context["now"]), as the time entity does.
+    reply = bot.reply("내일 무슨 요일인지 알려줘", {"now": datetime(2026, 11, 24, 17, 0)})
     assert reply.intent == "ask_date" and "11월 25일 수요일" in reply.text
 
 

@@ -134,6 +134,7 @@ WRITTEN = {  # how to see on processed messages that a capability was written
     "fallback": lambda ms: all("similarity" in m.context for m in ms),
     "reply": lambda ms: all(m.reply for m in ms),
     "entities": lambda ms: any(m.entities for m in ms),
+    "dialogue": lambda ms: all(m.dialogue is not None for m in ms),
 }
 
 
