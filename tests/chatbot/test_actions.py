@@ -80,7 +80,8 @@ def test_an_action_that_returns_the_wrong_thing_is_answered_politely(temporary_a
 
 @pytest.mark.parametrize(("text", "when", "expected"), [
     ("3일 뒤가 무슨 요일이야?", slot("time", "3일 뒤", day(3)), "3일 뒤는 12월 10일 목요일이에요."),
-    ("크리스마스까지 며칠 남았어?", slot("time", "크리스마스", day(18)), "크리스마스(12월 25일 금요일)까지 18일 남았어요."),
+    ("크리스마스까지 며칠 남았어?", slot("time", "크리스마스", day(18)),
+     "크리스마스(12월 25일 금요일)까지 18일 남았어요."),
     ("다음 주 금요일이 며칠이야?", slot("time", "다음 주 금요일", day(11)), "다음 주 금요일은 12월 18일 금요일이에요."),
     ("100일 뒤는?", slot("time", "100일 뒤", day(100)), "100일 뒤는 2027년 3월 17일 수요일이에요."),
     ("오늘 며칠이야?", slot("time", "오늘", day(0)), "오늘은 12월 7일 월요일이에요."),
@@ -101,7 +102,8 @@ def test_a_reminder_is_stored_and_a_past_time_is_asked_again() -> None:
                      when=slot("time", "어제 3시", day(-1, 15))))
     assert past.ask == "when" and "이미 지난 시간" in past.reason
     assert len(book.upcoming()) == 1
-    morning = set_(call("reminder_set", book=book, what=slot("text", "장보기", "장보기"), when=slot("time", "내일", day(1))))
+    morning = set_(call("reminder_set", book=book, what=slot("text", "장보기", "장보기"),
+                        when=slot("time", "내일", day(1))))
     assert "오전 9시" in morning.reply.text
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.corpus import CorpusError, load_corpus, read_corpus
+from chatbot.corpus import load_corpus, read_corpus
 
 OTHER = """
   - intent: greeting

@@ -23,7 +23,8 @@ def test_free_text_drops_entities_requests_and_quotative_endings(text: str, cut:
     assert free_text(text, entities) == expected
 
 
-@pytest.mark.parametrize(("text", "cut"), [("부산이요", "부산"), ("모레 아침 9시로 해줘", "모레 아침 9시"), ("서울", "서울")])
+@pytest.mark.parametrize(("text", "cut"), [("부산이요", "부산"), ("모레 아침 9시로 해줘", "모레 아침 9시"),
+                                         ("서울", "서울")])
 def test_a_bare_answer_leaves_nothing_but_polite_tails(text: str, cut: str) -> None:
     assert residual(text, [Entity("x", cut, 0, len(cut))]) == ""
 
