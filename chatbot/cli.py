@@ -173,7 +173,7 @@ def run_test_dialogues(args: argparse.Namespace) -> int:
     conversations = load_dialogues(args.dialogues or [DEFAULT_DIALOGUES])
     if not conversations:
         raise ValueError(f"no conversations in {', '.join(args.dialogues or [DEFAULT_DIALOGUES])}")
-    results = run_dialogues(conversations, Bot.load(args.model))
+    results = run_dialogues(conversations, Bot.load(args.model), reload=lambda: Bot.load(args.model))
     figures = dialogue_metrics(results)
     bad = unexpected(results)
     if args.json:

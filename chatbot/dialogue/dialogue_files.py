@@ -243,11 +243,11 @@ def _turn(raw: Any, where: str, problems: list[str]) -> Turn | None:
     texts = {}
     for key in TEXT_LISTS:
         value = raw.get(key, [])
-        value = [value] if isinstance(value, str) else value
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        value = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, (str, int, float, date)) and not isinstance(v, bool) and str(v) for v in value):
             problems.append(f"{at}: {key} must be text or a list of texts")
             value = []
-        texts[key] = value
+        texts[key] = [v if isinstance(v, str) else str(v) for v in value]  # 18, 2027-01-02: as written
     for pattern in texts["reply_matches"]:
         try:
             re.compile(pattern)
