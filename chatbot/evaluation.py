@@ -183,6 +183,6 @@ def dialogue_metrics(results: Sequence[Any]) -> dict[str, Any]:
         "intent_turns": len(stated("intent")), "intent_accuracy": _share(stated("intent")),
         "slot_turns": len(stated("slots")), "slot_accuracy": _share(stated("slots")),
         "entity_accuracy": _share(stated("entities")), "reply_accuracy": _share(stated("reply")),
-        "intent_and_slots": _share(both),
+        "intent_and_slots_turns": len(both), "intent_and_slots": _share(both),
         "failing_turns": failing[:FAILING_TURNS_KEPT], "failing_turn_count": len(failing),
     }
