@@ -16,6 +16,7 @@ from chatbot.nlp.tokenizers import BACKENDS, DEFAULT, TokenizerUnavailable
 from chatbot.pipeline import ModelNotFound
 
 SHOWN_DUPLICATES = 20  # in validate's text summary; --json has them all
+DEFAULT_DIALOGUES = "tests/dialogues"
 EXPECTED_ERRORS = (CorpusError, ModelNotFound, TokenizerUnavailable, ValueError, FileNotFoundError)
 
 
@@ -38,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to a trained model in the terminal")
     chat.add_argument("--model", required=True, help="model directory")
     chat.set_defaults(func=run_chat)
+
+    dialogues = sub.add_parser("test-dialogues", help="run conversation tests (tests/dialogues/*.yaml) against a "
+                                                       "model; exit 1 when one fails")
+    dialogues.add_argument("--model", required=True, help="model directory")
+    dialogues.add_argument("--dialogues", nargs="+", default=None, metavar="PATH",
+                           help=f"conversation files or folders (default: {DEFAULT_DIALOGUES})")
+    dialogues.add_argument("--json", action="store_true", help="print the per-turn figures and failures as JSON")
+    dialogues.set_defaults(func=run_test_dialogues)
 
     classify = sub.add_parser("classify", help="classify pictures with an image model (what /image answers), as JSON")
     classify.add_argument("images", nargs="+", metavar="IMAGE", help="picture files (PNG, JPEG, GIF, WEBP, ...)")
@@ -160,10 +169,38 @@ def run_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_test_dialogues(args: argparse.Namespace) -> int:
+    from chatbot.bot import Bot
+    from chatbot.dialogue.testing import failure_lines, load_dialogues, run_dialogues, unexpected
+    from chatbot.evaluation import dialogue_metrics
+
+    conversations = load_dialogues(args.dialogues or [DEFAULT_DIALOGUES])
+    if not conversations:
+        raise ValueError(f"no conversations in {', '.join(args.dialogues or [DEFAULT_DIALOGUES])}")
+    results = run_dialogues(conversations, Bot.load(args.model), reload=lambda: Bot.load(args.model))
+    figures = dialogue_metrics(results)
+    bad = unexpected(results)
+    if args.json:
+        print(json.dumps({**figures, "ok": not bad}, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(failure_lines(results)))
+        print(f"{figures['conversations_passed']}/{figures['conversations']} conversations passed; "
+              f"{figures['turns_passed']}/{figures['turns']} turns right (intent {figures['intent_accuracy']}, "
+              f"slots {figures['slot_accuracy']}, intent and slots {figures['intent_and_slots']})")
+        known = sum(1 for r in results if r.conversation.xfail and not r.passed)
+        if known:
+            print(f"{known} known failure(s) marked xfail")
+    return 1 if bad else 0
+
+
 def run_chat(args: argparse.Namespace) -> int:
+    from chatbot.actions.reminders import MemoryReminderBook
     from chatbot.bot import Bot
 
     bot = Bot.load(args.model)
+    # The conversation's dialogue state and the person's reminders live as long as the session.
+    state: dict | None = None
+    context = {"services": {"reminders": MemoryReminderBook()}}
     name = "한결"
     print(f"{name}과 대화를 시작해요. 끝내려면 /quit 또는 Ctrl-D.", flush=True)
     history: list[tuple[str, str]] = []
@@ -178,10 +215,11 @@ def run_chat(args: argparse.Namespace) -> int:
         if not text.strip():
             continue
         try:
-            reply = bot.reply(text, {"history": history[-10:]})
+            reply = bot.reply(text, {**context, "history": history[-10:]}, state=state)
         except ValueError as exc:
             print(f"{name}> ({exc})")
             continue
+        state = reply.state if reply.state is not None else state
         history += [("user", text), ("bot", reply.text)]
         print(f"{name}> {reply.text}", flush=True)
         if reply.suggestions:

@@ -151,3 +151,38 @@ def evaluate_messages(messages: Sequence[Message], ood_label: str = "OOD") -> di
     if annotated:
         report["entities"] = entity_metrics([(m.text, m.gold_entities, predicted_entities(m)) for m in annotated])
     return report
+
+
+FAILING_TURNS_KEPT = 50  # in report.json; the command line prints them all
+
+
+def _share(flags: Sequence[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
+def dialogue_metrics(results: Sequence[Any]) -> dict[str, Any]:
+    """Per-turn accuracy over run conversations (``chatbot.dialogue.testing.ConversationResult``).
+
+    ``intent_accuracy``/``slot_accuracy``/``entity_accuracy``/``reply_accuracy`` cover the turns that state
+    that expectation; ``intent_and_slots`` the turns that state either (both right where both are stated);
+    ``turn_accuracy`` every turn (all its expectations met); ``failing_turns`` the first wrong turns."""
+    turns = [t for r in results for t in r.turns]
+
+    def stated(check: str) -> list[bool]:
+        return [bool(t.checks.get(check)) for t in turns if t.checks.get(check) is not None]
+
+    both = [all(t.checks.get(c) is not False for c in ("intent", "slots")) for t in turns
+            if t.checks.get("intent") is not None or t.checks.get("slots") is not None]
+    failing = [{"conversation": r.conversation.id, "where": t.where, "turn": t.index, "person": t.person,
+                "user": t.user, "reply": t.reply, "intent": t.intent, "problems": t.problems}
+               for r in results for t in r.turns if not t.passed]
+    return {
+        "conversations": len(results), "conversations_passed": sum(r.passed for r in results),
+        "turns": len(turns), "turns_passed": sum(t.passed for t in turns),
+        "turn_accuracy": _share([t.passed for t in turns]),
+        "intent_turns": len(stated("intent")), "intent_accuracy": _share(stated("intent")),
+        "slot_turns": len(stated("slots")), "slot_accuracy": _share(stated("slots")),
+        "entity_accuracy": _share(stated("entities")), "reply_accuracy": _share(stated("reply")),
+        "intent_and_slots_turns": len(both), "intent_and_slots": _share(both),
+        "failing_turns": failing[:FAILING_TURNS_KEPT], "failing_turn_count": len(failing),
+    }

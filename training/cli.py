@@ -44,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--model", required=True, help="model directory")
     evaluate.add_argument("--data", action="append", required=True, help="labelled corpus; repeatable")
     evaluate.add_argument("--out", required=True, help="directory for report.json, predictions.jsonl and the PNG")
+    evaluate.add_argument("--dialogues", nargs="+", default=None, metavar="PATH",
+                          help="also run these conversation files or folders (e.g. tests/dialogues) and report "
+                               "per-turn accuracy (report.json's dialogues); none unless given")
     evaluate.set_defaults(func=run_evaluate)
 
     register_pretrain(subparsers)
@@ -104,13 +107,15 @@ def train_summary(meta: dict) -> dict:
 def run_evaluate(args: argparse.Namespace) -> int:
     from training.evaluate import evaluate_model
 
-    report = evaluate_model(args.model, args.data, args.out)
-    brief = {k: report[k] for k in ("rows", "intent", "fallback", "response", "entities") if k in report}
+    report = evaluate_model(args.model, args.data, args.out, dialogues=args.dialogues)
+    brief = {k: report[k] for k in ("rows", "intent", "fallback", "response", "entities", "dialogues") if k in report}
     if "intent" in brief:
         brief["intent"] = {k: v for k, v in brief["intent"].items() if k != "per_class"}
     if "entities" in brief:
         brief["entities"] = {k: brief["entities"][k] for k in ("micro_f1", "macro_f1", "examples")
                              if k in brief["entities"]}
+    if "dialogues" in brief:
+        brief["dialogues"] = {k: v for k, v in brief["dialogues"].items() if k != "failing_turns"}
     print(json.dumps(brief, ensure_ascii=False, indent=2))
     written = ["report.json", "predictions.jsonl"] + (["confusion_matrix.png"] if "intent" in report else [])
     print(f"wrote {args.out}/" + ", ".join(written), file=sys.stderr)

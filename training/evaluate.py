@@ -16,7 +16,7 @@ from typing import Any
 
 from chatbot.corpus import OOD_LABEL, load_corpus
 from chatbot.entities import entity_annotated
-from chatbot.evaluation import entity_dicts, evaluate_messages, predicted_entities
+from chatbot.evaluation import dialogue_metrics, entity_dicts, evaluate_messages, predicted_entities
 from chatbot.message import Message
 from chatbot.model_dir import CONFUSION_MATRIX, PREDICTIONS, REPORT
 from chatbot.pipeline import Pipeline
@@ -26,8 +26,11 @@ from training.plots import confusion_matrix_png
 FALLBACK_COLUMN = "(fallback)"
 
 
-def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
-    """Run the model over every row and write the three report files into ``out_dir`` (``write_evaluation``)."""
+def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir: str | Path,
+                   dialogues: list[str | Path] | None = None) -> dict[str, Any]:
+    """Run the model over every row and write the three report files into ``out_dir`` (``write_evaluation``);
+    with ``dialogues`` (conversation files or folders, ``tests/dialogues/README.md``), the report's
+    ``dialogues`` section gives their per-turn accuracy."""
     pipeline = Pipeline.load(model_dir)
     data = load_corpus(data_paths, min_intents=0)
     messages = fresh(data.messages)
@@ -43,10 +46,22 @@ def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir:
         report["response"]["perplexity"] = generative.perplexity(
             [m.normalized or m.text for m in answered], [m.gold_answer for m in answered])
     report["reply_sources"] = reply_sources(messages)
+    if dialogues:
+        report["dialogues"] = evaluate_dialogues(model_dir, dialogues)
     report.update({"model": str(model_dir), "data": [str(p) for p in data_paths],
                    "seconds": round(seconds, 3), "rows_per_second": round(len(messages) / max(seconds, 1e-9), 1)})
     write_evaluation(out_dir, report, messages, title=f"{Path(model_dir).name}: intents")
     return report
+
+
+def evaluate_dialogues(model_dir: str | Path, paths: list[str | Path]) -> dict[str, Any]:
+    """Per-turn accuracy of the model on conversation files (``chatbot.evaluation.dialogue_metrics``)."""
+    from chatbot.bot import Bot
+    from chatbot.dialogue.testing import load_dialogues, run_dialogues
+
+    conversations = load_dialogues(list(paths))  # a malformed file is a ValueError naming file:line
+    results = run_dialogues(conversations, Bot.load(model_dir), reload=lambda: Bot.load(model_dir))
+    return {**dialogue_metrics(results), "files": [str(p) for p in paths]}
 
 
 def reply_sources(messages: list[Message]) -> dict[str, float]:

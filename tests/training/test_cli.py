@@ -226,3 +226,66 @@ def test_chat_in_process_skips_blank_lines_and_ends_at_eof(trained_model_dir, mo
     assert len(bot_lines(out)) == 2, out
     # The banner: 한결 ends in a consonant, so the particle is 과 (한결과), not 와.
     assert "한결과 대화를 시작해요" in out.splitlines()[0], out.splitlines()[0]
+
+
+def test_chat_keeps_the_dialogue_state_and_the_reminders_across_lines(trained_model_dir, monkeypatch, capsys):
+    lines = "알림 하나 설정해 줘\n치과 가기\n모레 아침 9시\n내 일정 보여줘\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    assert main(["chat", "--model", str(trained_model_dir)]) == 0
+    replies = bot_lines(capsys.readouterr().out)
+    assert len(replies) == 4, replies
+    assert "무엇을" in replies[0] and "언제" in replies[1]  # the form asks in turn: the state is kept
+    assert "치과 가기" in replies[2] and "치과 가기" in replies[3]  # saved, then listed from the same book
+
+
+# --- evaluate with conversation files ------------------------------------------------------------
+
+TINY_DIALOGUES = """now: 2026-12-07T10:00:00+09:00
+conversations:
+  - name: 인사하고 날씨
+    turns:
+      - user: 안녕 반가워요
+        intent: greet
+      - user: 내일 눈 올까?
+        intent: weather
+  - name: 틀리는 대화
+    turns:
+      - user: 떡볶이 먹고 싶다
+        intent: greet
+        reply_contains: 이 답은 나올 수 없어요
+"""
+
+
+@pytest.mark.filterwarnings("ignore:\\s*The hypothesis contains 0 counts")
+def test_evaluate_with_dialogues_reports_per_turn_accuracy(tiny_model_dir, tmp_path, capsys):
+    data = write_eval_csv(tmp_path / "eval.csv")
+    talks = tmp_path / "talks"
+    talks.mkdir()
+    (talks / "tiny.yaml").write_text(TINY_DIALOGUES, encoding="utf-8")
+    out = tmp_path / "report"
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(data), "--out", str(out),
+                 "--dialogues", str(talks)]) == 0
+    printed = json.loads(capsys.readouterr().out)["dialogues"]
+    assert printed["turns"] == 3 and "failing_turns" not in printed
+    section = json.loads((out / "report.json").read_text(encoding="utf-8"))["dialogues"]
+    assert section["conversations"] == 2 and section["conversations_passed"] <= 1
+    assert section["intent_turns"] == 3 and section["intent_accuracy"] <= 0.6667
+    failing = [t for t in section["failing_turns"] if t["user"] == "떡볶이 먹고 싶다"]
+    assert failing and "reply: lacks '이 답은 나올 수 없어요'" in failing[0]["problems"]
+    assert section["files"] == [str(talks)]
+
+
+def test_evaluate_without_dialogues_has_no_dialogue_section(tiny_model_dir, tmp_path, capsys):
+    data = write_eval_csv(tmp_path / "eval.csv")
+    out = tmp_path / "report"
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(data), "--out", str(out)]) == 0
+    assert "dialogues" not in json.loads((out / "report.json").read_text(encoding="utf-8"))
+
+
+def test_evaluate_with_a_bad_dialogue_file_exits_2_with_file_and_line(tiny_model_dir, tmp_path, capsys):
+    data = write_eval_csv(tmp_path / "eval.csv")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("now: 2026-12-07\nconversations:\n  - name: x\n    turns:\n      - says: 안녕\n", encoding="utf-8")
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(data), "--out", str(tmp_path / "r"),
+                 "--dialogues", str(bad)]) == 2
+    assert f"{bad}:5: a turn needs `user`" in capsys.readouterr().err

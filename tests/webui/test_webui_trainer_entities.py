@@ -90,3 +90,42 @@ def test_the_wrong_entity_list_is_capped_and_skips_broken_lines(tmp_path):
     assert wrong[0] == {"text": "부산역 0", "gold": ["city: 부산역"], "pred": ["city: 부산"]}
     assert wrong_examples(path) == []  # no gold intents: no intent mistakes
     assert wrong_entity_examples(None) == []
+
+
+# The conversation tests' figures (report.json's dialogues, from evaluate --dialogues), beside the others.
+DIALOGUES = {"conversations": 4, "conversations_passed": 3, "turns": 10, "turns_passed": 8, "turn_accuracy": 0.8,
+             "intent_turns": 9, "intent_accuracy": 0.8889, "slot_turns": 5, "slot_accuracy": 0.6,
+             "intent_and_slots_turns": 9, "intent_and_slots": 0.7778, "entity_accuracy": None, "reply_accuracy": 1.0,
+             "failing_turns": [{"conversation": "reminders::취소", "where": "r.yaml:9", "turn": 2, "person": "a",
+                                "user": "됐어 <b>", "reply": "네, 억지로 하지 않아도 괜찮아요",
+                                "intent": "disagree",
+                                "problems": ["intent: expected reminder_set", "reply: lacks '취소'"]}]}
+
+
+def test_the_job_page_shows_dialogue_figures_and_failing_turns(make_app, tmp_path, tiny_model_dir):
+    report = {"rows": 4, "intent": {"accuracy": 1.0, "macro_f1": 1.0, "per_class": {}}, "entities": ENTITIES,
+              "dialogues": {**DIALOGUES, "failing_turns": DIALOGUES["failing_turns"] * 30}}
+    page = job_page(make_app, tmp_path, tiny_model_dir, evaluation(report, ROWS))
+    assert '<dd id="dialogue-turn-accuracy">0.8000</dd>' in page and '<dd id="dialogue-passed">3 / 4</dd>' in page
+    figures = section(page, "dialogue-figures")
+    assert "<td>의도</td><td>0.8889</td><td>9</td>" in figures and "<td>슬롯</td><td>0.6000</td><td>5</td>" in figures
+    assert "<td>의도와 슬롯</td><td>0.7778</td><td>9</td>" in figures
+    failures = section(page, "dialogue-failures")
+    assert failures.count("<tr><td>reminders::취소 (2턴)</td>") == 20  # capped
+    assert "<td>됐어 &lt;b&gt;</td>" in failures  # escaped
+    assert "intent: expected reminder_set; reply: lacks &#39;취소&#39;" in failures
+    assert 'id="per-entity-type"' in page and '<dd id="eval-accuracy">1.0000</dd>' in page  # beside the others
+
+
+def test_a_report_without_dialogues_has_no_dialogue_section(make_app, tmp_path, tiny_model_dir):
+    report = {"rows": 1, "intent": {"accuracy": 1.0, "macro_f1": 1.0, "per_class": {}},
+              "dialogues": "not a section"}
+    page = job_page(make_app, tmp_path, tiny_model_dir, evaluation(report, ROWS[3:]))
+    assert 'id="dialogue-heading"' not in page and 'id="dialogue-figures"' not in page
+
+
+def test_all_dialogue_turns_right_says_so(make_app, tmp_path, tiny_model_dir):
+    report = {"rows": 1, "intent": {"accuracy": 1.0, "macro_f1": 1.0, "per_class": {}},
+              "dialogues": {**DIALOGUES, "failing_turns": []}}
+    page = job_page(make_app, tmp_path, tiny_model_dir, evaluation(report, ROWS[3:]))
+    assert 'id="dialogue-failures-none"' in page and 'id="dialogue-failures"' not in page

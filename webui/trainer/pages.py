@@ -41,7 +41,14 @@ from webui.trainer.jobs import (
     list_jobs,
     start_job,
 )
-from webui.trainer.reports import compare, entity_report, model_summary, wrong_entity_examples, wrong_examples
+from webui.trainer.reports import (
+    compare,
+    dialogue_report,
+    entity_report,
+    model_summary,
+    wrong_entity_examples,
+    wrong_examples,
+)
 from webui.trainer.storage import base_corpus, folder, max_upload_bytes, read_json
 
 NOT_VALID_MESSAGE = "검증을 통과하지 못한 코퍼스는 학습할 수 없어요. 오류를 고쳐서 다시 올려 주세요."
@@ -175,7 +182,8 @@ def render_job(job_id: str, error: str | None = None, status: int = 200) -> Any:
 
 def _models(path: Path, state: dict[str, Any]) -> dict[str, Any]:
     """A finished job's model and the live one: their summaries, the comparison, the wrong examples, and
-    the entity figures with the examples whose entities are wrong (when the report scores entities)."""
+    the entity figures with the examples whose entities are wrong (when the report scores entities), and the
+    conversation tests' per-turn figures (when the report has them)."""
     candidate = model_summary(path / "model") if state["status"] == "done" else None
     live_dir = get_holder().model_dir
     live = model_summary(Path(os.path.realpath(live_dir))) if live_dir else None
@@ -183,7 +191,8 @@ def _models(path: Path, state: dict[str, Any]) -> dict[str, Any]:
             "comparison": compare(live, candidate) if candidate else None,
             "wrong": wrong_examples(candidate["predictions"]) if candidate else [],
             "entities": entity_report(candidate["report"]) if candidate else None,
-            "wrong_entities": wrong_entity_examples(candidate["predictions"]) if candidate else []}
+            "wrong_entities": wrong_entity_examples(candidate["predictions"]) if candidate else [],
+            "dialogues": dialogue_report(candidate["report"]) if candidate else None}
 
 
 @bp.post("/jobs/<job_id>/cancel")

@@ -15,6 +15,7 @@ from chatbot.model_dir import ModelDir
 OOD_LABEL = "OOD"
 WRONG_EXAMPLES = 50
 WRONG_ENTITY_EXAMPLES = 20
+WRONG_DIALOGUE_TURNS = 20
 # (label, key, kind) rows of the comparison table; "number" rows get a difference column.
 COMPARE_ROWS = (("버전", "version", "text"), ("학습 시각", "created_at", "text"),
                 ("학습 데이터 행 수", "rows", "number"), ("의도 수", "intents", "number"),
@@ -88,6 +89,16 @@ def entity_report(report: dict[str, Any] | None) -> dict[str, Any] | None:
     """The report's ``entities`` section when it has one with per-type figures, else None."""
     section = (report or {}).get("entities")
     return section if isinstance(section, dict) and isinstance(section.get("per_type"), dict) else None
+
+
+def dialogue_report(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The report's ``dialogues`` section (``evaluate --dialogues``: per-turn accuracy of conversation files)
+    with its failing turns capped at ``WRONG_DIALOGUE_TURNS``, else None."""
+    section = (report or {}).get("dialogues")
+    if not isinstance(section, dict) or not isinstance(section.get("turns"), int):
+        return None
+    failing = [t for t in section.get("failing_turns") or [] if isinstance(t, dict)]
+    return {**section, "failing_turns": failing[:WRONG_DIALOGUE_TURNS]}
 
 
 def compare(live: dict[str, Any] | None, candidate: dict[str, Any]) -> dict[str, Any]:
