@@ -86,7 +86,7 @@ def test_requests_are_not_how_to_questions(text):
     assert not HOW_TO.search(text)
 
 
-def test_the_dataset_table_names_every_builtin_dataset_and_its_synonyms_resolve():
+def test_the_dataset_table_names_every_builtin_dataset_by_its_name():
     table = load_corpus([CORPUS_DIR]).lookups["dataset"]
     assert set(table.values()) == set(DATASETS)
     assert {surface: find_dataset(value) for surface, value in table.items()} == table
