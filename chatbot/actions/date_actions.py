@@ -9,6 +9,7 @@ from datetime import date, datetime
 import tossi
 
 from chatbot.actions.registry import ActionCall, ActionResult, action
+from chatbot.entities.time import impossible_date
 from chatbot.reply import Reply
 
 WEEKDAYS = "월화수목금토일"
@@ -46,6 +47,9 @@ def date_answer(call: ActionCall) -> ActionResult:
     if moment is None:
         return ActionResult(Reply(""), ask="when", reason="날짜를 알아듣지 못했어요.")
     today, day = call.now.date(), moment.date()
+    wrong = impossible_date(call.text, today) if when.get("default") else None
+    if wrong:  # the message named a day no calendar has, and 오늘 stood in for it
+        return ActionResult(Reply(""), ask="when", reason=f"{tossi.postfix(wrong, '은')} 없는 날짜예요.")
     name = subject(str(when.get("text", "")))
     shown = korean_date(day, with_year=day.year != today.year)
     delta = (day - today).days

@@ -68,6 +68,9 @@ class Action:
     name: str
     description: str
     handler: Callable[[ActionCall], ActionResult]
+    # Seconds this action may take when it needs more than the host's ``action_timeout`` (a forecast
+    # fits a model: seconds on a busy machine); the larger of the two applies. None: the host's.
+    timeout: float | None = None
 
 
 ACTIONS: dict[str, Action] = {}
@@ -75,11 +78,11 @@ _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 
 
-def action(name: str, description: str = "") -> Callable:
-    """Register ``handler(call: ActionCall) -> ActionResult`` under ``name``."""
+def action(name: str, description: str = "", timeout: float | None = None) -> Callable:
+    """Register ``handler(call: ActionCall) -> ActionResult`` under ``name`` (``timeout``: see ``Action``)."""
 
     def decorate(handler: Callable[[ActionCall], ActionResult]) -> Callable:
-        ACTIONS[name] = Action(name, description, handler)
+        ACTIONS[name] = Action(name, description, handler, timeout)
         return handler
 
     return decorate
@@ -94,7 +97,9 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def run_action(found: Action, call: ActionCall, timeout: float = DEFAULT_TIMEOUT) -> ActionResult:
-    """Run ``found`` within ``timeout`` seconds; a failure or a timeout is logged and answered politely."""
+    """Run ``found`` within ``timeout`` seconds (or its own, when larger); a failure or a timeout is logged
+    and answered politely."""
+    timeout = max(timeout, found.timeout or 0.0)
     future = _executor().submit(found.handler, call)
     try:
         result = future.result(timeout=timeout)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import tossi
+
 from chatbot.actions.date_actions import korean_date, start_of
 from chatbot.actions.registry import ActionCall, ActionResult, action
 from chatbot.reply import Reply
@@ -54,7 +56,7 @@ def reminder_set(call: ActionCall) -> ActionResult:
         return ActionResult(Reply(""), ask="when", reason="언제인지 알아듣지 못했어요.")
     if due <= call.now:
         return ActionResult(Reply(""), ask="when",
-                            reason=f"{korean_moment(due, call.now)}은(는) 이미 지난 시간이에요.")
+                            reason=f"{tossi.postfix(korean_moment(due, call.now), '은')} 이미 지난 시간이에요.")
     book.add(what[:200], due)
     text = f"알겠어요! {korean_moment(due, call.now)}에 '{what[:200]}' 알려 드릴게요 ⏰{note}"
     return ActionResult(Reply(text, suggestions=["내 일정 보여줘"]), keep_slots=False)
@@ -64,7 +66,9 @@ def _window(call: ActionCall) -> tuple[datetime, datetime | None, str]:
     """The listing's time window: the asked day (or range), else from now on."""
     value = (call.slots.get("when") or {}).get("value")
     start = start_of(value, call.now)
-    if start is not None and isinstance(value, dict) and isinstance(value.get("end"), str):
+    # A day or longer ("내일", "이번 주") is a window; "지금" or "3시" is not: from now on.
+    wide = isinstance(value, dict) and value.get("grain") in DAY_GRAINS
+    if start is not None and wide and isinstance(value.get("end"), str):
         try:
             end = datetime.fromisoformat(value["end"])
         except ValueError:

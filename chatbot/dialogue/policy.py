@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import tossi
 
 from chatbot.components import Component
 from chatbot.dialogue.domain import FREE_TEXT, Domain, IntentSpec, Slot
-from chatbot.dialogue.free_text import free_text, residual
+from chatbot.dialogue.free_text import CORRECTION, free_text, is_verb_quote, residual
 from chatbot.dialogue.state import DialogueState
+from chatbot.entities.time import impossible_date
 from chatbot.message import Entity, Message, TrainingData
 
 RESET = re.compile(r"^(?:(?:아니\s*)?(?:취소|캔슬|그만)(?:\s*(?:해|할래|할게|해줘|해 줘|해요|하자|할게요|합니다))?|"
@@ -119,16 +122,20 @@ class DialoguePolicy(Component):
             asked is None or asked.entity != FREE_TEXT or self.domain.get(message.intent) is not None)
         if filled and (bare or not own):
             return self.complete(spec, {**state.slots, **filled}, message)
-        if own:
+        if own and not bare:  # "32일" is an answer that failed, not a new subject
             decision = self._fresh(message, DialogueState(turns=state.turns))
             decision.notice = f"{tossi.postfix(spec.description or '하던 일', '은')} 그만둘게요."
             return decision
         if pending.tries >= self.params["max_tries"]:
             return Decision("cancel", spec.intent, reason="gave_up")
         reason = f"'{text[:30]}'에서 {tossi.postfix(type_label(asked), '을')} 찾지 못했어요." if asked else ""
+        wrong = impossible_date(text, clock_of(message).date()) if asked and asked.entity == "time" else None
+        if wrong:
+            reason = f"{tossi.postfix(wrong, '은')} 없는 날짜예요."
         return Decision("ask", spec.intent, dict(state.slots), pending.slot, reason=reason, tries=pending.tries + 1)
 
     def _fresh(self, message: Message, state: DialogueState) -> Decision:
+        text = message.normalized or message.text
         previous = self.domain.get(state.intent)
         followup_intent = self.params["followup_intent"]
         if previous is not None and any(s.carry for s in previous.slots):
@@ -137,13 +144,17 @@ class DialoguePolicy(Component):
                 return self.complete(previous, {**carried, **self.fill(previous, message, answering=None)}, message)
             filled = {k: v for k, v in self.fill(previous, message, answering=None, free=False).items()
                       if (s := previous.slot(k)) is not None and s.carry}
-            unsure = (message.intent == followup_intent or message.fallback
+            unsure = (message.intent == followup_intent or message.fallback or bool(CORRECTION.match(text))
                       or message.confidence < self.params["followup_confidence"])
             if filled and unsure:
                 decision = self.complete(previous, {**carried, **filled}, message)
                 decision.followup = True
                 return decision
-        if message.intent == followup_intent:
+        if message.intent == followup_intent:  # nothing to follow: the likeliest intent that can use its entities
+            for intent, _ in message.ranking:
+                spec = self.domain.get(intent)
+                if spec is not None and intent != followup_intent and self.fill(spec, message, None, free=False):
+                    return self.complete(spec, self.fill(spec, message, answering=None), message)
             return Decision("clarify", message.intent)
         spec = self.domain.get(message.intent)
         if spec is not None and not message.fallback:
@@ -155,21 +166,25 @@ class DialoguePolicy(Component):
         """The slots of ``spec`` that ``message`` fills: each from the first unused entity of its type; a
         free-text slot from the message's own words (all of them when it is the slot being asked for)."""
         found: dict[str, dict[str, Any]] = {}
-        used: set[int] = set()
+        used: list[Entity] = []
+        text = message.normalized or message.text
+        # "다음 주 말고 이번 주 금요일": what comes after 말고 is what is meant.
+        cut = text.find("말고")
+        entities = [e for e in message.entities if cut < 0 or e.start >= cut + 2]
         slots = sorted(spec.slots, key=lambda s: s is not answering)  # the asked slot takes first pick
         for slot in slots:
             if slot.entity == FREE_TEXT:
                 continue
-            for i, entity in enumerate(message.entities):
-                if i not in used and entity.type == slot.entity:
+            for entity in entities:
+                if entity not in used and entity.type == slot.entity:
                     found[slot.name] = entity_value(entity)
-                    used.add(i)
+                    used.append(entity)
                     break
-        text = message.normalized or message.text
         for slot in spec.slots:
-            if slot.entity == FREE_TEXT and free:
-                words = free_text(text, message.entities)
-                if words and (slot is answering or answering is None):
+            if slot.entity == FREE_TEXT and free and (slot is answering or answering is None):
+                # Only the entities that filled slots leave the words: "점심 약속" keeps its 점심.
+                words = free_text(text, used, verb_quote=is_verb_quote(message.tokens))
+                if words:
                     found[slot.name] = {"type": FREE_TEXT, "text": words, "value": words}
         return found
 
@@ -191,14 +206,14 @@ class DialoguePolicy(Component):
     def default_value(self, slot: Slot, message: Message) -> dict[str, Any] | None:
         """A slot's default as a value: a time expression resolved against the message's "now"."""
         if slot.entity != "time":
-            return {"type": slot.entity, "text": slot.default, "value": slot.default}
+            return {"type": slot.entity, "text": slot.default, "value": slot.default, "default": True}
         from chatbot.entities.time import TimeExtractor
 
         parser = getattr(self, "_time", None) or TimeExtractor(timezone=self.params["timezone"])
         self._time = parser
         probe = Message(text=str(slot.default), normalized=str(slot.default), context=message.context)
         found = parser.extract(probe)
-        return entity_value(found[0]) if found else None
+        return {**entity_value(found[0]), "default": True} if found else None
 
     def tune(self, messages: list[Message]) -> dict[str, Any]:
         """Set ``followup_confidence`` on held-out messages with entities: the threshold that best tells the
@@ -222,6 +237,15 @@ class DialoguePolicy(Component):
         self.tuned_ = {"followup_caught": round(caught, 4), "own_intent_kept": round(kept, 4),
                        "followup_examples": len(ups), "other_examples": len(own)}
         return {"followup_confidence": best}
+
+
+def clock_of(message: Message, timezone: str = "Asia/Seoul") -> datetime:
+    """The message's "now" (``context["now"]``) or the current time, in ``timezone``."""
+    now = message.context.get("now")
+    zone = ZoneInfo(timezone)
+    if isinstance(now, datetime):
+        return now.replace(tzinfo=zone) if now.tzinfo is None else now.astimezone(zone)
+    return datetime.now(zone)
 
 
 def type_label(slot: Slot | None) -> str:

@@ -4,29 +4,18 @@ then write the new dialogue state. ``Bot.reply`` calls ``take_turn`` after the p
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import tossi
 
 from chatbot.dialogue.domain import IntentSpec
-from chatbot.dialogue.policy import Decision
+from chatbot.dialogue.policy import Decision, clock_of
 from chatbot.dialogue.state import DialogueState, Pending
 from chatbot.message import Message
 from chatbot.reply import Reply
 
 CLARIFY_TEXT = "무엇에 대한 이야기인지 조금만 더 자세히 말씀해 주세요. 예를 들어 '부산 내일 날씨 어때?'처럼요."
 MISSING_ACTION_TEXT = "죄송해요, 그 요청을 처리할 기능이 아직 준비되지 않았어요."
-
-
-def clock(context: dict[str, Any], timezone: str = "Asia/Seoul") -> datetime:
-    """The turn's "now": ``context["now"]`` (tests fix it; naive means ``timezone``) or the current time."""
-    zone = ZoneInfo(timezone)
-    now = context.get("now")
-    if isinstance(now, datetime):
-        return now.replace(tzinfo=zone) if now.tzinfo is None else now.astimezone(zone)
-    return datetime.now(zone)
 
 
 def question(spec: IntentSpec, slot_name: str) -> tuple[str, list[str]]:
@@ -65,6 +54,14 @@ def carry_out(bot: Any, message: Message, decision: Decision, spec: IntentSpec |
               responder_reply: Reply) -> Reply:
     """Do what ``decision`` says and update ``state`` to match."""
     confidence = round(float(message.confidence), 4)
+    reply = _carry_out(bot, message, decision, spec, state, responder_reply, confidence)
+    if decision.notice:
+        reply = replace(reply, text=f"{decision.notice} {reply.text}")
+    return reply
+
+
+def _carry_out(bot: Any, message: Message, decision: Decision, spec: IntentSpec | None, state: DialogueState,
+               responder_reply: Reply, confidence: float) -> Reply:
     if decision.kind == "cancel":
         what = spec.description if spec and spec.description else "하던 일"
         what = tossi.postfix(what, "은")
@@ -78,13 +75,9 @@ def carry_out(bot: Any, message: Message, decision: Decision, spec: IntentSpec |
     if decision.kind == "ask" and spec is not None and decision.slot:
         return ask(spec, decision, state, confidence)
     if decision.kind == "action" and spec is not None and decision.action:
-        reply = act(bot, message, decision, spec, state, confidence)
-    else:
-        reply = replace(responder_reply, intent=decision.intent or responder_reply.intent)
-        state.intent, state.slots, state.pending = reply.intent, dict(decision.slots), None
-    if decision.notice:
-        reply = replace(reply, text=f"{decision.notice} {reply.text}")
-    return reply
+        return act(bot, message, decision, spec, state, confidence)
+    state.intent, state.slots, state.pending = decision.intent or responder_reply.intent, dict(decision.slots), None
+    return replace(responder_reply, intent=decision.intent or responder_reply.intent)
 
 
 def ask(spec: IntentSpec, decision: Decision, state: DialogueState, confidence: float, reason: str = "") -> Reply:
@@ -94,7 +87,7 @@ def ask(spec: IntentSpec, decision: Decision, state: DialogueState, confidence: 
     reason = reason or decision.reason
     state.intent, state.slots = spec.intent, dict(decision.slots)
     state.pending = Pending(spec.intent, decision.slot, decision.tries)
-    full = " ".join(part for part in (decision.notice, reason, text) if part)
+    full = " ".join(part for part in (reason, text) if part)
     return Reply(full, intent=spec.intent, confidence=confidence, suggestions=choices, source="dialogue",
                  slots={k: v.get("value") for k, v in decision.slots.items()})
 
@@ -109,7 +102,7 @@ def act(bot: Any, message: Message, decision: Decision, spec: IntentSpec, state:
         state.intent, state.slots, state.pending = spec.intent, {}, None
         return Reply(MISSING_ACTION_TEXT, intent=spec.intent, confidence=confidence, source="dialogue")
     services = {**getattr(bot, "services", {}), **(message.context.get("services") or {})}
-    call = ActionCall(spec.intent, dict(decision.slots), state, clock(message.context), message.normalized,
+    call = ActionCall(spec.intent, dict(decision.slots), state, clock_of(message), message.normalized,
                       services, bot, message.context)
     result = run_action(found, call, float(services.get("action_timeout", 5.0)))
     if result.ask and spec.slot(result.ask) is not None:

@@ -94,6 +94,9 @@ _UNIT = re.compile("|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse
 _LATIN = re.compile(r"[A-Za-z]")
 
 
+_FIRST = re.compile(r"첫\s*번(?:째)?")
+
+
 def _is_hangul(char: str) -> bool:
     return "가" <= char <= "힣"
 
@@ -255,6 +258,9 @@ class NumberExtractor(EntityExtractor):
     def _at(self, text: str, start: int, numeric: set[int] | None = None) -> Entity | None:
         before = text[start - 1] if start else " "
         char = text[start]
+        first = _FIRST.match(text, start) if char == "첫" and not _is_hangul(before) else None
+        if first:  # "첫 번째": the one ordinal that no numeral spells ("두 번째" reads as 두 번)
+            return Entity("quantity", first.group(), start, first.end(), {"value": 1, "unit": "번"}, self.name)
         if char.isdigit() or char == "-":
             if before.isalnum() and not _is_hangul(before) or before in ".,":
                 return None  # S22, v1.2, the tail of 1,234 read elsewhere

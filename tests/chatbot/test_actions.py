@@ -152,3 +152,12 @@ def test_a_trainers_action_module_that_cannot_be_imported_is_named(monkeypatch) 
     monkeypatch.setenv("CHATBOT_ACTIONS", "no_such_package.my_actions")
     with pytest.raises(ActionModuleError, match="no_such_package.my_actions"):
         register_builtin_actions()
+
+
+def test_an_action_may_ask_for_more_time_than_the_hosts_limit(temporary_actions) -> None:
+    @action("test_patient", timeout=2.0)
+    def patient(_: ActionCall) -> ActionResult:
+        time.sleep(0.4)
+        return ActionResult(Reply("다 됐어요"))
+
+    assert run_action(find_action("test_patient"), call("x"), timeout=0.1).reply.text == "다 됐어요"
