@@ -170,6 +170,28 @@ def test_the_reminder_and_the_state_are_written_with_the_messages_or_not_at_all(
     assert [(r["text"], r["conversation_id"]) for r in reminders] == [("우유 사기", conversation_id)]
 
 
+def test_state_and_reminders_round_trip_through_postgresql(postgres_url, tmp_path):
+    """On a real PostgreSQL server (skipped without one, as in test_webui_postgres.py; CI runs it)."""
+    bot = CountingBot()
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": postgres_url, "BOT": bot, "SECRET_KEY": "s",
+                      "UPLOAD_FOLDER": str(tmp_path / "uploads"), "RATELIMIT_ENABLED": False})
+    try:
+        client = app.test_client()
+        conversation_id = chat(client, "하나")["conversation_id"]
+        chat(client, "기억해 한글 알림 ✓", conversation_id)
+        assert chat(client, "셋", conversation_id)["slots"] == {"turns": 3}
+        assert bot.states[-1]["said"] == ["하나", "기억해 한글 알림 ✓"]
+        assert load_state(stored_state(app, conversation_id))["note"] == "한글 ✓ \"따옴표\""
+        reminder = client.get("/api/reminders").get_json()["reminders"][0]
+        assert reminder["text"] == "한글 알림 ✓" and reminder["due"].endswith("+00:00")
+        assert client.delete(f"/api/reminders/{reminder['id']}").status_code == 204
+        assert client.delete(f"/api/reminders/{2**31 - 1}").status_code == 404  # the largest INTEGER
+        assert client.get(f"/api/reminders/{2**31}").status_code == 404  # past it: never reaches a query
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
 # --- the real bot ----------------------------------------------------------------------------------------
 
 def real_app(bot, uri: str, tmp_path) -> Any:
