@@ -248,3 +248,29 @@ def test_a_stranger_neither_sees_nor_continues_the_form(bot, database_uri, tmp_p
     assert response.status_code == 404
     assert "언제" in chat(owner, "치과 가기", conversation_id)["reply"]
     assert stranger.get("/api/reminders").get_json()["reminders"] == []
+
+
+def test_every_loaded_bot_gets_the_actions_services_from_the_settings(tmp_path, monkeypatch):
+    from chatbot.bot import Bot
+    from webui.lifecycle import get_bot
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "pipeline.yaml").write_text("version: 1\n", encoding="utf-8")
+    (model / "meta.json").write_text("{}", encoding="utf-8")
+    loaded: list[Bot] = []
+
+    def loader(_path: str, _vision: str | None) -> Bot:
+        loaded.append(Bot(pipeline=None, services={"own": 1}))  # type: ignore[arg-type]
+        return loaded[-1]
+
+    monkeypatch.setenv("CHATBOT_WEATHER_URL", "http://127.0.0.1:9/forecast")
+    monkeypatch.setenv("CHATBOT_WEATHER_TIMEOUT", "1.5")
+    app = create_app({"TESTING": True, "SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/t.db",
+                      "MODEL_DIR": str(model), "MODEL_LOADER": loader, "WEATHER_API_KEY": "열쇠",
+                      "UPLOAD_FOLDER": str(tmp_path / "uploads")})
+    with app.test_request_context():
+        served = get_bot()
+    assert served is loaded[-1]
+    assert served.services == {"own": 1, "weather": {"url": "http://127.0.0.1:9/forecast", "key": "열쇠",
+                                                     "timeout": 1.5}, "action_timeout": 5.0}
