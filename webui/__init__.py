@@ -32,10 +32,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from webui import account_api, account_pages, admin_api, api, chat, commands_api, history_api, trainer, uploads
     from webui.errors import register_error_handlers
+    from webui.reminders_api import bp as reminders_bp
 
     app.register_blueprint(chat.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(history_api.bp)
+    app.register_blueprint(reminders_bp)
     app.register_blueprint(account_api.bp)
     app.register_blueprint(account_pages.bp)
     app.register_blueprint(uploads.bp)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 from typing import Any
 
@@ -15,7 +17,8 @@ from webui.extensions import db
 from webui.json_body import read_json_object
 from webui.lifecycle import get_bot, get_holder
 from webui.ratelimit import chat_limit
-from webui.store import Exchange, conversation_not_found, owned_conversation_with_history, store_exchange
+from webui.reminders import SqlReminderBook
+from webui.store import Exchange, conversation_not_found, load_state, owned_conversation_with_history, store_exchange
 from webui.tables import attachment_item
 from webui.uploads import decode_image, remove_files, save_file
 
@@ -48,8 +51,8 @@ def healthz() -> tuple[Response, int]:
 @bp.post("/api/chat")
 @chat_limit
 def chat() -> tuple[Response, int]:
-    """Answer one message (JSON, or multipart with an ``image`` file) and store it, with the reply, in one
-    transaction."""
+    """Answer one message (JSON, or multipart with an ``image`` file) and store it, with the reply, the new
+    dialogue state and any reminder the bot set or deleted, in one transaction."""
     from chatbot.errors import InputError  # here, not at import: webui imports without the library
     from chatbot.message_input import check_message
 
@@ -64,10 +67,17 @@ def chat() -> tuple[Response, int]:
     conversation, history = find_conversation_in_payload(payload)
     image = decode_image(upload) if upload is not None else None
 
-    context = {"conversation_id": conversation.id if conversation else None, "history": history}
-    extra = {"image": image} if image is not None else {"table": table} if table is not None else {}
+    # The book costs nothing until an action asks (most messages never do); its writes wait for store_exchange.
+    book = SqlReminderBook.for_request()
+    context = {"conversation_id": conversation.id if conversation else None, "history": history,
+               "services": {"reminders": book}}
+    extra: dict[str, Any] = {"image": image} if image is not None else {"table": table} if table is not None else {}
+    bot = get_bot()
+    state = load_state(conversation.dialogue_state) if conversation is not None else None  # new: empty
+    if state is not None and takes_state(type(bot)):
+        extra["state"] = state
     try:
-        reply = get_bot().reply(message_text, context, **extra)
+        reply = bot.reply(message_text, context, **extra)
     except InputError:
         raise  # a CSV that cannot be forecast...: its own code and Korean message
     except (ValueError, TypeError) as exc:
@@ -75,7 +85,8 @@ def chat() -> tuple[Response, int]:
         raise ApiError(400, "invalid_message", "메시지를 처리할 수 없습니다. 내용을 확인해 주세요.") from exc
 
     user_files, bot_files = stored_attachments(upload, image, reply, table)
-    exchange = Exchange(conversation, str(message_text), reply, user_files, bot_files)
+    exchange = Exchange(conversation, str(message_text), reply, user_files, bot_files,
+                        state=getattr(reply, "state", None), reminders=book)
     try:
         stored = store_exchange(exchange)
     except Exception:
@@ -92,6 +103,8 @@ def chat() -> tuple[Response, int]:
             "fallback": bool(reply.fallback),
             "suggestions": [str(s) for s in (reply.suggestions or [])],
             "entities": list(reply.entities),
+            "slots": dict(getattr(reply, "slots", None) or {}),
+            "reminders_changed": book.changed,
             "attachments": [attachment_item(r["type"], r.get("role"), r.get("file"), r.get("original"), r["data"])
                             for r in user_files + bot_files],
         }
@@ -169,6 +182,17 @@ def stored_attachments(upload: bytes | None, image: Any, reply: Any,
 def _plain(item: dict[str, Any], *drop: str) -> dict[str, Any]:
     """An attachment's JSON-ready fields."""
     return {k: v for k, v in item.items() if k not in drop and isinstance(v, (str, int, float, bool, list, dict))}
+
+
+@functools.lru_cache(maxsize=64)
+def takes_state(bot_type: type) -> bool:
+    """Whether a bot's ``reply`` takes the dialogue state (``state=``): the library's ``Bot`` does; the
+    degraded stand-in and older bots do not, and keep the stored state untouched."""
+    try:
+        parameters = inspect.signature(bot_type.reply).parameters  # type: ignore[attr-defined]
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return "state" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 def find_conversation_in_payload(payload: dict[str, Any]) -> tuple[Any, list[tuple[str, str]]]:

@@ -1,4 +1,4 @@
-"""Accounts: Flask-Login sessions, personal API tokens, roles, and who owns a conversation.
+"""Accounts: Flask-Login sessions, personal API tokens, roles, and who owns a conversation (or a reminder).
 
 A request acts for one *owner*: a logged-in user (session cookie or ``Authorization: Bearer``
 token), or else a guest, known by a random ``guest`` value that the signed session cookie carries.
@@ -25,7 +25,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webui.errors import ApiError, wants_json
 from webui.extensions import db
 from webui.session_cookie import SessionCookieInterface
-from webui.tables import ROLES, ApiToken, Conversation, User, utcnow
+from webui.tables import ROLES, ApiToken, Conversation, Reminder, User, utcnow
 
 login_manager = LoginManager()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -139,14 +139,15 @@ def owned_by_caller(conversation: Conversation) -> bool:
         conversation.guest_key or "", owner["guest_key"])
 
 
-def owner_clause() -> Any:
-    """A WHERE clause selecting the caller's conversations (nothing for a guest without a key)."""
-    owner = current_owner()
+def owner_clause(model: Any = Conversation, owner: dict[str, Any] | None = None) -> Any:
+    """A WHERE clause selecting the caller's rows of ``model`` (a table with ``user_id`` and ``guest_key``:
+    conversations, reminders); nothing for a guest without a key. ``owner``: another than the caller's."""
+    owner = current_owner() if owner is None else owner
     if owner["user_id"] is not None:
-        return Conversation.user_id == owner["user_id"]
+        return model.user_id == owner["user_id"]
     if not owner["guest_key"]:
-        return Conversation.id.is_(None)  # matches nothing
-    return (Conversation.user_id.is_(None)) & (Conversation.guest_key == owner["guest_key"])
+        return model.id.is_(None)  # matches nothing
+    return (model.user_id.is_(None)) & (model.guest_key == owner["guest_key"])
 
 
 # --- users and tokens ---------------------------------------------------------------------------
@@ -214,16 +215,18 @@ def authenticate(username: Any, password: Any) -> User | None:
 
 
 def log_in(user: User, remember: bool = False) -> None:
-    """Start ``user``'s session, and give them the conversations they had as a guest in this browser."""
+    """Start ``user``'s session, and give them the conversations and reminders they had as a guest in this
+    browser (one transaction)."""
     guest_key = session.pop(GUEST_KEY, None)
     login_user(user, remember=remember)
     if guest_key:
-        db.session.execute(
-            update(Conversation)
-            .where(Conversation.guest_key == guest_key, Conversation.user_id.is_(None))
-            .values(user_id=user.id, guest_key=None),
-            execution_options={"synchronize_session": False},
-        )
+        for model in (Conversation, Reminder):
+            db.session.execute(
+                update(model)
+                .where(model.guest_key == guest_key, model.user_id.is_(None))
+                .values(user_id=user.id, guest_key=None),
+                execution_options={"synchronize_session": False},
+            )
         db.session.commit()
 
 

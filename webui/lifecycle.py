@@ -12,6 +12,8 @@
 - No model at start (missing or corrupt directory): the app still starts, **degraded**, serving
   ``chatbot.degraded.RuleBasedBot``, and leaves degraded mode by itself once a model appears.
 - ``BOT`` in the config (tests, embedding) serves that object and watches nothing.
+- Every bot loaded here gets the actions' services from the settings (``bot_services``: the weather
+  provider, the actions' time limit) before it serves; a given ``BOT`` is served as its maker set it up.
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ class ModelHolder:
 
     def __init__(self, model_dir: str | None, vision_model_dir: str | None = None,
                  loader: Callable[[str, str | None], Any] | None = None,
-                 check_seconds: float = DEFAULT_CHECK_SECONDS, bot: Any = None):
+                 check_seconds: float = DEFAULT_CHECK_SECONDS, bot: Any = None,
+                 services: dict[str, Any] | None = None):
+        self.services = dict(services) if services is not None else None  # given to every bot loaded
         self.model_dir = str(model_dir) if model_dir else None
         self.vision_model_dir = str(vision_model_dir) if vision_model_dir else None
         self.check_seconds = float(check_seconds)
@@ -168,6 +172,8 @@ class ModelHolder:
         try:
             bot = self._loader(resolved, self.vision_model_dir)
             version = model_version(resolved)
+            if self.services is not None:  # before the swap: no request sees the bot without them
+                bot.services = {**(getattr(bot, "services", None) or {}), **self.services}
         except Exception as exc:  # whatever a broken model raises, the server keeps serving
             reason = " ".join(f"{type(exc).__name__}: {exc}".split())  # one log line, even for a YAML error
             with self._lock:
@@ -246,7 +252,15 @@ def init_app(app: Flask) -> None:
         str(model_dir) if model_dir else None, app.config["VISION_MODEL_DIR"],
         loader=app.config["MODEL_LOADER"],
         check_seconds=float(app.config["MODEL_CHECK_SECONDS"]),
-        bot=bot)
+        bot=bot, services=bot_services(app.config))
+
+
+def bot_services(config: Any) -> dict[str, Any]:
+    """What the bot's actions get from the settings (``Bot.services``): the weather provider (no URL: none)
+    and the seconds an action may take."""
+    return {"weather": {"url": str(config["WEATHER_URL"] or ""), "key": str(config["WEATHER_API_KEY"] or ""),
+                        "timeout": float(config["WEATHER_TIMEOUT"])},
+            "action_timeout": float(config["ACTION_TIMEOUT"])}
 
 
 def install_reload_signal(app: Flask) -> bool:

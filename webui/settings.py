@@ -152,6 +152,13 @@ SETTINGS: tuple[Setting, ...] = (
             "limited)."),
     # --- chat, uploads and the trainer console
     Setting("HISTORY_MESSAGES", 10, "Earlier messages of a conversation given to the bot as context.", int),
+    # --- the bot's actions (chatbot.actions)
+    Setting("ACTION_TIMEOUT", 5.0, "Seconds an action (a reminder, the weather...) may take before the user gets "
+            "a polite apology instead.", float),
+    Setting("WEATHER_URL", "", "The weather provider's URL (an Open-Meteo-style JSON API); empty: no provider, "
+            "and the bot says that it cannot fetch the weather now."),
+    Setting("WEATHER_API_KEY", "", "The weather provider's key, if it needs one (never logged)."),
+    Setting("WEATHER_TIMEOUT", 3.0, "Seconds to wait for the weather provider.", float),
     Setting("UPLOAD_FOLDER", InInstance("uploads"), "Where pictures and tables sent in the chat are kept; "
             "shared storage when several machines serve one database.", old_names=("UPLOAD_FOLDER",)),
     Setting("TRAINER_DIR", InInstance("trainer"), "The trainer console's uploaded corpora and jobs."),

@@ -1,5 +1,6 @@
-"""Conversation storage shared by the blueprints: the caller's conversations, their recent history, and
-the one transaction that writes a chat exchange.
+"""Conversation storage shared by the blueprints: the caller's conversations, their recent history and
+dialogue state, and the one transaction that writes a chat exchange (messages, files, the new dialogue
+state, and the reminders the bot added or deleted).
 
 Every lookup is filtered by owner (``webui.auth``), so another owner's conversation reads as missing.
 The chat path runs prebuilt Core statements on the session's connection: building a statement and
@@ -10,6 +11,7 @@ its cache key, and the ORM's unit of work around it, cost more CPU than SQLite t
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,19 +26,22 @@ from webui.errors import ApiError
 from webui.extensions import db
 from webui.tables import Attachment, Conversation, StoredMessage, new_conversation_id, utcnow
 
+logger = logging.getLogger(__name__)
+
 TITLE_CHARS = 40
 IMAGE_TITLE = "이미지"  # the title of a conversation opened by a picture without text
 
 HISTORY = (select(StoredMessage.role, StoredMessage.text)
            .where(StoredMessage.conversation_id == bindparam("conversation_id"))
            .order_by(StoredMessage.id.desc()).limit(bindparam("limit", type_=Integer)))
-# The chat path's read in one statement: the conversation's owner columns, and its last messages (a row
-# each, oldest first; one row of NULLs when it has none).
+# The chat path's read in one statement: the conversation's owner columns and dialogue state, and its last
+# messages (a row each, oldest first; one row of NULLs when it has none).
 RECENT_MESSAGE_IDS = (select(StoredMessage.id).where(StoredMessage.conversation_id == bindparam("key"))
                       .order_by(StoredMessage.id.desc()).limit(bindparam("limit", type_=Integer))
                       .correlate(None))  # its own FROM messages, not the outer query's
 CONVERSATION_WITH_HISTORY = (
-    select(Conversation.id, Conversation.user_id, Conversation.guest_key, StoredMessage.role, StoredMessage.text)
+    select(Conversation.id, Conversation.user_id, Conversation.guest_key, Conversation.dialogue_state,
+           StoredMessage.role, StoredMessage.text)
     .select_from(Conversation)
     .outerjoin(StoredMessage,
                (StoredMessage.conversation_id == Conversation.id) & StoredMessage.id.in_(RECENT_MESSAGE_IDS))
@@ -44,6 +49,8 @@ CONVERSATION_WITH_HISTORY = (
 INSERT_CONVERSATION = insert(Conversation)
 TOUCH_CONVERSATION = update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(
     updated_at=bindparam("now"))
+TOUCH_CONVERSATION_WITH_STATE = update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(
+    updated_at=bindparam("now"), dialogue_state=bindparam("state"))
 INSERT_MESSAGES = insert(StoredMessage).returning(StoredMessage.id, sort_by_parameter_order=True)
 INSERT_ATTACHMENTS = insert(Attachment)
 
@@ -69,7 +76,8 @@ def owned_conversation(conversation_id: Any) -> Row | None:
 
 def owned_conversation_with_history(conversation_id: Any) -> tuple[Row | None, list[tuple[str, str]]]:
     """``owned_conversation`` and its ``recent_history`` in one statement, for the chat path; ``(None, [])``
-    when the id is malformed, unknown or someone else's (the messages read then are dropped)."""
+    when the id is malformed, unknown or someone else's (the messages read then are dropped). The row's
+    ``dialogue_state`` is the stored JSON text (``load_state`` reads it)."""
     key = conversation_key(conversation_id)
     if key is None:
         return None, []
@@ -78,6 +86,30 @@ def owned_conversation_with_history(conversation_id: Any) -> tuple[Row | None, l
     if not rows or not owned_by_caller(rows[0]):
         return None, []
     return rows[0], [(row.role, row.text) for row in rows if row.role is not None]
+
+
+def load_state(stored: Any) -> dict[str, Any] | None:
+    """A conversation's stored dialogue state as the bot takes it: None when there is none, and when the
+    text is damaged (not JSON, not an object), so that a bad row reads as an empty state, never an error."""
+    if not stored:
+        return None
+    try:
+        state = json.loads(stored)
+    except (ValueError, TypeError, RecursionError):
+        logger.warning("A stored dialogue state is not JSON; starting from an empty state")
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def dump_state(state: Any) -> str | None:
+    """The text stored for a dialogue state (compact JSON; None for none, or for one that will not encode)."""
+    if state is None:
+        return None
+    try:
+        return json.dumps(state, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (ValueError, TypeError, RecursionError):
+        logger.warning("The bot's dialogue state cannot be stored as JSON; storing none", exc_info=True)
+        return None
 
 
 def get_conversation(conversation_id: str) -> Conversation | None:
@@ -101,18 +133,22 @@ def recent_history(conversation_id: str) -> list[tuple[str, str]]:
 
 @dataclass
 class Exchange:
-    """One chat turn to store: the user's message, the bot's reply, and the files of each side.
+    """One chat turn to store: the user's message, the bot's reply, the files of each side, the new
+    dialogue state and the reminder changes.
 
     ``conversation`` is the row from ``owned_conversation``, or None to open a new conversation.
     ``user_files``/``bot_files``: ``{"type", "role", "file", "original", "data"}`` rows from
-    ``webui.api.stored_attachments``. Dialogue state, when the bot returns one, becomes a field
-    here and one more step in ``store_exchange``, inside the same transaction."""
+    ``webui.api.stored_attachments``. ``state``: the reply's dialogue state (a JSON-ready dict), or None to
+    leave the stored one as it is (a bot without dialogue state: the stand-in, or a test's). ``reminders``:
+    the request's ``webui.reminders.SqlReminderBook`` (its buffered changes are written here), or None."""
 
     conversation: Any
     user_text: str
     reply: Any
     user_files: list[dict[str, Any]] = field(default_factory=list)
     bot_files: list[dict[str, Any]] = field(default_factory=list)
+    state: dict[str, Any] | None = None
+    reminders: Any = None
 
     @property
     def confidence(self) -> float | None:
@@ -129,14 +165,17 @@ class StoredExchange:
 
 
 def store_exchange(exchange: Exchange) -> StoredExchange:
-    """Write the exchange in one transaction: the conversation (new, or its ``updated_at``), both
-    messages, their attachments. Rolled back, and the error raised again, when any step fails."""
+    """Write the exchange in one transaction: the conversation (new, or its ``updated_at``) with its dialogue
+    state, both messages, their attachments, the reminders added or deleted. Rolled back, and the error
+    raised again, when any step fails."""
     with write_lock():
         try:
             conn, now = connection(), utcnow()
             conversation_id = _save_conversation(conn, exchange, now)
             user_id, bot_id = _insert_messages(conn, conversation_id, exchange, now)
             _insert_attachments(conn, conversation_id, (user_id, bot_id), exchange, now)
+            if exchange.reminders is not None:
+                exchange.reminders.apply(conn, conversation_id, now)
             db.session.commit()
         except BaseException:
             db.session.rollback()
@@ -150,13 +189,18 @@ def connection() -> Connection:
 
 
 def _save_conversation(conn: Connection, exchange: Exchange, now: Any) -> str:
+    state = dump_state(exchange.state)
     if exchange.conversation is not None:
-        conn.execute(TOUCH_CONVERSATION, {"conversation_id": exchange.conversation.id, "now": now})
+        if state is None:
+            conn.execute(TOUCH_CONVERSATION, {"conversation_id": exchange.conversation.id, "now": now})
+        else:
+            conn.execute(TOUCH_CONVERSATION_WITH_STATE,
+                         {"conversation_id": exchange.conversation.id, "now": now, "state": state})
         return str(exchange.conversation.id)
     conversation_id = new_conversation_id()
     title = (exchange.user_text or IMAGE_TITLE)[:TITLE_CHARS]
     conn.execute(INSERT_CONVERSATION, {"id": conversation_id, "title": title, "created_at": now, "updated_at": now,
-                                       **new_owner()})
+                                       "dialogue_state": state, **new_owner()})
     return conversation_id
 
 

@@ -1,5 +1,5 @@
-"""Database tables: users and their API tokens, conversations, their messages, the messages' attachments
-and feedback.
+"""Database tables: users and their API tokens, conversations (with their dialogue state), their messages,
+the messages' attachments, feedback, and reminders.
 
 The schema is managed with Alembic migrations (``webui/migrations/``); a change here needs a new
 migration (``flask --app webui.manage db migrate -m "..."``), which the tests compare with these models."""
@@ -15,6 +15,7 @@ from flask import url_for
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.schema import Index
 
 from webui.extensions import db
 
@@ -96,6 +97,9 @@ class Conversation(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     title: Mapped[str] = mapped_column(String(200), default="")
+    # The bot's dialogue state after the last reply (``chatbot.dialogue``; JSON), written with the messages in
+    # ``webui.store.store_exchange``'s transaction; NULL for a new conversation (and read as empty when damaged).
+    dialogue_state: Mapped[str | None] = mapped_column(Text, default=None)
     messages: Mapped[list[StoredMessage]] = relationship(
         back_populates="conversation", order_by="StoredMessage.id", cascade="all, delete-orphan"
     )
@@ -214,3 +218,38 @@ def attachment_item(type_: str, role: str | None, file: str | None, original: st
         item["original_url"] = url_for("uploads.uploaded_file", name=original)
     item.update(data)
     return item
+
+
+REMINDER_TEXT_CHARS = 200
+
+
+class Reminder(db.Model):
+    """Something to remind its owner of at ``due_at`` (stored in UTC). It belongs to a user or a guest's
+    browser session exactly as a conversation does, and remembers the conversation that made it (if any)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_user_id_due_at", "user_id", "due_at"),
+                      Index("ix_reminders_guest_key_due_at", "guest_key", "due_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE", name="fk_reminders_user_id_users"), default=None)
+    guest_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL", name="fk_reminders_conversation_id_conversations"),
+        index=True, default=None)
+    text: Mapped[str] = mapped_column(String(REMINDER_TEXT_CHARS))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's reminder item."""
+        return reminder_item(self.id, self.text, self.due_at, self.created_at, self.notified_at, self.conversation_id)
+
+
+def reminder_item(id_: int, text: str, due_at: datetime, created_at: datetime, notified_at: datetime | None,
+                  conversation_id: str | None) -> dict[str, Any]:
+    """One reminder as the API shows it (times in ISO 8601, UTC)."""
+    return {"id": id_, "text": text, "due": isoformat_utc(due_at), "created_at": isoformat_utc(created_at),
+            "notified_at": isoformat_utc(notified_at) if notified_at else None, "conversation_id": conversation_id}

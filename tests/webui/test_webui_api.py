@@ -37,7 +37,7 @@ def test_chat_creates_a_conversation_and_returns_every_field(client):
     assert response.status_code == 200
     data = response.get_json()
     assert set(data) == {"conversation_id", "message_id", "user_message_id", "reply", "intent", "confidence",
-                         "fallback", "suggestions", "attachments", "entities"}
+                         "fallback", "suggestions", "attachments", "entities", "slots", "reminders_changed"}
     assert data["message_id"] == data["user_message_id"] + 1
     assert data["attachments"] == []
     assert len(data["conversation_id"]) == 32 and int(data["conversation_id"], 16) >= 0

@@ -15,6 +15,8 @@ from webui.extensions import db
 from webui.schema import MIGRATIONS
 from webui.tables import Conversation, StoredMessage
 
+HEAD = "0003"  # the newest revision: dialogue state and reminders
+
 
 def head_revision(app) -> str:
     with app.app_context(), db.engine.connect() as connection:
@@ -25,8 +27,9 @@ def test_a_new_database_gets_every_table_and_the_newest_revision(tmp_path, fake_
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'new.db'}", "BOT": fake_bot})
     with app.app_context():
         tables = set(inspect(db.engine).get_table_names())
-    assert {"users", "api_tokens", "conversations", "messages", "attachments", "feedback", "alembic_version"} <= tables
-    assert head_revision(app) == "0002"
+    assert {"users", "api_tokens", "conversations", "messages", "attachments", "feedback", "reminders",
+            "alembic_version"} <= tables
+    assert head_revision(app) == HEAD
 
 
 def test_the_migrations_build_the_same_schema_as_the_models(tmp_path):
@@ -60,7 +63,7 @@ def test_a_database_from_before_migrations_is_upgraded_with_its_messages(tmp_pat
                 SELECT id, 'user', '예전에 한 말', 0, '2026-11-01 10:00:00' FROM conversations;
         """)
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "BOT": fake_bot})
-    assert head_revision(app) == "0002"
+    assert head_revision(app) == HEAD
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(StoredMessage)) == 1
         conversation = db.session.execute(select(Conversation)).scalar_one()
@@ -73,6 +76,6 @@ def test_starting_twice_changes_nothing(tmp_path, fake_bot):
     first = create_app(config)
     first.test_client().post("/api/chat", json={"message": "안녕"})
     second = create_app(config)
-    assert head_revision(second) == "0002"
+    assert head_revision(second) == HEAD
     with second.app_context():
         assert db.session.scalar(select(func.count()).select_from(StoredMessage)) == 2
