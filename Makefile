@@ -35,14 +35,14 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 	@touch $(DEV_STAMP)
 
 $(MODEL)/pipeline.yaml: | $(STAMP)
-	$(PY) -m chatbot train --data data/corpus --out $(MODEL)
+	$(PY) -m chatbot train --data data/corpus --out $(MODEL) --dialogues tests/dialogues
 
 # The /image model: handwritten digits from scikit-learn's bundled dataset, about 30 s on 2 CPU cores.
 $(VISION_MODEL)/vision.json: | $(STAMP)
 	$(PY) -m chatbot train-vision --data digits --out $(VISION_MODEL)
 
 train: setup
-	$(PY) -m chatbot train --data data/corpus --out $(MODEL)
+	$(PY) -m chatbot train --data data/corpus --out $(MODEL) --dialogues tests/dialogues
 
 train-vision: setup
 	$(PY) -m chatbot train-vision --data digits --out $(VISION_MODEL)

@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--pretrained", default=None, metavar="PATH_OR_ID",
                        help="BERT-family checkpoint for the bert-* configs: a folder from `chatbot pretrain`, "
                             "or KoBERT/KLUE-BERT/KoELECTRA copied here (nothing is downloaded)")
+    train.add_argument("--dialogues", nargs="+", default=None, metavar="PATH",
+                       help="run these conversation files or folders (e.g. tests/dialogues) on the new model and add "
+                            "their per-turn accuracy to evaluation/report.json (the console shows it)")
     train.add_argument("--progress-file", default=None, metavar="PATH",
                        help="append one JSON line per step ({time, stage, done, total}), then a done or failed line")
     train.set_defaults(func=run_train)
@@ -77,7 +80,7 @@ def run_train(args: argparse.Namespace) -> int:
 
             try:
                 meta = train_model(args.data, args.out, args.config, progress=progress, overrides=overrides,
-                                   plan=plan)
+                                   plan=plan, dialogues=args.dialogues)
             except BaseException as exc:  # the reader of the file learns why; the exit status stays as it was
                 if log:
                     log.failed(exc)

@@ -54,13 +54,17 @@ def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir:
     return report
 
 
-def evaluate_dialogues(model_dir: str | Path, paths: list[str | Path]) -> dict[str, Any]:
-    """Per-turn accuracy of the model on conversation files (``chatbot.evaluation.dialogue_metrics``)."""
+def evaluate_dialogues(model_dir: str | Path, paths: list[str | Path], pipeline: Any = None) -> dict[str, Any]:
+    """Per-turn accuracy of the model on conversation files (``chatbot.evaluation.dialogue_metrics``);
+    ``pipeline``, when given, is the model already in memory (training), so it is not loaded again."""
+    from chatbot.actions import register_builtin_actions
     from chatbot.bot import Bot
     from chatbot.dialogue.testing import load_dialogues, run_dialogues
 
     conversations = load_dialogues(list(paths))  # a malformed file is a ValueError naming file:line
-    results = run_dialogues(conversations, Bot.load(model_dir), reload=lambda: Bot.load(model_dir))
+    register_builtin_actions()
+    bot = Bot(pipeline, Path(model_dir)) if pipeline is not None else Bot.load(model_dir)
+    results = run_dialogues(conversations, bot, reload=lambda: Bot.load(model_dir))
     return {**dialogue_metrics(results), "files": [str(p) for p in paths]}
 
 

@@ -132,7 +132,8 @@ class Budget:
 
 def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str | Path | dict | None = None,
                 progress: Callable[[str], None] | None = None,
-                overrides: dict[str, Any] | None = None, plan: Callable[[int], None] | None = None) -> dict[str, Any]:
+                overrides: dict[str, Any] | None = None, plan: Callable[[int], None] | None = None,
+                dialogues: list[str | Path] | None = None) -> dict[str, Any]:
     """Train and save a model directory; return its metadata. Raises CorpusError on a bad corpus.
 
     ``overrides`` (the CLI's ``--device``, ``--seed``, ``--resume``, ``--time-budget``, ``--pretrained``) set that
@@ -142,7 +143,9 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
     ``progress(stage)`` is called at each step; ``plan(total)`` with the number of steps planned,
     first before the corpus is read and again once the validation split is known (``done`` never
     exceeds it). With a validation split the model directory gets ``evaluation/``: the split's
-    report.json, predictions.jsonl and confusion matrix, as ``evaluate`` writes them."""
+    report.json, predictions.jsonl and confusion matrix, as ``evaluate`` writes them; with ``dialogues``
+    (conversation files, ``tests/dialogues/README.md``) its report also holds their per-turn accuracy, which
+    the trainer console shows beside the intent and entity figures."""
     started, clock_start = time.perf_counter(), time.monotonic()
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v is not False}
     unknown = set(overrides) - set(OVERRIDABLE)
@@ -235,7 +238,7 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
     portable_checkpoint_dirs(pipeline, neural, out)
 
     def extras(directory: Path) -> None:
-        from training.evaluate import reply_sources, write_evaluation
+        from training.evaluate import evaluate_dialogues, reply_sources, write_evaluation
         from training.plots import loss_curve_png
 
         if histories:
@@ -243,6 +246,8 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
         if val_rows:  # the messages tune() processed: no second pass over the split
             report = {**validation, "split": "validation", "created_at": pipeline.meta["created_at"],
                       "reply_sources": reply_sources(val), "model": str(out), "data": [str(p) for p in data_paths]}
+            if dialogues:  # the pipeline in memory is the one just saved in ``directory``
+                report["dialogues"] = evaluate_dialogues(directory, dialogues, pipeline)
             write_evaluation(directory / EVALUATION, report, val, title=f"{out.name}: validation split")
 
     return {"out_dir": str(save_atomically(pipeline, out, extras=extras, keep_checkpoints=bool(neural))),

@@ -289,3 +289,16 @@ def test_evaluate_with_a_bad_dialogue_file_exits_2_with_file_and_line(tiny_model
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(data), "--out", str(tmp_path / "r"),
                  "--dialogues", str(bad)]) == 2
     assert f"{bad}:5: a turn needs `user`" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:\\s*The hypothesis contains 0 counts")
+def test_train_with_dialogues_puts_their_accuracy_in_the_models_evaluation(tmp_path):
+    from tests.conftest import write_tiny_corpus
+
+    corpus = write_tiny_corpus(tmp_path / "corpus")
+    talks = tmp_path / "tiny.yaml"
+    talks.write_text(TINY_DIALOGUES, encoding="utf-8")
+    out = tmp_path / "model"
+    assert main(["train", "--data", str(corpus), "--out", str(out), "--dialogues", str(talks)]) == 0
+    section = json.loads((out / "evaluation" / "report.json").read_text(encoding="utf-8"))["dialogues"]
+    assert section["turns"] == 3 and section["conversations"] == 2 and section["conversations_passed"] <= 1
