@@ -13,7 +13,7 @@ from chatbot.entities.time import impossible_date
 from chatbot.reply import Reply
 
 WEEKDAYS = "월화수목금토일"
-COUNTDOWN = re.compile(r"남았|남은|남았어|몇\s*일\s*후|며칠\s*후|며칠\s*뒤|몇\s*일\s*뒤|디데이|d-|"
+COUNTDOWN = re.compile(r"남(?:았|은|음|아\s*있)|몇\s*일\s*후|며칠\s*후|며칠\s*뒤|몇\s*일\s*뒤|디데이|d-|"
                        r"며칠\s*지났|몇\s*일\s*지났|며칠\s*전|몇\s*일\s*전|얼마나\s*(?:남|지났)", re.IGNORECASE)
 
 
