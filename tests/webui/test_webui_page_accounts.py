@@ -105,9 +105,11 @@ def test_the_list_and_feedback_scripts_load_before_chat_js(client):
     order = re.findall(r'<script src="/static/([a-z]+\.js)" defer>', html)
     # Listeners first: they hear chat.js's first events. A helper before the script that uses it as it
     # loads: icons.js first (three scripts draw with it), convitems.js before conversations.js, upload.js
-    # (started by chat.js) and attachments.js before chat.js, composer.js before commands.js.
-    assert order == ["icons.js", "feedback.js", "convitems.js", "conversations.js", "announce.js", "forecast.js",
-                     "attachments.js", "upload.js", "drawpad.js", "composer.js", "commands.js", "chat.js"]
+    # (started by chat.js) and attachments.js before chat.js, composer.js before commands.js, remindtime.js
+    # before reminders.js (which hears chat.js's replies and draws with convitems.js's builder).
+    assert order == ["icons.js", "feedback.js", "convitems.js", "conversations.js", "announce.js", "remindtime.js",
+                     "reminders.js", "forecast.js", "attachments.js", "upload.js", "drawpad.js", "composer.js",
+                     "commands.js", "chat.js"]
     for name in order + [p.name for p in NEW_STYLES]:
         assert client.get(f"/static/{name}").status_code == 200
     assert re.search(r'<link rel="stylesheet" href="/static/conversations.css">', html)

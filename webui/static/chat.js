@@ -12,7 +12,8 @@
 //                                     (first reply of a new one), "reply", "opened", "new" or "missing"
 //   "chat:bot-message" {row, messageId, feedback}  a stored bot message was drawn (before it joins the
 //                                     list); feedback is the stored {rating, correction} or null
-//   "chat:reply" {text}                the bot answered a message sent from this page (not a loaded history)
+//   "chat:reply" {text, remindersChanged}  the bot answered a message sent from this page (not a loaded
+//                                     history); remindersChanged: it set or deleted a reminder (reminders.js)
 //   "chat:error" {message}             a problem was shown in the conversation
 //   "chat:busy" {busy}                 a reply or a history started (true) or finished (false) loading
 // It draws attachments with attachments.js and gets the composer's file from upload.js (both load first).
@@ -264,11 +265,12 @@
           });
         }
         addMessage("bot", result.data.reply, {
-          suggestions: result.data.fallback ? result.data.suggestions : [],
+          // Chips for every reply that offers them: a fallback's ideas, a slot question's choices...
+          suggestions: Array.isArray(result.data.suggestions) ? result.data.suggestions : [],
           attachments: items.filter(function (item) { return item !== stored; }),
           messageId: result.data.message_id,
         });
-        emit("chat:reply", { text: result.data.reply });
+        emit("chat:reply", { text: result.data.reply, remindersChanged: Boolean(result.data.reminders_changed) });
         emit("chat:conversation", { id: conversationId, reason: created ? "created" : "reply" });
       } else {
         showError(errorMessage(result.data) || "요청을 처리하지 못했어요. (HTTP " + result.response.status + ")");
