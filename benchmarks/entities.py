@@ -35,12 +35,37 @@ DATASETS = {
     "kochat": ("kochat_demo/train_entity_data.csv", 0.99),
     "klue_ner": ("klue_ner/klue-ner-v1.1_dev_train.tsv", 0.82),
 }
-TAGGERS = {"crf": "crf_entity_extractor", "bilstm_crf": "bilstm_crf_entity_extractor"}
+TAGGERS = {"crf": "crf_entity_extractor", "bilstm_crf": "bilstm_crf_entity_extractor",
+           "ensemble": "crf_bilstm_entity_extractor"}
 
 
 def char_tags(text: str, entities: list[Entity]) -> list[str]:
     """Character-level BIO over ``text`` (what seqeval compares)."""
     return spans_to_tags([(i, i + 1) for i in range(len(text))], entities)
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` strings as tagger parameters: numbers and True/False converted, and ``PART.NAME=VALUE``
+    into the nested dictionary ``PART`` (the ensemble's ``crf.eojeol=tail``, ``bilstm.bigrams=True``)."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        parsed: Any = value
+        if value in ("True", "False"):
+            parsed = value == "True"
+        elif value.lstrip("-").isdigit():
+            parsed = int(value)
+        else:
+            try:
+                parsed = float(value)
+            except ValueError:
+                pass
+        part, dot, name = key.partition(".")
+        if dot:
+            params.setdefault(part, {})[name] = parsed
+        else:
+            params[key] = parsed
+    return params
 
 
 def split(messages: list[Message], fraction: float, seed: int) -> tuple[list[Message], list[Message]]:
@@ -111,15 +136,13 @@ def main() -> int:
                         help="score on an inner split of the training part (for choosing settings)")
     parser.add_argument("--limit", type=int, help="use only this many rows of each dataset (a quick look)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="a tagger parameter (repeatable), e.g. --param c1=0.1")
+                        help="a tagger parameter (repeatable), e.g. --param c1=0.1 or, for the ensemble, "
+                             "--param bilstm.bigrams=True")
     args = parser.parse_args()
     tagger = TAGGERS[args.tagger]
     if tagger not in COMPONENTS:
         raise SystemExit(f"error: the tagger {tagger!r} is not registered in chatbot/registry.py")
-    params: dict[str, Any] = {}
-    for item in args.param:
-        key, _, value = item.partition("=")
-        params[key] = float(value) if "." in value else int(value) if value.lstrip("-").isdigit() else value
+    params = parse_params(args.param)
     results = {name: run(name, data_file(args.data_dir, DATASETS[name][0]), tagger, params, args.eval_fraction,
                          args.seed, args.limit, args.tune)
                for name in args.datasets}

@@ -32,6 +32,7 @@ COMPONENTS = {
     "number_extractor": "chatbot.entities.numbers:NumberExtractor",
     "lookup_extractor": "chatbot.entities.lookup:LookupExtractor",
     "bilstm_crf_entity_extractor": "chatbot.entities.bilstm_crf:BiLstmCrfEntityExtractor",
+    "crf_bilstm_entity_extractor": "chatbot.entities.ensemble:CrfBiLstmEntityExtractor",
     # Conversations: slots, forms, follow-ups and actions (after the classifier, before the responder).
     "dialogue_policy": "chatbot.dialogue.policy:DialoguePolicy",
 }
