@@ -14,7 +14,7 @@ import os
 from chatbot.actions.registry import ACTIONS, Action, ActionCall, ActionResult, action, run_action
 
 __all__ = ["ACTIONS", "Action", "ActionCall", "ActionModuleError", "ActionResult",
-           "action", "find_action", "registered_actions",
+           "action", "register_builtin_actions", "find_action", "registered_actions",
            "run_action"]
 
 BUILTIN = ("chatbot.actions.date_actions", "chatbot.actions.reminder_actions", "chatbot.actions.weather_action",

@@ -55,12 +55,15 @@ class ActionCall:
 class ActionResult:
     """An action's answer: the reply, and ``ask``/``reason`` to ask for a slot again instead of finishing.
 
-    ``keep_slots``: whether the form's slots stay in the state for follow-ups (they do unless told)."""
+    The state changes it may ask for: ``keep_slots`` (whether the form's slots stay in the state for
+    follow-ups; they do unless told) and ``slots`` (values to keep instead of or besides them, as
+    ``{name: {"type", "text", "value"}}``: a weather action may keep the place it settled on)."""
 
     reply: Reply
     ask: str | None = None
     reason: str = ""
     keep_slots: bool = True
+    slots: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ def act(bot: Any, message: Message, decision: Decision, spec: IntentSpec, state:
         return ask(spec, replace(decision, slots=slots, slot=result.ask, tries=tries), state, confidence,
                    result.reason)
     state.intent, state.pending = spec.intent, None
-    state.slots = dict(decision.slots) if result.keep_slots else {}
+    state.slots = {**(decision.slots if result.keep_slots else {}), **result.slots}
     return replace(result.reply, intent=result.reply.intent or spec.intent,
                    confidence=result.reply.confidence or confidence,
                    source=result.reply.source or f"action:{found.name}",

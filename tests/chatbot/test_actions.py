@@ -42,6 +42,9 @@ def test_every_builtin_action_is_registered() -> None:
 
 @pytest.fixture
 def temporary_actions():
+    from chatbot.actions import register_builtin_actions
+
+    register_builtin_actions()  # imported before the snapshot: a later import cannot re-register over it
     before = dict(ACTIONS)
     yield
     ACTIONS.clear()

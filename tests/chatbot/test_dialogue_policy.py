@@ -131,3 +131,29 @@ def test_a_damaged_state_reads_as_empty() -> None:
     kept = DialogueState.from_dict(DialogueState("a", {}, Pending("a", "b", 2), [{"role": "user", "text": "x"}])
                                    .to_dict())
     assert kept.pending == Pending("a", "b", 2) and kept.user_turns() == ["x"]
+
+
+def test_an_action_changes_the_state_it_hands_back(policy: DialoguePolicy, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from chatbot.actions import ActionResult, action, register_builtin_actions
+    from chatbot.actions.registry import ACTIONS
+    from chatbot.dialogue.turn import take_turn
+    from chatbot.reply import Reply
+
+    register_builtin_actions()  # first, so that importing them later cannot overwrite the stand-in below
+    before = dict(ACTIONS)
+    action("weather")(lambda call: ActionResult(Reply("맑아요"), slots={"place": {"type": "region", "text": "부산",
+                                                                                  "value": "부산"}}))
+    try:
+        processed = policy.process(message("서울 날씨", "weather_ask", entities=[region("서울", 0)]))
+        state = DialogueState()
+        bot = SimpleNamespace(pipeline=SimpleNamespace(find=lambda name: policy), services={})
+        reply = take_turn(bot, processed, state, "서울 날씨")
+    finally:
+        ACTIONS.clear()
+        ACTIONS.update(before)
+    assert reply.text == "맑아요" and reply.state["intent"] == "weather_ask"
+    assert reply.state["slots"]["place"]["value"] == "부산"  # the action's value over the form's
+    assert reply.state["slots"]["when"]["value"]["start"].startswith("2026-12-07")
+    assert [t["role"] for t in reply.state["turns"]] == ["user", "bot"]
