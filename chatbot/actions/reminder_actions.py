@@ -67,8 +67,8 @@ def _window(call: ActionCall) -> tuple[datetime, datetime | None, str]:
     value = (call.slots.get("when") or {}).get("value")
     start = start_of(value, call.now)
     # A day or longer ("내일", "이번 주") is a window; "지금" or "3시" is not: from now on.
-    wide = isinstance(value, dict) and value.get("grain") in DAY_GRAINS
-    if start is not None and wide and isinstance(value.get("end"), str):
+    if start is not None and isinstance(value, dict) and value.get("grain") in DAY_GRAINS \
+            and isinstance(value.get("end"), str):
         try:
             end = datetime.fromisoformat(value["end"])
         except ValueError:
@@ -120,7 +120,7 @@ def reminder_delete(call: ActionCall) -> ActionResult:
         return ActionResult(Reply(""), ask="which",
                             reason=f"해당하는 알림이 {len(matches)}개 있어요: {describe(matches, call.now)}.")
     if which is not None:
-        number = which.get("value") if isinstance(which, dict) else which  # "1번": a quantity
+        number: Any = which.get("value") if isinstance(which, dict) else which  # "1번": a quantity
         try:
             index = int(float(number)) - 1
         except (TypeError, ValueError):

@@ -151,9 +151,10 @@ def read_days(payload: Any, days: list[date]) -> dict[date, dict[str, Any]]:
     """``{day: {"code", "max", "min", "rain"}}`` for the asked days found in the provider's ``daily`` block."""
     daily = payload.get("daily") if isinstance(payload, dict) else None
     times = daily.get("time") if isinstance(daily, dict) else None
-    if not isinstance(times, list):
+    if not isinstance(daily, dict) or not isinstance(times, list):
         raise WeatherUnavailable("날씨 서버의 답을 읽을 수 없었어요.")
-    columns = {key: daily.get(key) if isinstance(daily.get(key), list) else [] for key in DAILY}
+    columns: dict[str, list[Any]] = {key: value if isinstance(value := daily.get(key), list) else []
+                                     for key in DAILY}
     found: dict[date, dict[str, Any]] = {}
     for i, stamp in enumerate(times):
         try:
@@ -180,8 +181,10 @@ def describe_day(row: dict[str, Any]) -> str:
     high, low = row.get("max"), row.get("min")
     if high is not None and low is not None:
         parts.append(f"최고 {round(high)}도 / 최저 {round(low)}도")
-    elif high is not None or low is not None:
-        parts.append(f"{'최고' if high is not None else '최저'} {round(high if high is not None else low)}도")
+    elif high is not None:
+        parts.append(f"최고 {round(high)}도")
+    elif low is not None:
+        parts.append(f"최저 {round(low)}도")
     if row.get("rain") is not None:
         parts.append(f"비 올 확률 {round(row['rain'])}%")
     return ", ".join(p for p in parts if p)
@@ -201,7 +204,7 @@ def _settings(call: ActionCall) -> dict[str, Any] | None:
     if "weather" not in call.services:
         return weather_settings(os.environ)
     settings = call.services.get("weather")
-    return settings if isinstance(settings, Mapping) and settings.get("url") else None
+    return dict(settings) if isinstance(settings, Mapping) and settings.get("url") else None
 
 
 def _timeout(call: ActionCall, settings: Mapping[str, Any]) -> float:

@@ -158,7 +158,7 @@ def load_file(path: Path) -> tuple[list[Conversation], list[str]]:
         return [], [f"{where}:0: cannot read: {exc}"]
     if not isinstance(data, dict) or not isinstance(data.get("conversations"), list):
         return [], [f"{where}:1: a conversation file is a mapping with `now` and a list `conversations`"]
-    problems = [f"{where}:{data.line}: unknown key {k!r}; a file has {sorted(FILE_KEYS)}"
+    problems = [f"{where}:{getattr(data, 'line', 1)}: unknown key {k!r}; a file has {sorted(FILE_KEYS)}"
                 for k in sorted(set(data) - FILE_KEYS)]
     file_now = _now(data, None, where, problems)
     conversations, names = [], set()

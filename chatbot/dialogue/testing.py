@@ -162,8 +162,8 @@ def value_problem(want: Any, got: Any) -> str | None:
             if not ok:
                 return f"{key} is {actual or 'missing'!r}, not {str(expected)!r}"
         return None
-    actual = got.get("value") if isinstance(got, dict) and "value" in got else got
-    return None if str(actual) == str(want) else f"{actual!r}, not {want!r}"
+    value = got.get("value") if isinstance(got, dict) and "value" in got else got
+    return None if str(value) == str(want) else f"{value!r}, not {want!r}"
 
 
 def entity_problems(expected: list[dict[str, Any]], found: Sequence[dict[str, Any]]) -> list[str]:

@@ -161,11 +161,12 @@ class BiLstmCrfEntityExtractor(EntityExtractor):
             others = [self._gazetteer([m for n, (m, _) in enumerate(training) if n % folds != fold])
                       for fold in range(folds)]
             self.gazetteer_ = self._gazetteer([m for m, _ in training])
-        rows = [(*self._encode(m, others[n % folds]), [tag_ids[t] for t in tags])
-                for n, (m, tags) in enumerate(training)]
-        validation_rows = [(*self._encode(m), [tag_ids[t] for t in tags]) for m, tags in validation]
-        rows = [(c, pos, tags, extra, dense) for c, pos, extra, dense, tags in rows]
-        validation_rows = [(c, pos, tags, extra, dense) for c, pos, extra, dense, tags in validation_rows]
+        # Each row: (characters, morpheme tags, tag ids, extra id columns, dense gazetteer marks).
+        rows = [(c, pos, [tag_ids[t] for t in tags], extra, dense)
+                for n, (m, tags) in enumerate(training)
+                for c, pos, extra, dense in [self._encode(m, others[n % folds])]]
+        validation_rows = [(c, pos, [tag_ids[t] for t in tags], extra, dense) for m, tags in validation
+                           for c, pos, extra, dense in [self._encode(m)]]
 
         seed_everything(p["seed"] or 0)  # the initial weights depend on the seed alone
         extra_sizes = [len(self.bigrams_)] * 2 if self.bigrams_ else []

@@ -125,7 +125,7 @@ class CrfBiLstmEntityExtractor(EntityExtractor):
         labels = bio_labels(self.types())
         weight = float(self.params["weight"])
         network = self._bilstm.marginals(messages)
-        found = []
+        found: list[list[Entity]] = []
         for message, marginals in zip(messages, network, strict=True):
             spans = units(message)
             if not spans:
