@@ -217,12 +217,17 @@ def _timeout(call: ActionCall, settings: Mapping[str, Any]) -> float:
     return max(0.1, min(wanted if wanted > 0 else DEFAULT_TIMEOUT, MAX_TIMEOUT, limit - 0.5))
 
 
+# Chat spellings of days that the reply spells out ("낼" -> "내일").
+COLLOQUIAL = {"낼": "내일", "담주": "다음 주", "담달": "다음 달", "낼모레": "내일모레", "오늘낼": "오늘내일"}
+
+
 @action("weather", "지역과 날짜의 날씨를 알려 줘요")
 def weather(call: ActionCall) -> ActionResult:
     """The forecast for the ``place`` and ``when`` slots, or an honest sentence saying why there is none."""
     place = str(call.value("place") or "").strip()
     when = call.slots.get("when") or {}
     label = str(when.get("text") or "오늘").strip()
+    label = COLLOQUIAL.get(label.replace(" ", ""), label)  # "부산의 낼 날씨는" reads oddly from the bot
     if not place:
         return ActionResult(Reply(""), ask="place", reason="어느 지역인지 알아듣지 못했어요.")
     if place in COUNTRIES:

@@ -273,3 +273,20 @@ def test_without_a_provider_or_with_a_hanging_one_the_bot_still_answers_politely
     reply = bot.reply("부산 내일 날씨 어때?", {"now": NOW, "services": services(f"{provider}/hang/v1/forecast")})
     assert time.monotonic() - started < TIMEOUT + SLACK
     assert reply.text.startswith("부산의 내일 날씨는 지금 가져올 수 없어요.")
+
+
+def test_the_reply_spells_out_a_chat_spelling_of_the_day():
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from chatbot.actions import ActionCall, find_action
+    from chatbot.dialogue.state import DialogueState
+
+    now = datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("Asia/Seoul"))
+    tomorrow = now.replace(hour=0) + timedelta(days=1)
+    when = {"type": "time", "text": "낼", "value": {"start": tomorrow.isoformat(),
+                                                    "end": (tomorrow + timedelta(days=1)).isoformat(), "grain": "day"}}
+    call = ActionCall("weather_ask", {"place": {"type": "region", "text": "부산", "value": "부산"}, "when": when},
+                      DialogueState(), now, "낼 부산 날씨 어떰?", {"weather": None})
+    text = find_action("weather").handler(call).reply.text
+    assert "부산의 내일 날씨" in text and "낼" not in text
