@@ -59,7 +59,8 @@ def train_and_evaluate(train_rows: list[dict[str, str]], eval_rows: list[dict[st
         if keep_model is not None:
             shutil.copytree(tmp / "model", keep_model, dirs_exist_ok=True)
     report["train_seconds"] = round(train_seconds, 1)
-    report["model_meta"] = {k: meta.get(k) for k in ("classifier", "validation", "tokenizer", "neural", "fit_rows")}
+    report["model_meta"] = {k: meta.get(k) for k in ("classifier", "validation", "tokenizer", "neural", "fit_rows",
+                                                        "search")}
     report["pipeline_config"] = str(config)
     return report
 

@@ -35,7 +35,8 @@ def fallback_metrics(messages: Sequence[Message], ood_label: str = "OOD") -> dic
     """How much out-of-domain text is caught and in-domain text kept.
 
     ``accuracy_with_fallback`` counts an in-domain message as right only if it was kept and
-    classified correctly, which is what a user experiences.
+    classified correctly, which is what a user experiences; ``macro_f1_with_fallback`` is the intents'
+    macro-F1 read the same way (a fallback is a wrong answer, never a class of its own).
     """
     ood = [m for m in messages if m.gold_intent == ood_label]
     ind = [m for m in messages if m.gold_intent != ood_label]
@@ -44,6 +45,11 @@ def fallback_metrics(messages: Sequence[Message], ood_label: str = "OOD") -> dic
         result["in_domain_kept"] = round(sum(not m.fallback for m in ind) / len(ind), 4)
         result["accuracy_with_fallback"] = round(
             sum((not m.fallback) and m.intent == m.gold_intent for m in ind) / len(ind), 4)
+        gold = [m.gold_intent or "" for m in ind]
+        answered = [None if m.fallback else (m.intent or "") for m in ind]
+        result["macro_f1_with_fallback"] = round(float(f1_score(
+            gold, [a if a is not None else "\0fallback" for a in answered], labels=sorted(set(gold)),
+            average="macro", zero_division=0)), 4)
     if ood:
         result["ood_recall"] = round(sum(m.fallback for m in ood) / len(ood), 4)
     return result

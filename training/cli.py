@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--time-budget", type=minutes, default=None, metavar="MINUTES",
                        help="stop neural training in time for the whole command to end near this, with a usable model")
     train.add_argument("--seed", type=int, default=None, help="seed for the validation split and every component")
+    train.add_argument("--search-budget", type=float, default=None, metavar="SECONDS",
+                       help="seconds for choosing the featurisation and classifier by cross-validation (configs with "
+                            "a training.search section, such as the default; 60 unless the config says; 0: no search)")
     train.add_argument("--pretrained", default=None, metavar="PATH_OR_ID",
                        help="BERT-family checkpoint for the bert-* configs: a folder from `chatbot pretrain`, "
                             "or KoBERT/KLUE-BERT/KoELECTRA copied here (nothing is downloaded)")
@@ -80,7 +83,7 @@ def run_train(args: argparse.Namespace) -> int:
 
             try:
                 meta = train_model(args.data, args.out, args.config, progress=progress, overrides=overrides,
-                                   plan=plan, dialogues=args.dialogues)
+                                   plan=plan, dialogues=args.dialogues, search_budget=args.search_budget)
             except BaseException as exc:  # the reader of the file learns why; the exit status stays as it was
                 if log:
                     log.failed(exc)
@@ -100,6 +103,7 @@ def train_summary(meta: dict) -> dict:
     return {
         "out": meta["out_dir"], "rows": head["rows"], "intents": head["intents"],
         "classifier": meta["classifier"]["model"], "tokenizer": meta["tokenizer"],
+        "search": (meta.get("search") or {}).get("chosen"),
         "validation_accuracy": head["validation_accuracy"], "validation_macro_f1": head["validation_macro_f1"],
         "refit": meta.get("refit"), "fit_rows": meta.get("fit_rows"), "world_size": meta.get("world_size", 1),
         "neural": meta.get("neural", {}), "loss_curve": meta.get("loss_curve"),

@@ -38,11 +38,14 @@ from chatbot.corpus import OOD_LABEL, corpus_files, load_corpus
 from chatbot.evaluation import evaluate_messages
 from chatbot.message import Message, TrainingData
 from chatbot.model_dir import CHECKPOINT, EVALUATION, LOSS_CURVE, ModelDir
+from chatbot.nlp.tokenizers import analysis_cache
 from chatbot.pipeline import Pipeline, learns_intents
 from chatbot.registry import component_class
 from training.config import load_config
+from training.fallback_cv import held_out_signals, wants_folds
 from training.messages import fresh
 from training.progress import Steps, planned_steps
+from training.search import apply, planned, run_search, search_options, searchable
 
 log = logging.getLogger(__name__)
 VERSIONED = ("kiwipiepy", "python-mecab-ko", "konlpy", "scikit-learn", "numpy", "scipy", "nltk", "torch")
@@ -133,8 +136,12 @@ class Budget:
 def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str | Path | dict | None = None,
                 progress: Callable[[str], None] | None = None,
                 overrides: dict[str, Any] | None = None, plan: Callable[[int], None] | None = None,
-                dialogues: list[str | Path] | None = None) -> dict[str, Any]:
+                dialogues: list[str | Path] | None = None, search_budget: float | None = None) -> dict[str, Any]:
     """Train and save a model directory; return its metadata. Raises CorpusError on a bad corpus.
+
+    A config with a ``training.search`` section (the bundled default) first chooses its featurisation and
+    classifier by cross-validation on the training split (``training.search``), within ``search_budget``
+    seconds when given (0: no search, the config's own values).
 
     ``overrides`` (the CLI's ``--device``, ``--seed``, ``--resume``, ``--time-budget``, ``--pretrained``) set that
     parameter on every step whose component has it; ``seed`` also seeds the validation split, and
@@ -146,6 +153,14 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
     report.json, predictions.jsonl and confusion matrix, as ``evaluate`` writes them; with ``dialogues``
     (conversation files, ``tests/dialogues/README.md``) its report also holds their per-turn accuracy, which
     the trainer console shows beside the intent and entity figures."""
+    with analysis_cache():  # Kiwi analyses each distinct sentence once: search, fits, tuning and refit share it
+        return _train_model(data_paths, out_dir, config, progress, overrides, plan, dialogues, search_budget)
+
+
+def _train_model(data_paths: list[str | Path], out_dir: str | Path, config: str | Path | dict | None,
+                 progress: Callable[[str], None] | None, overrides: dict[str, Any] | None,
+                 plan: Callable[[int], None] | None, dialogues: list[str | Path] | None,
+                 search_budget: float | None) -> dict[str, Any]:
     started, clock_start = time.perf_counter(), time.monotonic()
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v is not False}
     unknown = set(overrides) - set(OVERRIDABLE)
@@ -160,7 +175,8 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
     steps = [{"name": s["name"], "params": dict(s.get("params") or {})} for s in config["pipeline"]]
     neural = [i for i, s in enumerate(steps) if is_neural(s["name"])]
     refit = wants_refit(options.get("refit", "auto"), bool(neural))
-    say.expect(planned_steps(len(steps), fraction > 0, refit))
+    searching = search_options(config, search_budget) if searchable(steps) else None
+    say.expect(planned_steps(len(steps), fraction > 0, refit) + planned(searching) + bool(wants_folds(steps)))
     check_overrides(overrides, neural, steps, out)
     for s in steps:
         defaults = component_class(s["name"]).defaults
@@ -176,7 +192,16 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
     validation: dict[str, Any] = {}
     held_out = None
     train_rows, val_rows = split(data, fraction, seed)
-    say.expect(planned_steps(len(steps), bool(val_rows), refit))
+    searching = None if entity_only else searching
+    say.expect(planned_steps(len(steps), bool(val_rows), refit) + planned(searching) + bool(wants_folds(steps)))
+    search = run_search(steps, data, train_rows, searching, progress=say) if searching else None
+    if search and not search.table:  # too small to cross-validate: the planned search steps are dropped
+        say.expect(planned_steps(len(steps), bool(val_rows), refit) + bool(wants_folds(steps)))
+    if search and search.chosen:
+        apply(steps, search.chosen)  # the validation split stays unseen: the report scores the choice honestly
+    if wants_folds(steps) and not entity_only:
+        say("fallback thresholds: cross-validation")
+    pooled = held_out_signals(steps, data, train_rows, seed) if not entity_only else None
     fits = len(neural) * (2 if val_rows and refit else 1)
     budget = Budget(overrides.get("time_budget_minutes"), fits, start=clock_start)
     resume = bool(overrides.get("resume"))
@@ -186,6 +211,7 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
                        "validation fit")
         say("tuning on validation split")
         val = fresh(val_rows)
+        hand_over(held_out, pooled)
         tuned = held_out.tune(val)
         validation = evaluate_messages(val)
         validation["rows"] = len(val)
@@ -201,6 +227,10 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
         absorbed = sum(c.absorb(val) for c in pipeline.components if hasattr(c, "absorb"))
     else:
         pipeline = fit(with_checkpoints(steps, neural, out, None, resume), data.messages, data, budget, say, "fit")
+    if not val_rows and pooled:  # no validation split: the folds alone set the fallback thresholds
+        hand_over(pipeline, pooled)
+        index, detector = next((i, c) for i, c in enumerate(pipeline.components) if hasattr(c, "held_out_"))
+        pipeline.steps[index]["params"].update(detector.tune([]))
     files, data_hash = file_hashes(data_paths)
     chooser = held_out if val_rows else pipeline  # model selection ran in the validation fit
     classifier = next((c for c in chooser.components if hasattr(c, "cv_scores_")), None)
@@ -218,6 +248,8 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
                  "ood_rows": sum(m.gold_intent == OOD_LABEL for m in data.messages)},
         "classifier": {"model": getattr(classifier, "model_", None),
                        "cv_macro_f1": getattr(classifier, "cv_scores_", {})},
+        "search": search.to_dict() if search else None,
+        "fallback": getattr(chooser.find("fallback_detector"), "tuning_", None),
         "validation": validation,
         "training": options,
         "refit": bool(val_rows and refit),  # False: the saved model is the validation fit
@@ -245,6 +277,7 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
             loss_curve_png(histories, directory / LOSS_CURVE, title=f"{pipeline.meta['config']}: loss")
         if val_rows:  # the messages tune() processed: no second pass over the split
             report = {**validation, "split": "validation", "created_at": pipeline.meta["created_at"],
+                      "search": pipeline.meta["search"], "fallback_tuning": pipeline.meta["fallback"],
                       "reply_sources": reply_sources(val), "model": str(out), "data": [str(p) for p in data_paths]}
             if dialogues:  # the pipeline in memory is the one just saved in ``directory``
                 report["dialogues"] = evaluate_dialogues(directory, dialogues, pipeline)
@@ -252,6 +285,13 @@ def train_model(data_paths: list[str | Path], out_dir: str | Path, config: str |
 
     return {"out_dir": str(save_atomically(pipeline, out, extras=extras, keep_checkpoints=bool(neural))),
             **pipeline.meta}
+
+
+def hand_over(pipeline: Pipeline, pooled: dict[str, Any] | None) -> None:
+    """Give the pipeline's fallback detector the out-of-fold signals, for its ``tune`` to pool."""
+    detector = pipeline.find("fallback_detector")
+    if detector is not None and pooled:
+        detector.held_out_ = pooled  # type: ignore[attr-defined]
 
 
 def portable_checkpoint_dirs(pipeline: Pipeline, neural: list[int], out: Path) -> None:

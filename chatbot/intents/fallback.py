@@ -18,7 +18,9 @@ Six signals, each with a threshold; a message falls back when any of them says "
 It also falls back when the classifier predicts the ``OOD`` class, which it learns when a corpus
 has rows labelled ``OOD``.
 
-Thresholds come from held-out messages (``tune``, called by training). With no ``OOD`` rows,
+Thresholds come from held-out messages (``tune``, called by training): the validation split, plus the
+out-of-fold signals training pools from cross-validation folds of the training rows (``held_out_``, set
+by ``training.fallback_cv``), so that the share kept on new data holds to the target. With no ``OOD`` rows,
 the signals share the false-rejection budget ``1 - target_kept`` of held-out in-domain messages:
 each ratio signal takes up to ``ratio_share`` of it, then the thresholds of the continuous
 signals rise together (to a common quantile of their in-domain values) until all the signals
@@ -26,6 +28,11 @@ reject the whole budget (``_budget``). With ``OOD`` rows, a grid search over tha
 keeps ``target_kept`` of correctly classified in-domain messages and catches the most ``OOD`` and
 misclassified ones. Before tuning, ``fit`` sets the similarity threshold from leave-one-out
 nearest-neighbour similarities of the training data itself.
+
+``target_kept: auto`` (the default) is 0.995 for a corpus of intents and 0.999 for one made mostly of
+question/answer pairs (small talk): a retrieval reply to a loosely related question is still a fair
+answer there, and a fallback is not, so such a bot should almost never fall back. A corpus with ``OOD``
+rows is tuned on them against the same target, and ``tuning_`` records the kept/caught curve.
 """
 
 from __future__ import annotations
@@ -47,6 +54,9 @@ CONTENT = {"NOUN", "VERB", "ADJ", "ADV", "LATIN", "FOREIGN", "ROOT"}
 OFF = 1.01  # a ratio threshold that never fires
 LM_CACHE_SIZE = 200_000  # bigram log-probabilities kept (a few tens of MB at most)
 RATIO_STEPS = (0.34, 0.5, 0.67, 0.8, 1.0)
+AUTO_TARGETS = {"intents": 0.995, "pairs": 0.999}
+PAIRS_SHARE = 0.5  # a corpus is "pairs" when at least this share of its in-domain rows has an answer
+CURVE_TARGETS = (0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 _QUANTILES = (0.0, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.07, 0.1)
 SIGNALS = ("min_similarity", "min_intent_similarity", "min_lm_score", "min_margin", "max_unknown",
            "max_unseen_bigrams")
@@ -113,7 +123,9 @@ class FallbackDetector(Component):
         "max_unknown": "auto",
         "max_unseen_bigrams": "auto",
         "min_confidence": 0.0,
-        "target_kept": 0.98,
+        "target_kept": "auto",  # or a share of in-domain messages to keep (see the module docstring)
+        "threshold_folds": 3,  # cross-validation folds whose held-out signals join the validation split's
+        "threshold_rows": 10_000,  # the folds run on a sample of at most this many training rows
         "ood_label": "OOD",
         "max_reference": 50_000,
         "neighbours": 5,
@@ -125,6 +137,8 @@ class FallbackDetector(Component):
     def fit(self, data: TrainingData) -> FallbackDetector:
         p = self.params
         messages = [m for m in data.messages if m.gold_intent and m.gold_intent != p["ood_label"]]
+        pairs = sum(bool(m.gold_answer) for m in messages) >= PAIRS_SHARE * len(messages)
+        self.corpus_kind_ = "pairs" if pairs else "intents"
         rng = np.random.default_rng(p["seed"])
         if len(messages) > p["max_reference"]:
             messages = [messages[i] for i in sorted(rng.choice(len(messages), p["max_reference"], replace=False))]
@@ -137,11 +151,18 @@ class FallbackDetector(Component):
         if fixed["min_similarity"] is None:
             sample = rng.choice(len(messages), min(len(messages), 2000), replace=False)
             loo = self._nearest(self.reference_[sample], exclude=sample)["min_similarity"]
-            fixed["min_similarity"] = float(np.quantile(loo, (1 - p["target_kept"]) / len(SIGNALS)))
+            fixed["min_similarity"] = float(np.quantile(loo, (1 - self.target()) / len(SIGNALS)))
         defaults = {"min_intent_similarity": -np.inf, "min_lm_score": -np.inf, "min_margin": -np.inf,
                     "max_unknown": OFF, "max_unseen_bigrams": OFF}
         self.thresholds_ = {k: v if v is not None else defaults[k] for k, v in fixed.items()}
         return self
+
+    def target(self) -> float:
+        """The share of in-domain messages to keep: the ``target_kept`` parameter, or its ``auto`` value."""
+        value = self.params["target_kept"]
+        if value in (None, "auto"):
+            return AUTO_TARGETS[getattr(self, "corpus_kind_", "intents")]
+        return float(value)
 
     def _fixed(self, key: str) -> float | None:
         value = self.params[key]
@@ -232,16 +253,52 @@ class FallbackDetector(Component):
         }
 
     def tune(self, messages: list[Message]) -> dict[str, float]:
-        """Choose the thresholds on held-out messages processed up to this stage."""
-        values = self.signals(messages)
-        ood = np.array([m.gold_intent == self.params["ood_label"] for m in messages])
-        wrong = np.array([m.intent != m.gold_intent for m in messages]) & ~ood
+        """Choose the thresholds on held-out messages processed up to this stage, and the out-of-fold
+        signals in ``held_out_`` when training pooled some (``training.fallback_cv``)."""
+        pooled = getattr(self, "held_out_", None)
+        parts = [pooled] if pooled else []
+        if messages:
+            parts.insert(0, {"values": self.signals(messages),
+                             "gold": np.array([m.gold_intent for m in messages], dtype=object),
+                             "predicted": np.array([m.intent for m in messages], dtype=object)})
+        if not parts:
+            return {k: float(v) for k, v in self.thresholds_.items()}
+        values = {k: np.concatenate([part["values"][k] for part in parts]) for k in parts[0]["values"]}
+        gold = np.concatenate([part["gold"] for part in parts])
+        predicted = np.concatenate([part["predicted"] for part in parts])
+        ood = gold == self.params["ood_label"]
+        wrong = (predicted != gold) & ~ood
         right = ~ood & ~wrong
+        target = self.target()
         if right.any():
             auto = [k for k in SIGNALS if self._fixed(k) is None]
             search = self._grid if ood.any() else self._budget
-            self.thresholds_.update(search(values, auto, ~ood, right, ood | wrong))
+            self.thresholds_.update(search(values, auto, ~ood, right, ood | wrong, target))
+        as_ood = predicted == self.params["ood_label"]  # the classifier's own OOD class (when it learnt one)
+        caught = as_ood | np.logical_or.reduce(list(self._flags(values, self.thresholds_).values()))
+        self.tuning_ = {"target_kept": target, "corpus": getattr(self, "corpus_kind_", "intents"),
+                        "rows": int(len(gold)), "validation_rows": len(messages),
+                        "out_of_fold_rows": int(len(pooled["gold"])) if pooled else 0,
+                        "folds": int(pooled["folds"]) if pooled else 0,
+                        "in_domain_kept": round(float(1 - caught[~ood].mean()), 4) if (~ood).any() else None,
+                        "ood_caught": round(float(caught[ood].mean()), 4) if ood.any() else None}
+        if ood.any() and right.any():
+            self.tuning_["curve"] = self._curve(values, ~ood, right, ood | wrong, as_ood)
+        self.held_out_ = None  # not saved with the model
         return {k: float(v) for k, v in self.thresholds_.items()}
+
+    def _curve(self, values, in_domain, right, catch, as_ood) -> list[dict[str, float]]:
+        """In-domain messages kept and OOD messages caught at other targets (the trade-off, for the report);
+        ``as_ood``: the messages the classifier put in its OOD class, which fall back whatever the thresholds."""
+        auto = [k for k in SIGNALS if self._fixed(k) is None]
+        ood = ~in_domain
+        points = []
+        for target in CURVE_TARGETS:
+            thresholds = {**self.thresholds_, **self._grid(values, auto, in_domain, right, catch, target)}
+            caught = as_ood | np.logical_or.reduce(list(self._flags(values, thresholds).values()))
+            points.append({"target_kept": target, "in_domain_kept": round(float(1 - caught[in_domain].mean()), 4),
+                           "ood_caught": round(float(caught[ood].mean()), 4)})
+        return points
 
     @staticmethod
     def _at(values, keys: list[str], in_domain, q: float | None) -> dict[str, float]:
@@ -250,7 +307,7 @@ class FallbackDetector(Component):
             return dict.fromkeys(keys, -np.inf)
         return {k: float(np.quantile(values[k][in_domain], q, method="lower")) for k in keys}
 
-    def _budget(self, values, auto, in_domain, right, catch) -> dict[str, float]:
+    def _budget(self, values, auto, in_domain, right, catch, target: float | None = None) -> dict[str, float]:
         """No OOD rows: the signals share the false-rejection budget of held-out in-domain rows.
 
         Each ratio signal first takes the lowest step that rejects no more than ``ratio_share`` of
@@ -260,7 +317,7 @@ class FallbackDetector(Component):
         overlap, so an even split alone leaves budget unused. The thresholds of the continuous
         signals are then raised together, to a common quantile of their in-domain values, until
         the union of all the signals rejects the whole budget and no more."""
-        budget = 1 - self.params["target_kept"]
+        budget = 1 - (self.target() if target is None else target)
         share = budget * float(self.params["ratio_share"])
         chosen = {}
         for key in (k for k in auto if k.startswith("max_")):
@@ -286,20 +343,22 @@ class FallbackDetector(Component):
             low, high = (mid, high) if rejected(mid) <= budget else (low, mid)
         return {**chosen, **at(low)}
 
-    def _grid(self, values, auto, in_domain, right, catch) -> dict[str, float]:
-        """OOD rows present: keep target_kept of correct in-domain rows, catch the most of the rest.
+    def _grid(self, values, auto, in_domain, right, catch, target: float | None = None) -> dict[str, float]:
+        """OOD rows present: keep target_kept of the in-domain rows, and within that catch the most OOD and
+        misclassified ones.
 
         The search runs over the ratio steps and one common quantile for the continuous signals
         (independent grids for six signals would be too many combinations to try)."""
         ratio = [k for k in auto if k.startswith("max_")]
         continuous = [k for k in auto if k.startswith("min_")]
+        target = self.target() if target is None else target
         best, best_score = {}, (-1, 0.0)
         for q, *steps in itertools.product([None, *_QUANTILES], *[[OFF, *RATIO_STEPS]] * len(ratio)):
             candidate = {**dict(zip(ratio, steps, strict=True)), **self._at(values, continuous, in_domain, q)}
             caught = np.logical_or.reduce(list(self._flags(values, {**self.thresholds_, **candidate}).values()))
-            kept = 1.0 - caught[right].mean()
+            kept = 1.0 - caught[in_domain].mean()  # the promise is about every in-domain message
             score = (int(caught[catch].sum()), -kept)  # catch most, then use the budget
-            if kept >= self.params["target_kept"] and score > best_score:
+            if kept >= target and score > best_score:
                 best, best_score = candidate, score
         return best
 

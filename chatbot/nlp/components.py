@@ -9,7 +9,7 @@ from chatbot.message import Message
 from chatbot.nlp.lemmas import lemmatize
 from chatbot.nlp.normalize import normalize
 from chatbot.nlp.pos import FUNCTION_WORDS, coarse_pos
-from chatbot.nlp.tokenizers import BACKENDS, DEFAULT, get_tokenizer
+from chatbot.nlp.tokenizers import BACKENDS, DEFAULT, get_tokenizer, tokenize_batch
 
 DEFAULT_STOPWORDS = Path(__file__).parent / "data" / "stopwords.txt"
 
@@ -52,7 +52,7 @@ class MorphTokenizer(Component):
 
     def process_batch(self, messages: list[Message]) -> list[Message]:
         texts = [m.normalized or normalize(m.text) for m in messages]
-        for message, tokens in zip(messages, self.tokenizer.tokenize_batch(texts), strict=True):
+        for message, tokens in zip(messages, tokenize_batch(self.params["backend"], texts), strict=True):
             message.tokens = tokens
         return messages
 

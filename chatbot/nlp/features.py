@@ -66,6 +66,11 @@ class TfidfFeaturizer(Component):
         return (*self.requires, "stopwords") if self.params["drop_stopwords"] else self.requires
 
     def fit(self, data: TrainingData) -> TfidfFeaturizer:
+        self.fit_transform(data.messages)
+        return self
+
+    def fit_transform(self, messages: list[Message]) -> sp.csr_matrix:
+        """Fit on ``messages`` and return their rows (``transform`` after ``fit`` counts every n-gram twice)."""
         p = self.params
         self.word_vectorizer_ = TfidfVectorizer(
             analyzer="word", tokenizer=_identity, preprocessor=_identity, token_pattern=None,
@@ -76,9 +81,9 @@ class TfidfFeaturizer(Component):
             analyzer=p["char_analyzer"], ngram_range=tuple(p["char_ngram_range"]),
             sublinear_tf=p["sublinear_tf"], min_df=p["min_df"], max_features=p["max_features"],
         )
-        self.word_vectorizer_.fit([self._words(m) for m in data.messages])
-        self.char_vectorizer_.fit([m.normalized.lower() for m in data.messages])
-        return self
+        words = self.word_vectorizer_.fit_transform([self._words(m) for m in messages])
+        chars = self.char_vectorizer_.fit_transform([m.normalized.lower() for m in messages])
+        return l2_normalize(sp.hstack([words, chars * self.params["char_weight"]], format="csr"))
 
     def _words(self, message: Message) -> list[str]:
         p = self.params

@@ -62,6 +62,8 @@ def test_fallback_metrics_with_ood_rows():
     assert result["ood_recall"] == pytest.approx(0.5)
     assert result["in_domain_kept"] == pytest.approx(0.75)
     assert result["accuracy_with_fallback"] == pytest.approx(0.5)
+    # a: 2 of 3 answers right, both rows found (F1 0.8); b: its one correct answer fell back (F1 0)
+    assert result["macro_f1_with_fallback"] == pytest.approx(0.4)
     assert result["fallback_rate"] == pytest.approx(2 / 6, abs=1e-4)
 
 

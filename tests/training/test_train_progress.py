@@ -12,9 +12,11 @@ from chatbot.cli import main
 from chatbot.corpus import CorpusError
 from training.config import load_config
 from training.progress import ProgressLog, Steps, one_line, planned_steps
+from training.search import FEATURISATIONS
 from training.train import train_model
 
 DEFAULT_STEPS = len(load_config("default")["pipeline"])
+SEARCH_STEPS = len(FEATURISATIONS) + 1 + 1  # the search's featurisations and second round; the fallback folds
 
 
 def read_lines(path: Path) -> list[dict]:
@@ -35,11 +37,14 @@ def test_progress_file_counts_every_step_and_ends_with_done(tiny_corpus, tmp_pat
     summary = json.loads(capsys.readouterr().out)
     *steps, last = read_lines(progress)
     check_steps(steps)
-    total = planned_steps(DEFAULT_STEPS, validation=True, refit=True)
-    assert total == 2 * DEFAULT_STEPS + 3
+    searched = len(FEATURISATIONS) + 1  # each featurisation, then a second round of classifiers
+    total = planned_steps(DEFAULT_STEPS, validation=True, refit=True) + searched + 1  # + fallback folds
+    assert total == 2 * DEFAULT_STEPS + 3 + searched + 1
     assert [s["total"] for s in steps] == [total] * total  # the plan was right from the start
     stages = [s["stage"] for s in steps]
     assert stages[0] == "loading corpus" and stages[-1] == "saving"
+    assert sum(s.startswith("search: ") for s in stages) == searched
+    assert stages.index("fallback thresholds: cross-validation") == searched + 1
     assert "tuning on validation split" in stages
     assert sum(s.startswith("validation fit: ") for s in stages) == DEFAULT_STEPS
     assert sum(s.startswith("fit: ") for s in stages) == DEFAULT_STEPS
@@ -86,7 +91,7 @@ def test_without_refit_the_plan_has_one_fit(tiny_corpus, tmp_path):
     config = load_config("default")
     config["training"] = {**config.get("training", {}), "refit": False}
     stages, plans = record(config, tiny_corpus("yaml"), tmp_path / "m")
-    assert plans == [DEFAULT_STEPS + 3] == [len(stages)]
+    assert plans == [DEFAULT_STEPS + 3 + SEARCH_STEPS] == [len(stages)]
     assert not any(s.startswith("fit: ") for s in stages)
 
 
@@ -95,7 +100,7 @@ def test_without_a_validation_split_the_plan_and_the_model_have_no_evaluation(ti
     config["training"] = {**config.get("training", {}), "validation_split": 0}
     out = tmp_path / "m"
     stages, plans = record(config, tiny_corpus("yaml"), out)
-    assert plans == [DEFAULT_STEPS + 2] == [len(stages)]
+    assert plans == [DEFAULT_STEPS + 2 + SEARCH_STEPS] == [len(stages)]
     assert not (out / "evaluation").exists()
     assert json.loads((out / "meta.json").read_text(encoding="utf-8"))["evaluation"] is None
 
@@ -104,7 +109,7 @@ def test_a_split_too_small_to_hold_out_lowers_the_plan_once_it_is_known(tiny_cor
     config = load_config("default")
     config["training"] = {**config.get("training", {}), "validation_split": 0.01}  # rounds to 0 rows
     stages, plans = record(config, tiny_corpus("yaml"), tmp_path / "m")
-    assert plans == [2 * DEFAULT_STEPS + 3, DEFAULT_STEPS + 2]
+    assert plans == [2 * DEFAULT_STEPS + 3 + SEARCH_STEPS, DEFAULT_STEPS + 2 + SEARCH_STEPS]
     assert len(stages) == plans[-1]
 
 
