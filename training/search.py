@@ -58,6 +58,14 @@ FEATURISATIONS: dict[str, dict[str, Any]] = {
                                 "drop_stopwords": False, "edge_tokens": 4},
 }
 
+# What the trainer console calls each candidate.
+LABELS = {"lemma_bigrams": "기본형 1~2그램 + 글자 1~4그램",
+          "lemma_pos_edges": "기본형/품사 + 문장 끝 형태소 + 글자 1~4그램",
+          "content_lemmas": "내용어 기본형(조사·어미 제외) + 글자 1~4그램",
+          "lemma_pos_edges_char2_5": "기본형/품사 + 문장 끝 형태소 + 글자 2~5그램",
+          "svm_c0.5_balanced": "선형 SVM (C 0.5, 클래스 균형)", "svm_c1_sqrt": "선형 SVM (C 1, 완만한 클래스 균형)",
+          "svm_c1_none": "선형 SVM (C 1)", "logreg_c10_balanced": "로지스틱 회귀 (C 10, 클래스 균형)"}
+
 # Classifiers: (sklearn_intent_classifier model, its estimator params). Class weights matter for
 # macro-F1 on skewed corpora: "balanced" (n_max / n_class) or the milder "sqrt_balanced". The linear SVMs
 # are tried with every featurisation (a fit takes a fraction of a second); logistic regression, twenty to
@@ -188,7 +196,8 @@ def run_search(steps: list[dict[str, Any]], data: TrainingData, messages: list[M
             progress(f"search: {name} × {', '.join(classifiers)}")
         began = clock()
         scores = score(rows, y, splits, {**base, **FEATURISATIONS[name]}, classifiers, int(options["seed"]))
-        result.table += [{"featurisation": name, "classifier": c, **scores[c]} for c in classifiers]
+        result.table += [{"featurisation": name, "classifier": c, **scores[c],
+                          "label": f"{LABELS.get(name, name)} · {LABELS.get(c, c)}"} for c in classifiers]
         longest = max(longest, clock() - began)
     best = max(result.table, key=lambda r: r["macro_f1"])  # the first of equals: the default's order
     result.chosen = {"featurisation": best["featurisation"], "classifier": best["classifier"]}

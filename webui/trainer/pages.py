@@ -45,7 +45,9 @@ from webui.trainer.reports import (
     compare,
     dialogue_report,
     entity_report,
+    fallback_report,
     model_summary,
+    search_report,
     wrong_entity_examples,
     wrong_examples,
 )
@@ -182,8 +184,9 @@ def render_job(job_id: str, error: str | None = None, status: int = 200) -> Any:
 
 def _models(path: Path, state: dict[str, Any]) -> dict[str, Any]:
     """A finished job's model and the live one: their summaries, the comparison, the wrong examples, and
-    the entity figures with the examples whose entities are wrong (when the report scores entities), and the
-    conversation tests' per-turn figures (when the report has them)."""
+    the entity figures with the examples whose entities are wrong (when the report scores entities), the
+    conversation tests' per-turn figures (when the report has them), the search's table of candidates and how
+    the fallback thresholds were set (when training wrote them)."""
     candidate = model_summary(path / "model") if state["status"] == "done" else None
     live_dir = get_holder().model_dir
     live = model_summary(Path(os.path.realpath(live_dir))) if live_dir else None
@@ -192,7 +195,9 @@ def _models(path: Path, state: dict[str, Any]) -> dict[str, Any]:
             "wrong": wrong_examples(candidate["predictions"]) if candidate else [],
             "entities": entity_report(candidate["report"]) if candidate else None,
             "wrong_entities": wrong_entity_examples(candidate["predictions"]) if candidate else [],
-            "dialogues": dialogue_report(candidate["report"]) if candidate else None}
+            "dialogues": dialogue_report(candidate["report"]) if candidate else None,
+            "search": search_report(candidate["report"]) if candidate else None,
+            "fallback_tuning": fallback_report(candidate["report"]) if candidate else None}
 
 
 @bp.post("/jobs/<job_id>/cancel")

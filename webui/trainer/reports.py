@@ -101,6 +101,27 @@ def dialogue_report(report: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**section, "failing_turns": failing[:WRONG_DIALOGUE_TURNS]}
 
 
+def search_report(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The report's ``search`` section (the default training's cross-validated choice of featurisation and
+    classifier), its table best first, else None (a config that names its components does not search)."""
+    section = (report or {}).get("search")
+    if not isinstance(section, dict) or not isinstance(section.get("table"), list):
+        return None
+    rows = [r for r in section["table"] if isinstance(r, dict) and isinstance(r.get("macro_f1"), int | float)]
+    chosen = section.get("chosen") or {}
+    for row in rows:
+        row["chosen"] = (row.get("featurisation"), row.get("classifier")) == (chosen.get("featurisation"),
+                                                                             chosen.get("classifier"))
+    return {**section, "table": sorted(rows, key=lambda r: -r["macro_f1"])}
+
+
+def fallback_report(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The report's ``fallback_tuning`` section (how the fallback thresholds were set and what they cost),
+    else None (no fallback detector, or a model trained before the section existed)."""
+    section = (report or {}).get("fallback_tuning")
+    return section if isinstance(section, dict) and "target_kept" in section else None
+
+
 def compare(live: dict[str, Any] | None, candidate: dict[str, Any]) -> dict[str, Any]:
     """The comparison table's rows ``{label, key, live, candidate, diff, kind}`` and per-intent F1 side by
     side (``{intent, live, candidate, diff}``) over the intents of either model; ``confirm``: the rows the
