@@ -126,3 +126,19 @@ class EntityExtractor(Component):
 
     def process(self, message: Message) -> Message:
         return add_entities(message, self.extract(message))
+
+
+class BatchEntityExtractor(EntityExtractor):
+    """An extractor that finds entities for many messages at once (a network or a tagger run in batches):
+    subclasses implement ``_extract_batch(messages)``; one message is a batch of one."""
+
+    def _extract_batch(self, messages: list[Message]) -> list[list[Entity]]:
+        raise NotImplementedError
+
+    def extract(self, message: Message) -> list[Entity]:
+        return self._extract_batch([message])[0]
+
+    def process_batch(self, messages: list[Message]) -> list[Message]:
+        for message, found in zip(messages, self._extract_batch(messages), strict=True):
+            add_entities(message, found)
+        return messages

@@ -31,7 +31,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from chatbot.entities import EntityExtractor, gold_in_normalized, training_rows
+from chatbot.entities import BatchEntityExtractor, gold_in_normalized, training_rows
 from chatbot.entities.crf import build_gazetteer, char_type, gazetteer_marks, morpheme_of_chars
 from chatbot.entities.tagging import OUTSIDE, spans_to_tags, tags_to_spans
 from chatbot.message import Entity, Message, TrainingData
@@ -78,7 +78,7 @@ def morpheme_tags(message: Message, units: list[tuple[int, int]]) -> list[str]:
     return tags
 
 
-class BiLstmCrfEntityExtractor(EntityExtractor):
+class BiLstmCrfEntityExtractor(BatchEntityExtractor):
     """Finds typed spans of ``message.normalized`` with a character BiLSTM-CRF trained on gold entities."""
 
     name = "bilstm_crf_entity_extractor"
@@ -229,16 +229,6 @@ class BiLstmCrfEntityExtractor(EntityExtractor):
 
     def types(self) -> list[str]:
         return sorted({t.partition("-")[2] for t in getattr(self, "tags_", [])[1:]})
-
-    def extract(self, message: Message) -> list[Entity]:
-        return self._extract_batch([message])[0]
-
-    def process_batch(self, messages: list[Message]) -> list[Message]:
-        from chatbot.entities import add_entities
-
-        for message, found in zip(messages, self._extract_batch(messages), strict=True):
-            add_entities(message, found)
-        return messages
 
     def _extract_batch(self, messages: list[Message]) -> list[list[Entity]]:
         """Entities of each message, decoded in batches of similar length on the CPU."""

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from chatbot.entities import EntityExtractor
+from chatbot.entities import BatchEntityExtractor
 from chatbot.entities.bilstm_crf import BiLstmCrfEntityExtractor
 from chatbot.entities.crf import CrfEntityExtractor, units
 from chatbot.entities.tagging import OUTSIDE, tags_to_spans
@@ -50,7 +50,7 @@ def viterbi_bio(probabilities: list[list[float]], labels: list[str]) -> list[str
     return [labels[j] for j in reversed(path)]
 
 
-class CrfBiLstmEntityExtractor(EntityExtractor):
+class CrfBiLstmEntityExtractor(BatchEntityExtractor):
     """Entities where the CRF and the BiLSTM-CRF agree most: their tag probabilities averaged, then decoded."""
 
     name = "crf_bilstm_entity_extractor"
@@ -106,16 +106,6 @@ class CrfBiLstmEntityExtractor(EntityExtractor):
                     row[j] += float(marginals[start][k])
             rows.append(row)
         return rows
-
-    def extract(self, message: Message) -> list[Entity]:
-        return self._extract_batch([message])[0]
-
-    def process_batch(self, messages: list[Message]) -> list[Message]:
-        from chatbot.entities import add_entities
-
-        for message, found in zip(messages, self._extract_batch(messages), strict=True):
-            add_entities(message, found)
-        return messages
 
     def _extract_batch(self, messages: list[Message]) -> list[list[Entity]]:
         has_crf = self._crf.tagger is not None
