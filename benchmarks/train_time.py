@@ -1,4 +1,5 @@
-"""Wall time of training the default model from data/corpus (target: at most 10 s on 2 cores).
+"""Wall time of training the default model from data/corpus (target: at most 15 s on 2 cores, search
+included: issue 22; it was 10 s before the default searched its featurisation and classifier).
 
 Runs ``python -m chatbot train --data data/corpus --out TMP`` as a user would, ``--repeat``
 times, and reports the whole command's wall time and the trainer's own ``train_seconds``
@@ -38,8 +39,8 @@ def main() -> int:
         log(f"run {i + 1}: command {walls[-1]:.2f} s, train_model {inner[-1]:.2f} s")
     emit({"benchmark": "train_time_default", "command_seconds": [round(w, 2) for w in walls],
           "command_median_seconds": round(statistics.median(walls), 2),
-          "train_model_median_seconds": round(statistics.median(inner), 2), "target_seconds": 10,
-          "met": statistics.median(walls) <= 10, "params": arguments_dict(args),
+          "train_model_median_seconds": round(statistics.median(inner), 2), "target_seconds": 15,
+          "met": statistics.median(walls) <= 15, "params": arguments_dict(args),
           "environment": environment(["kiwipiepy"])}, args.out)
     return 0
 
