@@ -39,10 +39,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 
 import numpy as np
+import scipy.sparse as sp
 from nltk.lm import Lidstone, Vocabulary
-from nltk.lm.preprocessing import pad_both_ends, padded_everygram_pipeline
+from nltk.lm.preprocessing import pad_both_ends
 from nltk.util import bigrams
 
 from chatbot.components import Component
@@ -53,6 +55,7 @@ from chatbot.nlp.pos import coarse_pos
 CONTENT = {"NOUN", "VERB", "ADJ", "ADV", "LATIN", "FOREIGN", "ROOT"}
 OFF = 1.01  # a ratio threshold that never fires
 LM_CACHE_SIZE = 200_000  # bigram log-probabilities kept (a few tens of MB at most)
+CHUNK_ROWS = 128  # query rows whose similarities are held at once (128 x 50,000 floats: 51 MB)
 RATIO_STEPS = (0.34, 0.5, 0.67, 0.8, 1.0)
 AUTO_TARGETS = {"intents": 0.995, "pairs": 0.999}
 PAIRS_SHARE = 0.5  # a corpus is "pairs" when at least this share of its in-domain rows has an answer
@@ -77,10 +80,21 @@ def lemma_sequence(message: Message) -> list[str]:
 
 
 def fit_language_model(messages: list[Message], gamma: float) -> Lidstone:
-    """An add-``gamma`` lemma bigram model; sentence edges are padded, unseen words map to <UNK>."""
-    ngrams, words = padded_everygram_pipeline(2, [lemma_sequence(m) for m in messages])
-    model = Lidstone(gamma, 2, vocabulary=Vocabulary(words, unk_cutoff=1))
-    model.fit(ngrams)
+    """An add-``gamma`` lemma bigram model; sentence edges are padded, unseen words map to <UNK>.
+
+    The model NLTK's ``padded_everygram_pipeline`` and ``fit`` build, counted here in one pass: NLTK's
+    ``fit`` looks every training word up in the vocabulary one call at a time (most of the detector's
+    fitting time on a large corpus), and with ``unk_cutoff=1`` that lookup maps each word to itself."""
+    sentences = [list(pad_both_ends(lemma_sequence(m), 2)) for m in messages]
+    unigrams = Counter(itertools.chain.from_iterable(sentences))
+    pairs = Counter(itertools.chain.from_iterable(zip(s, s[1:], strict=False) for s in sentences))
+    model = Lidstone(gamma, 2, vocabulary=Vocabulary(unigrams, unk_cutoff=1))
+    model.counts.unigrams.update(unigrams)
+    by_context: dict[tuple[str], dict[str, int]] = {}
+    for (a, b), count in pairs.items():
+        by_context.setdefault((a,), {})[b] = count
+    for context, following in by_context.items():
+        model.counts[2][context].update(following)
     return model
 
 
@@ -105,8 +119,77 @@ def lm_score(model: Lidstone | None, message: Message, cache: dict | None = None
     return sum(values) / len(pairs)  # sum() as above: the same rounding
 
 
+def _inputs(message: Message) -> tuple:
+    """What the signals read from a message (``_same_inputs`` compares them)."""
+    return message, message.features, message.tokens, message.intent, message.confidence, message.context.get("margin")
+
+
+def _same_inputs(seen: tuple, message: Message) -> bool:
+    now = _inputs(message)
+    return all(a is b for a, b in zip(seen[:3], now[:3], strict=True)) and seen[3:] == now[3:]
+
+
 def _ratio(items: list, known: set) -> float:
     return sum(x not in known for x in items) / len(items) if items else 0.0
+
+
+class _Layout:
+    """The reference rows as the columns of a similarity row: grouped by intent, each group padded to
+    whole blocks of ``block_size`` columns (pads read -inf), so that a row's block maxima give both its
+    nearest neighbours' blocks and, per intent, its nearest example of that intent.
+
+    ``similarities`` multiplies each query row by the reference columns of its own features only
+    (a CSC column slice times the row's values): per reference row, the same products summed in the
+    same order (the query's features in order) as the sparse product ``rows @ reference.T``, which
+    builds a nearly dense sparse result (character n-grams are shared widely) at several times the cost."""
+
+    def __init__(self, reference, labels) -> None:
+        self.reference, self.labels = reference, labels
+        n = reference.shape[0]
+        names: list[str] = []
+        if labels is None or n == 0:
+            order, sizes = np.arange(n), [n]
+        else:
+            unique, inverse = np.unique(np.asarray(labels), return_inverse=True)
+            order = np.argsort(inverse, kind="stable")
+            sizes = np.bincount(inverse, minlength=len(unique)).tolist()
+            names = unique.tolist()
+        self.block_size = _block_size(sizes)
+        padded = [-(-size // self.block_size) * self.block_size for size in sizes]
+        starts = np.concatenate([[0], np.cumsum(padded)[:-1]]).astype(np.intp)
+        self.position = np.empty(n, dtype=np.intp)
+        self.position[order] = np.concatenate(
+            [start + np.arange(size) for start, size in zip(starts, sizes, strict=True)]).astype(np.intp)
+        width = int(sum(padded))
+        self.blocks = width // self.block_size
+        self.pads = np.setdiff1d(np.arange(width), self.position)
+        self.group_starts = (starts // self.block_size).astype(np.intp)
+        self.groups = {name: i for i, name in enumerate(names)}  # intent -> group; OOD and None have none
+        csr = reference.tocsr()
+        lengths = np.zeros(width, dtype=np.int64)
+        lengths[self.position] = np.diff(csr.indptr)
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        rows = csr[order]  # the reference rows in column order
+        self.matrix = sp.csr_matrix((rows.data, rows.indices, indptr), shape=(width, reference.shape[1])).tocsc()
+
+    def similarities(self, rows) -> np.ndarray:
+        """``rows @ reference.T`` in this layout's column order (pads: -inf)."""
+        rows = rows.tocsr()
+        out = np.empty((rows.shape[0], self.matrix.shape[0]))
+        for i in range(rows.shape[0]):
+            lo, hi = rows.indptr[i], rows.indptr[i + 1]
+            out[i] = self.matrix[:, rows.indices[lo:hi]] @ rows.data[lo:hi]
+        out[:, self.pads] = -np.inf
+        return out
+
+
+def _block_size(sizes: list[int]) -> int:
+    """The largest block size (64 down to 1) whose padding adds at most a quarter to the columns."""
+    total = max(1, sum(sizes))
+    for size in (64, 32, 16, 8, 4, 2):
+        if sum(-(-n // size) * size for n in sizes) <= 1.25 * total:
+            return size
+    return 1
 
 
 class FallbackDetector(Component):
@@ -133,6 +216,7 @@ class FallbackDetector(Component):
         "ratio_share": 0.25,
         "seed": 0,
     }
+    _tuned_signals: tuple[list[tuple], dict[str, np.ndarray]] | None = None  # the last tune's (not saved)
 
     def fit(self, data: TrainingData) -> FallbackDetector:
         p = self.params
@@ -168,13 +252,6 @@ class FallbackDetector(Component):
         value = self.params[key]
         return None if value in (None, "auto") else float(value)
 
-    def _reference_t(self):
-        """The reference matrix transposed, as CSR: built once, not on every message (not saved)."""
-        cached = getattr(self, "_reference_t_cache", None)
-        if cached is None or cached[0] is not self.reference_:
-            self._reference_t_cache = (self.reference_, self.reference_.T.tocsr())
-        return self._reference_t_cache[1]
-
     def _lm_cache(self) -> dict:
         """Bigram log-probabilities computed so far (not saved; a dict, so threads may share it)."""
         cache = getattr(self, "_lm_cache_dict", None)
@@ -183,22 +260,18 @@ class FallbackDetector(Component):
             self._lm_cache_model = getattr(self, "lm_", None)
         return cache
 
-    def _similarities(self, rows) -> np.ndarray:
-        """``rows @ reference.T`` as a dense array. One row (serving) is multiplied as a dense vector:
-        the same sums in the same order, without building a sparse product (most of a reply's time here)."""
-        if rows.shape[0] == 1:
-            vector = np.zeros(rows.shape[1])
-            vector[rows.indices] = rows.data
-            return (self.reference_ @ vector).reshape(1, -1)
-        return (rows @ self._reference_t()).toarray()
+    def _layout(self) -> _Layout:
+        """The reference rows grouped by intent, column-sliceable (built once, not saved)."""
+        labels = getattr(self, "reference_intents_", None)
+        cached = getattr(self, "_layout_cache", None)
+        if cached is None or cached.reference is not self.reference_ or cached.labels is not labels:
+            cached = self._layout_cache = _Layout(self.reference_, labels)
+        return cached
 
-    def _intent_columns(self) -> dict[str, np.ndarray]:
-        """The reference rows of each intent, found once (not saved)."""
-        cached = getattr(self, "_intent_columns_cache", None)
-        if cached is None or cached[0] is not self.reference_intents_:
-            labels = self.reference_intents_
-            self._intent_columns_cache = (labels, {intent: np.flatnonzero(labels == intent) for intent in set(labels)})
-        return self._intent_columns_cache[1]
+    def _similarities(self, rows) -> np.ndarray:
+        """``rows @ reference.T`` as a dense array: the same sums in the same order as the sparse product."""
+        layout = self._layout()
+        return layout.similarities(rows)[:, layout.position]
 
     def _nearest(self, rows, exclude=None, intents=None) -> dict[str, np.ndarray]:
         """Cosine similarities of each row (a unit vector) to the reference examples.
@@ -206,26 +279,38 @@ class FallbackDetector(Component):
         ``nearest``: to the nearest one; ``min_similarity``: mean over the ``neighbours`` nearest;
         ``min_intent_similarity``: to the nearest one labelled ``intents[i]`` (the nearest of all
         when that intent has no reference rows, e.g. ``OOD``). ``exclude[i]`` leaves a reference
-        row out (leave-one-out on the training data itself)."""
+        row out (leave-one-out on the training data itself).
+
+        The ``neighbours`` nearest are found among the blocks (``_Layout``) with the highest maxima:
+        the k largest values of a row lie in its k blocks with the largest maxima, so only those
+        are sorted, not the whole row."""
         n = rows.shape[0]
+        layout = self._layout()
         k = max(1, min(int(self.params["neighbours"]), self.reference_.shape[0]))
-        labels = getattr(self, "reference_intents_", None)
+        kb = min(k, layout.blocks)
         out = {key: np.empty(n) for key in ("nearest", "min_similarity", "min_intent_similarity")}
-        for lo in range(0, n, 512):
-            sims = self._similarities(rows[lo:lo + 512])
+        groups = None
+        if intents is not None and layout.groups:
+            groups = np.array([layout.groups.get(intent, -1) for intent in intents], dtype=np.intp)
+        for lo in range(0, n, CHUNK_ROWS):
+            sims = layout.similarities(rows[lo:lo + CHUNK_ROWS])
+            m = sims.shape[0]
             if exclude is not None:
-                sims[np.arange(sims.shape[0]), exclude[lo:lo + 512]] = -1.0
-            top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
-            out["nearest"][lo:lo + 512] = nearest = top.max(axis=1)
-            out["min_similarity"][lo:lo + 512] = top.mean(axis=1)
+                sims[np.arange(m), layout.position[exclude[lo:lo + m]]] = -1.0
+            blocks = sims.reshape(m, layout.blocks, layout.block_size)
+            maxima = blocks.max(axis=2)
+            best = np.argpartition(maxima, layout.blocks - kb, axis=1)[:, layout.blocks - kb:]
+            candidates = blocks[np.arange(m)[:, None], best].reshape(m, -1)
+            top = np.sort(np.partition(candidates, candidates.shape[1] - k, axis=1)[:, -k:], axis=1)
+            out["nearest"][lo:lo + m] = nearest = top[:, -1]
+            out["min_similarity"][lo:lo + m] = top.mean(axis=1)
             within = nearest.copy()
-            if intents is not None and labels is not None:
-                batch = np.asarray(intents[lo:lo + 512], dtype=object)
-                columns = self._intent_columns()
-                for intent in set(batch) & columns.keys():
-                    rows_ = np.flatnonzero(batch == intent)
-                    within[rows_] = sims[np.ix_(rows_, columns[intent])].max(axis=1)
-            out["min_intent_similarity"][lo:lo + 512] = within
+            if groups is not None:
+                group = groups[lo:lo + m]
+                known = np.flatnonzero(group >= 0)
+                by_group = np.maximum.reduceat(maxima[known], layout.group_starts, axis=1)
+                within[known] = by_group[np.arange(len(known)), group[known]]
+            out["min_intent_similarity"][lo:lo + m] = within
         return out
 
     def signals(self, messages: list[Message]) -> dict[str, np.ndarray]:
@@ -238,6 +323,17 @@ class FallbackDetector(Component):
             "max_unknown": np.array([_ratio(content_lemmas(m), self.vocabulary_) for m in messages]),
             "max_unseen_bigrams": np.array([_ratio(lemma_bigrams(m), self.bigrams_) for m in messages]),
         }
+
+    def _signals_once(self, messages: list[Message]) -> dict[str, np.ndarray]:
+        """``signals(messages)``, taken from the last ``tune`` when it ran on these very messages, unchanged.
+
+        ``Pipeline.tune`` processes the validation split right after tuning on it: the signals do not
+        depend on the thresholds, so the nearest-neighbour search over the split is not run twice."""
+        tuned, self._tuned_signals = self._tuned_signals, None
+        if tuned is not None and len(tuned[0]) == len(messages) and all(
+                _same_inputs(seen, m) for seen, m in zip(tuned[0], messages, strict=True)):
+            return tuned[1]
+        return self.signals(messages)
 
     @staticmethod
     def _flags(values: dict[str, np.ndarray], thresholds: dict[str, float]) -> dict[str, np.ndarray]:
@@ -258,7 +354,9 @@ class FallbackDetector(Component):
         pooled = getattr(self, "held_out_", None)
         parts = [pooled] if pooled else []
         if messages:
-            parts.insert(0, {"values": self.signals(messages),
+            own = self.signals(messages)
+            self._tuned_signals = ([_inputs(m) for m in messages], own)  # for the process_batch that follows
+            parts.insert(0, {"values": own,
                              "gold": np.array([m.gold_intent for m in messages], dtype=object),
                              "predicted": np.array([m.intent for m in messages], dtype=object)})
         if not parts:
@@ -365,7 +463,7 @@ class FallbackDetector(Component):
     def process_batch(self, messages: list[Message]) -> list[Message]:
         if not messages:
             return messages
-        values = self.signals(messages)
+        values = self._signals_once(messages)
         flags = self._flags(values, self.thresholds_)
         for i, message in enumerate(messages):
             message.context["similarity"] = round(float(values["nearest"][i]), 4)

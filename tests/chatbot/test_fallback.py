@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from chatbot.intents.fallback import OFF, SIGNALS, FallbackDetector, content_lemmas
+from chatbot.intents.fallback import OFF, SIGNALS, FallbackDetector, content_lemmas, lm_score
 from chatbot.message import Message, TrainingData
 from chatbot.pipeline import Pipeline
 
@@ -109,3 +109,94 @@ def test_a_detector_saved_before_the_new_signals_still_works():
     outside = pipeline.process(Message(text="양자역학 파동함수 붕괴 원리"))
     assert outside.fallback_reason == "unknown_words" and not inside.fallback
     assert np.isinf(detector.signals([inside])["min_lm_score"]).all()  # the missing signal never fires
+
+
+def _brute_force_nearest(reference, labels, rows, k, exclude=None, intents=None):
+    """What ``_nearest`` computes, the slow way: every similarity, sorted."""
+    sims = (rows @ reference.T).toarray()
+    if exclude is not None:
+        sims[np.arange(len(sims)), exclude] = -1.0
+    top = np.sort(sims, axis=1)[:, -k:]
+    within = top[:, -1].copy()
+    for i, intent in enumerate(intents or []):
+        if intent in set(labels):
+            within[i] = sims[i, labels == intent].max()
+    return {"nearest": top[:, -1], "min_similarity": top.mean(axis=1), "min_intent_similarity": within}
+
+
+def _random_rows(rng, n, width=300):
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+
+    rows = sp.random(n, width, density=0.05, format="csr", random_state=rng, data_rvs=rng.random)
+    ones = sp.csr_matrix((np.ones(n), (np.arange(n), rng.integers(0, width, n))), shape=(n, width))
+    return normalize(rows + ones)  # no empty row
+
+
+def test_nearest_equals_a_brute_force_search_at_every_block_size():
+    rng = np.random.default_rng(0)
+    # intent sizes that give blocks of 64 (big groups), of 1 (many singletons) and fewer blocks than k
+    for sizes in ([700, 300, 190], [1] * 40 + [3], [2, 1]):
+        labels = np.array([f"i{g}" for g, size in enumerate(sizes) for _ in range(size)])
+        detector = FallbackDetector(neighbours=5)
+        detector.reference_, detector.reference_intents_ = _random_rows(rng, len(labels)), labels
+        k = min(5, len(labels))
+        queries = _random_rows(rng, 300)
+        intents = list(rng.choice([*sorted(set(labels)), "OOD"], 300))
+        got = detector._nearest(queries, intents=intents)
+        want = _brute_force_nearest(detector.reference_, labels, queries, k, intents=intents)
+        for key in want:
+            assert np.allclose(got[key], want[key], rtol=0, atol=1e-12), (sizes, key)
+        sample = rng.choice(len(labels), min(len(labels), 150), replace=False)
+        got = detector._nearest(detector.reference_[sample], exclude=sample)
+        want = _brute_force_nearest(detector.reference_, labels, detector.reference_[sample], k, exclude=sample)
+        for key in ("nearest", "min_similarity"):
+            assert np.allclose(got[key], want[key], rtol=0, atol=1e-12), (sizes, key)
+        # the similarities themselves: bit for bit the sparse product
+        assert np.array_equal(detector._similarities(queries), (queries @ detector.reference_.T).toarray())
+
+
+def test_language_model_counts_are_nltks_own():
+    from nltk.lm import Lidstone, Vocabulary
+    from nltk.lm.preprocessing import padded_everygram_pipeline
+
+    from chatbot.intents.fallback import fit_language_model, lemma_sequence
+
+    pipeline = _fit()
+    messages = _held_out(pipeline, [(t, "weather") for t in WEATHER] + [(t, "food") for t in FOOD + ["배고파"]])
+    ngrams, words = padded_everygram_pipeline(2, [lemma_sequence(m) for m in messages])
+    nltk_model = Lidstone(0.1, 2, vocabulary=Vocabulary(words, unk_cutoff=1))
+    nltk_model.fit(ngrams)
+    ours = fit_language_model(messages, 0.1)
+    assert ours.vocab.counts == nltk_model.vocab.counts and len(ours.vocab) == len(nltk_model.vocab)
+    assert dict(ours.counts[1]) == dict(nltk_model.counts[1])
+    assert set(ours.counts[2].conditions()) == set(nltk_model.counts[2].conditions())
+    for context in nltk_model.counts[2].conditions():
+        assert dict(ours.counts[2][context]) == dict(nltk_model.counts[2][context])
+        assert ours.counts[2][context].N() == nltk_model.counts[2][context].N()
+    probes = _held_out(pipeline, [("점심 뭐 먹지", "food"), ("먹지 뭐 점심", "food"), ("양자역학 붕괴", "food")])
+    for message in probes:
+        assert lm_score(ours, message) == lm_score(nltk_model, message)
+
+
+def test_process_batch_after_tune_reuses_its_signals_only_for_the_same_messages():
+    pipeline = _fit()
+    detector: FallbackDetector = pipeline.find("fallback_detector")
+    rows = [("모레 비 올까", "weather"), ("점심 추천 좀", "food"), ("라면 끓일까", "food"), ("날씨 좋아?", "weather")]
+    held_out = _held_out(pipeline, rows)
+    detector.tune(held_out)
+    expected = [(m.fallback, m.fallback_reason, m.context["similarity"])
+                for m in detector.process_batch(_held_out(pipeline, rows))]  # other messages: searched again
+    detector.tune(held_out)
+    calls = []
+    detector.signals = lambda messages: calls.append(len(messages)) or FallbackDetector.signals(detector, messages)
+    checked = detector.process_batch(held_out)
+    assert calls == []  # tune's signals, not a second search
+    assert [(m.fallback, m.fallback_reason, m.context["similarity"]) for m in checked] == expected
+    detector.process_batch(held_out)
+    assert calls == [len(held_out)]  # used once only
+    detector.tune(held_out)
+    assert calls == [len(held_out)] * 2
+    held_out[0].intent = "food" if held_out[0].intent != "food" else "weather"  # changed since tune
+    detector.process_batch(held_out)
+    assert calls == [len(held_out)] * 3

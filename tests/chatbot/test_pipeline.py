@@ -145,3 +145,41 @@ def test_a_user_component_that_writes_a_need_is_told_to_declare_it():
         f"pipeline step 3 'lemmatizer' needs 'tokens', which no earlier step provides; put 'tokenizer' before it "
         f"(or, if '{USER}:Shouter' writes it, declare provides = ('tokens',) on that class)")
     assert Pipeline.from_config(_names("normalizer", f"{USER}:OwnTokenizer", "lemmatizer")).steps
+
+
+class EntityReader(Component):
+    """A user's stage that learns from the entities an earlier stage found."""
+
+    name = "entity_reader"
+    requires = ("entities",)
+
+    def fit(self, data):
+        self.seen_ = [[e.type for e in m.entities] for m in data.messages]
+        return self
+
+
+class FitRecorder(Component):
+    """A user's stage that records what it was fitted on, and needs nothing."""
+
+    name = "fit_recorder"
+    requires = ("tokens",)
+
+    def fit(self, data):
+        self.seen_ = [([e.type for e in m.entities], m.fallback_reason, bool(m.tokens)) for m in data.messages]
+        return self
+
+
+def test_fit_skips_what_no_later_stage_learns_from_and_runs_what_one_needs(tiny_corpus):
+    data = load_corpus([tiny_corpus("yaml")])
+    data = data.with_messages([*data.messages, Message(text="내일 오후 3시에 봐", gold_intent="greet")])
+    names = ["normalizer", "tokenizer", "lemmatizer", "time_extractor", "tfidf_featurizer",
+             "sklearn_intent_classifier", "fallback_detector"]
+    pipeline = Pipeline.from_config(_names(*names, f"{USER}:FitRecorder"))
+    pipeline.fit(data)
+    seen = pipeline.components[-1].seen_
+    assert all(tokens for _, _, tokens in seen)  # the tokenizer ran over the training rows
+    assert all(types == [] and reason == "" for types, reason, _ in seen)  # times and fallback checks did not
+    assert [e.type for e in pipeline.process(Message(text="내일 오후 3시에 봐")).entities] == ["time"]  # serving does
+
+    pipeline = Pipeline.from_config(_names(*names, f"{USER}:EntityReader")).fit(data)
+    assert pipeline.components[-1].seen_[-1] == ["time"]  # a later stage that needs entities gets them
