@@ -62,11 +62,14 @@ class TfidfFeaturizer(Component):
         "edge_tokens": 0,
     }
 
+    _fitted_rows: tuple[list[Message], Any] | None = None  # fit's rows, for the process_batch that follows
+
     def needs(self) -> tuple[str, ...]:
         return (*self.requires, "stopwords") if self.params["drop_stopwords"] else self.requires
 
     def fit(self, data: TrainingData) -> TfidfFeaturizer:
-        self.fit_transform(data.messages)
+        # Pipeline.fit processes the same messages next: their rows are kept for that call (not saved).
+        self._fitted_rows = (data.messages, self.fit_transform(data.messages))
         return self
 
     def fit_transform(self, messages: list[Message]) -> sp.csr_matrix:
@@ -83,7 +86,9 @@ class TfidfFeaturizer(Component):
         )
         words = self.word_vectorizer_.fit_transform([self._words(m) for m in messages])
         chars = self.char_vectorizer_.fit_transform([m.normalized.lower() for m in messages])
-        return l2_normalize(sp.hstack([words, chars * self.params["char_weight"]], format="csr"))
+        rows = l2_normalize(sp.hstack([words, chars * self.params["char_weight"]], format="csr"))
+        rows.sort_indices()  # as transform's rows are: scikit-learn's fit_transform leaves them in vocabulary order
+        return rows
 
     def _words(self, message: Message) -> list[str]:
         p = self.params
@@ -126,7 +131,10 @@ class TfidfFeaturizer(Component):
         if len(messages) == 1:  # serving: one message per request
             messages[0].features = self.transform_one(messages[0])
             return messages
-        matrix = self.transform(messages)
+        fitted, self._fitted_rows = self._fitted_rows, None
+        same = fitted is not None and len(fitted[0]) == len(messages) and all(
+            a is b for a, b in zip(fitted[0], messages, strict=True))
+        matrix = fitted[1] if fitted is not None and same else self.transform(messages)
         for i, message in enumerate(messages):
             message.features = matrix[i]
         return messages

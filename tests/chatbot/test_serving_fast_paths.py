@@ -43,6 +43,25 @@ def test_one_message_features_equal_the_batch_transform_bit_for_bit(pipeline):
     assert any(featurizer.transform_one(m).nnz for m in messages)
 
 
+def test_the_rows_fit_computed_are_the_rows_process_batch_gives_the_same_messages(pipeline):
+    from chatbot.message import TrainingData
+    from chatbot.nlp.features import TfidfFeaturizer
+
+    messages = processed_up_to(pipeline, "tfidf_featurizer", TEXTS)
+    featurizer = TfidfFeaturizer(**pipeline.find("tfidf_featurizer").params)
+    featurizer.fit(TrainingData(messages))
+    reused = stack_features(featurizer.process_batch(messages))  # Pipeline.fit's next call: fit's rows
+    assert featurizer._fitted_rows is None  # used once
+    fresh = featurizer.transform(messages)
+    # scikit-learn's fit_transform sums in another order than transform: the same rows to the last bits
+    assert np.array_equal(reused.indices, fresh.indices) and np.array_equal(reused.indptr, fresh.indptr)
+    assert np.allclose(reused.data, fresh.data, rtol=1e-12, atol=0)
+    others = processed_up_to(pipeline, "tfidf_featurizer", TEXTS[::-1])
+    featurizer.fit(TrainingData(messages))
+    batch = stack_features(featurizer.process_batch(others))  # other messages: transformed, not fit's rows
+    assert (batch != featurizer.transform(others)).nnz == 0
+
+
 def test_classifier_fast_path_equals_predict_proba_and_margins(pipeline):
     classifier = pipeline.find("sklearn_intent_classifier")
     fast = classifier._linear_temperature()
