@@ -59,6 +59,7 @@ CHUNK_ROWS = 128  # query rows whose similarities are held at once (128 x 50,000
 RATIO_STEPS = (0.34, 0.5, 0.67, 0.8, 1.0)
 AUTO_TARGETS = {"intents": 0.995, "pairs": 0.999}
 PAIRS_SHARE = 0.5  # a corpus is "pairs" when at least this share of its in-domain rows has an answer
+LOO_SAMPLE = 10_000  # training messages scored leave-one-out under the language model
 CURVE_TARGETS = (0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 _QUANTILES = (0.0, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.07, 0.1)
 SIGNALS = ("min_similarity", "min_intent_similarity", "min_lm_score", "min_margin", "max_unknown",
@@ -117,6 +118,34 @@ def lm_score(model: Lidstone | None, message: Message, cache: dict | None = None
             value = cache[pair] = math.log(model.score(pair[1], [pair[0]]))
         values.append(value)
     return sum(values) / len(pairs)  # sum() as above: the same rounding
+
+
+def loo_lm_score(model: Lidstone, message: Message) -> float:
+    """``lm_score`` of a training message under the model fitted without it (leave-one-out), exactly.
+
+    The score of text a model has not seen depends on how much it has seen: add-gamma smoothing spreads
+    ``gamma`` over the vocabulary, which grows with the corpus. Thresholds tuned on the validation
+    split's (or smaller folds') models therefore reject more of new text under the refitted model than
+    they did there (3i4K: 2.7% for a 0.5% budget). Leave-one-out scores of the final model's own training
+    messages are what its new messages will look like. NLTK can only refit, once per message, so this
+    subtracts the message's counts from the model's: a word seen only in this message becomes <UNK>."""
+    sentence = list(pad_both_ends(lemma_sequence(message), 2))
+    own_words = Counter(sentence)
+    own_pairs = Counter(zip(sentence, sentence[1:], strict=False))
+    own_contexts = Counter(a for a, _ in own_pairs.elements())
+    gone = {w for w, n in own_words.items() if model.counts.unigrams[w] <= n}  # below the cutoff without it
+    size = len(model.vocab) - len(gone)
+    gamma = model.gamma
+    total = 0.0
+    for a, b in own_pairs.elements():
+        if a in gone:  # an unknown context: nothing left was counted after it
+            probability = 1.0 / size
+        else:
+            context = model.counts[2][(a,)]
+            seen = 0 if b in gone else context[b] - own_pairs[a, b]
+            probability = (seen + gamma) / (context.N() - own_contexts[a] + gamma * size)
+        total += math.log(probability)
+    return total / sum(own_pairs.values())
 
 
 def _inputs(message: Message) -> tuple:
@@ -213,10 +242,12 @@ class FallbackDetector(Component):
         "max_reference": 50_000,
         "neighbours": 5,
         "lm_gamma": 0.1,
+        "lm_quantile": None,  # set by tune: the share of new messages the language-model threshold rejects
         "ratio_share": 0.25,
         "seed": 0,
     }
     _tuned_signals: tuple[list[tuple], dict[str, np.ndarray]] | None = None  # the last tune's (not saved)
+    _loo_lm: np.ndarray = np.zeros(0)  # leave-one-out language-model scores of a training sample (not saved)
 
     def fit(self, data: TrainingData) -> FallbackDetector:
         p = self.params
@@ -239,7 +270,18 @@ class FallbackDetector(Component):
         defaults = {"min_intent_similarity": -np.inf, "min_lm_score": -np.inf, "min_margin": -np.inf,
                     "max_unknown": OFF, "max_unseen_bigrams": OFF}
         self.thresholds_ = {k: v if v is not None else defaults[k] for k, v in fixed.items()}
+        # Leave-one-out language-model scores of the training messages: how new text will score (not saved).
+        picks = np.random.default_rng(p["seed"] + 1).permutation(len(messages))[:LOO_SAMPLE]
+        self._loo_lm = np.array([loo_lm_score(self.lm_, messages[i]) for i in picks])
+        share = p.get("lm_quantile")
+        if share not in (None, "auto") and np.isfinite(self.thresholds_["min_lm_score"]):
+            # a refit: the tuned share of new messages below the threshold, on this model's own scale
+            self.thresholds_["min_lm_score"] = self._lm_threshold(float(share))
         return self
+
+    def _lm_threshold(self, share: float) -> float:
+        """The language-model score below which ``share`` of new in-domain messages fall, for this model."""
+        return float(np.quantile(self._loo_lm, share, method="lower")) if len(self._loo_lm) else -np.inf
 
     def target(self) -> float:
         """The share of in-domain messages to keep: the ``target_kept`` parameter, or its ``auto`` value."""
@@ -368,10 +410,16 @@ class FallbackDetector(Component):
         wrong = (predicted != gold) & ~ood
         right = ~ood & ~wrong
         target = self.target()
+        auto = [k for k in SIGNALS if self._fixed(k) is None]
         if right.any():
-            auto = [k for k in SIGNALS if self._fixed(k) is None]
             search = self._grid if ood.any() else self._budget
             self.thresholds_.update(search(values, auto, ~ood, right, ood | wrong, target))
+        if right.any() and "min_lm_score" in auto and np.isfinite(self.thresholds_["min_lm_score"]):
+            # The scores came from models that had seen fewer rows than this one (folds, the split): keep the
+            # share they reject, on this model's scale (its leave-one-out scores), and tell the refit.
+            share = float(np.mean(values["min_lm_score"][~ood] < self.thresholds_["min_lm_score"]))
+            self.thresholds_["min_lm_score"] = self._lm_threshold(share)
+            self.params["lm_quantile"] = share
         as_ood = predicted == self.params["ood_label"]  # the classifier's own OOD class (when it learnt one)
         caught = as_ood | np.logical_or.reduce(list(self._flags(values, self.thresholds_).values()))
         self.tuning_ = {"target_kept": target, "corpus": getattr(self, "corpus_kind_", "intents"),
@@ -383,7 +431,8 @@ class FallbackDetector(Component):
         if ood.any() and right.any():
             self.tuning_["curve"] = self._curve(values, ~ood, right, ood | wrong, as_ood)
         self.held_out_ = None  # not saved with the model
-        return {k: float(v) for k, v in self.thresholds_.items()}
+        tuned = {k: float(v) for k, v in self.thresholds_.items()}
+        return {**tuned, "lm_quantile": self.params["lm_quantile"]} if self.params["lm_quantile"] is not None else tuned
 
     def _curve(self, values, in_domain, right, catch, as_ood) -> list[dict[str, float]]:
         """In-domain messages kept and OOD messages caught at other targets (the trade-off, for the report);

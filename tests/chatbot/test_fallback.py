@@ -1,8 +1,17 @@
 """Fallback detection: its signals and both ways of tuning the thresholds."""
 
 import numpy as np
+import pytest
 
-from chatbot.intents.fallback import OFF, SIGNALS, FallbackDetector, content_lemmas, lm_score
+from chatbot.intents.fallback import (
+    OFF,
+    SIGNALS,
+    FallbackDetector,
+    content_lemmas,
+    fit_language_model,
+    lm_score,
+    loo_lm_score,
+)
 from chatbot.message import Message, TrainingData
 from chatbot.pipeline import Pipeline
 
@@ -48,7 +57,8 @@ def test_tune_without_ood_rows_spends_the_budget_on_every_signal():
     held_out = _held_out(pipeline, [("모레 비 올까", "weather"), ("오늘 눈 와", "weather"), ("점심 추천 좀", "food"),
                                     ("라면 끓일까", "food"), ("날씨 좋아?", "weather"), ("배고픈데 뭐 먹지", "food")])
     tuned = detector.tune(held_out)
-    assert set(tuned) == set(SIGNALS)
+    assert set(tuned) - {"lm_quantile"} == set(SIGNALS)
+    assert 0 <= tuned.get("lm_quantile", 0) <= 1
     caught = sum(m.fallback for m in detector.process_batch(held_out))
     assert caught <= len(held_out) * (1 - 0.9)  # never more than the budget
 
@@ -200,3 +210,29 @@ def test_process_batch_after_tune_reuses_its_signals_only_for_the_same_messages(
     held_out[0].intent = "food" if held_out[0].intent != "food" else "weather"  # changed since tune
     detector.process_batch(held_out)
     assert calls == [len(held_out)] * 3
+
+
+def test_leave_one_out_language_model_scores_equal_a_model_refitted_without_the_message():
+    pipeline = Pipeline(STEPS[:4]).fit(_data([]))
+    messages = pipeline.process_batch(_data([(t, "x") for t in WEATHER + FOOD + ["오늘 날씨 어때"]]).messages)
+    whole = fit_language_model(messages, 0.1)
+    for i, message in enumerate(messages):
+        without = fit_language_model(messages[:i] + messages[i + 1:], 0.1)
+        assert loo_lm_score(whole, message) == pytest.approx(lm_score(without, message), rel=1e-12)
+    # a repeated sentence is still known without one of its copies; a unique one loses its own words
+    assert loo_lm_score(whole, messages[-1]) > loo_lm_score(whole, messages[1])
+
+
+def test_a_refit_keeps_the_tuned_share_of_the_language_model_threshold_on_its_own_scale():
+    pipeline = _fit()
+    detector: FallbackDetector = pipeline.find("fallback_detector")
+    held_out = _held_out(pipeline, [("모레 비 올까", "weather"), ("오늘 눈 와", "weather"), ("점심 추천 좀", "food"),
+                                    ("라면 끓일까", "food"), ("날씨 좋아?", "weather"), ("배고픈데 뭐 먹지", "food")])
+    tuned = detector.tune(held_out)
+    share = 0.3
+    refit = FallbackDetector(**{**detector.params, **tuned, "lm_quantile": share})
+    rows = Pipeline(STEPS[:-1]).fit(_data([(t, "weather") for t in WEATHER] + [(t, "food") for t in FOOD]))
+    messages = rows.process_batch(_data([(t, "weather") for t in WEATHER] + [(t, "food") for t in FOOD]).messages)
+    refit.fit(TrainingData(messages))
+    loo = [loo_lm_score(refit.lm_, m) for m in messages]
+    assert refit.thresholds_["min_lm_score"] == float(np.quantile(loo, share, method="lower"))
