@@ -249,6 +249,7 @@ def _train_model(data_paths: list[str | Path], out_dir: str | Path, config: str 
         "classifier": {"model": getattr(classifier, "model_", None),
                        "cv_macro_f1": getattr(classifier, "cv_scores_", {})},
         "search": search.to_dict() if search else None,
+        "retrieval_matching": getattr(chooser.find("retrieval_responder"), "matching_scores_", None),
         "fallback": getattr(chooser.find("fallback_detector"), "tuning_", None),
         "validation": validation,
         "training": options,
@@ -278,6 +279,7 @@ def _train_model(data_paths: list[str | Path], out_dir: str | Path, config: str 
         if val_rows:  # the messages tune() processed: no second pass over the split
             report = {**validation, "split": "validation", "created_at": pipeline.meta["created_at"],
                       "search": pipeline.meta["search"], "fallback_tuning": pipeline.meta["fallback"],
+                      "retrieval_matching": pipeline.meta["retrieval_matching"],
                       "reply_sources": reply_sources(val), "model": str(out), "data": [str(p) for p in data_paths]}
             if dialogues:  # the pipeline in memory is the one just saved in ``directory``
                 report["dialogues"] = evaluate_dialogues(directory, dialogues, pipeline)

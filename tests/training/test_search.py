@@ -92,6 +92,7 @@ def test_the_chosen_candidate_is_recorded_and_reloaded(tiny_corpus, tmp_path):
     assert saved["search"] == json.loads(json.dumps(meta["search"]))
     report = json.loads((out / "evaluation" / "report.json").read_text(encoding="utf-8"))
     assert report["search"]["chosen"] == chosen
+    assert saved["retrieval_matching"]["chosen"] == report["retrieval_matching"]["chosen"]  # the responder's own
     steps = {s["name"]: s["params"] for s in ModelDir(out).read_config()}
     for key, value in FEATURISATIONS[chosen["featurisation"]].items():
         assert steps["tfidf_featurizer"][key] == value
