@@ -165,10 +165,12 @@ class RetrievalResponder(Responder):
     def respond(self, message: Message, context: dict[str, Any]) -> str:
         return self._reply(message, context, *self.nearest(message))
 
-    def _reply(self, message: Message, context: dict[str, Any], best: int, similarity: float) -> str:
-        answer = self.answers_[best]
-        same_intent = self.intents_[best] == message.intent
-        context["retrieval_similarity"] = round(similarity, 4)
+    def _reply(self, message: Message, context: dict[str, Any], best: int | None, similarity: float) -> str:
+        """The reply given the nearest question (``best``; None: not looked up, the corpus has no answers)."""
+        answer = self.answers_[best] if best is not None else None
+        same_intent = best is not None and self.intents_[best] == message.intent
+        if best is not None:
+            context["retrieval_similarity"] = round(similarity, 4)
         if answer and (same_intent or similarity >= self.params["min_similarity"]):
             message.reply_source = "retrieval:answer"
             return self.render(answer, message)
@@ -185,15 +187,17 @@ class RetrievalResponder(Responder):
         """Every answered message's nearest question in one go, then the replies in order (the same
         replies, random draws included, as ``process`` one message at a time)."""
         answering = [m for m in messages if not m.fallback]
-        if len(answering) < 2:
-            return [self.process(m) for m in messages]
-        best, sims = self.nearest_batch(answering)
-        found = {id(m): (int(b), float(s)) for m, b, s in zip(answering, best, sims, strict=True)}
+        found: dict[int, tuple[int | None, float]] = {}
+        if any(self.answers_):  # an intent-only corpus (3i4K) has no stored answer to look up: no search
+            if len(answering) < 2:
+                return [self.process(m) for m in messages]
+            best, sims = self.nearest_batch(answering)
+            found = {id(m): (int(b), float(s)) for m, b, s in zip(answering, best, sims, strict=True)}
         for message in messages:
             if message.fallback:
                 message.reply = self.fallback_reply(message, message.context)
             else:
-                message.reply = self._reply(message, message.context, *found[id(message)])
+                message.reply = self._reply(message, message.context, *found.get(id(message), (None, 0.0)))
         return messages
 
     def learned_state(self) -> dict[str, Any]:

@@ -55,3 +55,14 @@ def test_classifier_rejects_a_single_intent():
     messages = pipeline.fit(data).process_batch(data.messages)
     with pytest.raises(ValueError, match="at least 2 intents"):
         SklearnIntentClassifier().fit(TrainingData(messages))
+
+
+@pytest.mark.parametrize(("rows_limit", "param", "folds"), [(1000, "auto", 3), (10, "auto", 2), (10, 3, 3)])
+def test_calibration_uses_two_folds_on_a_large_corpus(monkeypatch, rows_limit, param, folds):
+    from chatbot.intents import sklearn_classifier
+
+    monkeypatch.setattr(sklearn_classifier, "LARGE_CORPUS", rows_limit)  # 18 rows: "large" above 10
+    steps = FEATURES + [{"name": "sklearn_intent_classifier",
+                         "params": {"model": "linear_svm", "calibration_folds": param}}]
+    classifier = Pipeline(steps).fit(_imbalanced()).find("sklearn_intent_classifier")
+    assert classifier.estimator_.cv == folds

@@ -216,6 +216,27 @@ def test_batch_replies_equal_one_message_replies(corpus):
     assert [(int(b), float(s)) for b, s in zip(best, sims, strict=True)] == [responder.nearest(p) for p in probes]
 
 
+def test_an_intent_only_corpus_answers_a_batch_without_searching_questions(corpus, monkeypatch):
+    """No stored answers (3i4K): the nearest question could only lead to an intent response, so a batch
+    skips the search and gives the replies one message at a time would."""
+    rows = [Message(**{**vars(m), "gold_answer": None}) for m in corpus]
+    for m in rows:
+        m.gold_intent = "chat" if len(m.text) % 2 else "other"
+    data = TrainingData(messages=rows, responses={"chat": ["응응.", "그렇구나."], "other": ["하나요.", "둘이요."]},
+                        descriptions={"chat": "잡담", "other": "기타"})
+    responder = RetrievalResponder(seed=3, response_overlap=0).fit(data)
+    one = RetrievalResponder(seed=3, response_overlap=0)
+    vars(one).update({k: v for k, v in vars(responder).items() if k != "params"})
+    probes = [Message(**{**vars(m), "context": {}}) for m in rows[:12]]
+    for p in probes:
+        p.intent = p.gold_intent
+    singles = [one.process(Message(**{**vars(p), "context": {}})) for p in probes]
+    monkeypatch.setattr(responder, "nearest_batch", lambda *_: pytest.fail("searched an index without answers"))
+    batch = responder.process_batch(probes)
+    assert [m.reply for m in batch] == [m.reply for m in singles]
+    assert {m.reply_source for m in batch} == {"retrieval:intent"}
+
+
 def test_a_candidate_must_beat_the_shared_features_clearly():
     gold = [f"답 {i}번이에요." for i in range(60)]
     wrong = ["전혀 다른 말"] * 60

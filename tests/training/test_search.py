@@ -209,3 +209,24 @@ def test_an_ood_corpus_reports_the_kept_and_caught_curve(tmp_path):
     # the trade-off: keeping more in-domain messages never catches more out-of-domain ones
     caught = [p["ood_caught"] for p in curve]
     assert caught == sorted(caught, reverse=True)
+
+
+def test_kiwi_analyses_each_distinct_sentence_once_in_a_training_run(tiny_corpus, tmp_path, monkeypatch):
+    """The search, the fallback folds, the validation fit, tuning and the refit share one analysis of a sentence."""
+    from chatbot.nlp.tokenizers import get_tokenizer
+
+    kiwi = get_tokenizer("kiwi")
+    seen: list[str] = []
+    original = kiwi.tokenize_batch
+
+    def counting(texts):
+        texts = list(texts)
+        seen.extend(texts)
+        return original(texts)
+
+    monkeypatch.setattr(kiwi, "tokenize_batch", counting)
+    meta = train_model([tiny_corpus("yaml")], tmp_path / "m")
+    assert meta["search"]["table"] and meta["fallback"]["out_of_fold_rows"]  # every step that analyses ran
+    assert seen and len(seen) == len(set(seen))
+    train_model([tiny_corpus("yaml")], tmp_path / "m2")  # a new run starts a new cache: serving never keeps one
+    assert len(seen) == 2 * len(set(seen))
