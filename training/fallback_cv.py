@@ -1,4 +1,5 @@
-"""Out-of-fold fallback signals: the detector's thresholds set on rows no model in the fold had seen.
+"""Out-of-fold fallback signals, for a fallback detector with ``threshold_folds`` (off in the default config:
+measured laxer than the validation split alone, docs/decisions.md).
 
 One validation split is a small and lucky sample: thresholds set on it alone let the share of in-domain
 messages kept on new data drift from ``target_kept`` (3i4K kept 96.7% for a 98% target). So before the

@@ -156,7 +156,7 @@ def test_fallback_thresholds_from_folds_keep_the_target_on_new_messages(tmp_path
     config = {"pipeline": [{"name": "normalizer"}, {"name": "tokenizer"}, {"name": "lemmatizer"},
                            {"name": "stopwords"}, {"name": "tfidf_featurizer"},
                            {"name": "sklearn_intent_classifier", "params": {"model": "linear_svm"}},
-                           {"name": "fallback_detector", "params": {"target_kept": 0.95}}],
+                           {"name": "fallback_detector", "params": {"target_kept": 0.95, "threshold_folds": 3}}],
               "training": {"validation_split": 0.15, "seed": 0}}
     rows = topic_rows(random.Random(7), 900)
     folds = [rows[i::3] for i in range(3)]
@@ -202,7 +202,7 @@ def test_an_ood_corpus_reports_the_kept_and_caught_curve(tmp_path):
     corpus.write_text("text,intent\n" + "".join(f"{r['text']},{r['intent']}\n" for r in rows), encoding="utf-8")
     meta = train_model([corpus], tmp_path / "m")
     tuning = meta["fallback"]
-    assert tuning["ood_caught"] is not None and tuning["out_of_fold_rows"] > 0
+    assert tuning["ood_caught"] is not None and tuning["validation_rows"] > 0
     curve = tuning["curve"]
     assert [p["target_kept"] for p in curve] == sorted(p["target_kept"] for p in curve)
     assert all(0 <= p["in_domain_kept"] <= 1 and 0 <= p["ood_caught"] <= 1 for p in curve)
@@ -226,7 +226,7 @@ def test_kiwi_analyses_each_distinct_sentence_once_in_a_training_run(tiny_corpus
 
     monkeypatch.setattr(kiwi, "tokenize_batch", counting)
     meta = train_model([tiny_corpus("yaml")], tmp_path / "m")
-    assert meta["search"]["table"] and meta["fallback"]["out_of_fold_rows"]  # every step that analyses ran
+    assert meta["search"]["table"]  # the search analysed its rows, then the fits and tuning reused them
     assert seen and len(seen) == len(set(seen))
     train_model([tiny_corpus("yaml")], tmp_path / "m2")  # a new run starts a new cache: serving never keeps one
     assert len(seen) == 2 * len(set(seen))

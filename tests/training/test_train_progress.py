@@ -16,7 +16,7 @@ from training.search import FEATURISATIONS
 from training.train import train_model
 
 DEFAULT_STEPS = len(load_config("default")["pipeline"])
-SEARCH_STEPS = len(FEATURISATIONS) + 1 + 1  # the search's featurisations and second round; the fallback folds
+SEARCH_STEPS = len(FEATURISATIONS) + 1  # the search's featurisations and its second round
 
 
 def read_lines(path: Path) -> list[dict]:
@@ -38,13 +38,13 @@ def test_progress_file_counts_every_step_and_ends_with_done(tiny_corpus, tmp_pat
     *steps, last = read_lines(progress)
     check_steps(steps)
     searched = len(FEATURISATIONS) + 1  # each featurisation, then a second round of classifiers
-    total = planned_steps(DEFAULT_STEPS, validation=True, refit=True) + searched + 1  # + fallback folds
-    assert total == 2 * DEFAULT_STEPS + 3 + searched + 1
+    total = planned_steps(DEFAULT_STEPS, validation=True, refit=True) + searched
+    assert total == 2 * DEFAULT_STEPS + 3 + searched
     assert [s["total"] for s in steps] == [total] * total  # the plan was right from the start
     stages = [s["stage"] for s in steps]
     assert stages[0] == "loading corpus" and stages[-1] == "saving"
     assert sum(s.startswith("search: ") for s in stages) == searched
-    assert stages.index("fallback thresholds: cross-validation") == searched + 1
+    assert "fallback thresholds: cross-validation" not in stages  # the default detector pools no folds
     assert "tuning on validation split" in stages
     assert sum(s.startswith("validation fit: ") for s in stages) == DEFAULT_STEPS
     assert sum(s.startswith("fit: ") for s in stages) == DEFAULT_STEPS
