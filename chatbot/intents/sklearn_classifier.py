@@ -77,7 +77,9 @@ class SklearnIntentClassifier(Component):
         "estimator_params": {},
         "ood_label": "OOD",
         "ood_as_class": True,  # learn rows labelled OOD as a class of their own, when there are any
-        "ranking_size": 5,
+        # Intents kept in message.ranking, likeliest first (None: all). All: the dialogue policy looks down the
+        # list for an intent that can use a follow-up's entities, which a sharp classifier may rank low.
+        "ranking_size": None,
         "seed": 0,
     }
 
@@ -137,14 +139,17 @@ class SklearnIntentClassifier(Component):
         X = stack_features(messages)
         fast = self._linear_temperature()
         if fast is not None:
-            probabilities, margins = fast(X)
+            probabilities, margins, scores = fast(X)
         else:
             probabilities = self.estimator_.predict_proba(X)
-            margins = self.margins(X, probabilities)
-        top = self.params["ranking_size"]
-        for message, row, margin in zip(messages, probabilities, margins, strict=True):
+            margins, scores = self.margins(X, probabilities), probabilities
+        top = self.params["ranking_size"] or len(self.classes_)
+        for message, row, margin, raw in zip(messages, probabilities, margins, scores, strict=True):
             message.context["margin"] = float(margin)
-            order = np.argsort(row)[::-1][:top]
+            # By probability; a sharp temperature rounds the unlikely ones to exactly 0, and the raw scores
+            # (the same order where the probabilities differ) still rank those: the dialogue policy reads
+            # the runners-up of a follow-up with nothing to follow.
+            order = np.lexsort((raw, row))[::-1][:top]
             message.ranking = [(self.classes_[i], round(float(row[i]), 4)) for i in order]
             message.intent, message.confidence = self.classes_[order[0]], float(row[order[0]])
         return messages
@@ -176,7 +181,7 @@ class SklearnIntentClassifier(Component):
                 np.exp(probabilities, out=probabilities)
                 probabilities /= probabilities.sum(axis=1).reshape(-1, 1)
             probabilities[(1.0 < probabilities) & (probabilities <= 1.0 + 1e-5)] = 1.0  # as predict_proba
-            return probabilities, scores.max(axis=1)
+            return probabilities, scores.max(axis=1), scores
 
         return predict
 

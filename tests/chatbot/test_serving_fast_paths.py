@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from chatbot.bot import Bot
+from chatbot.intents.sklearn_classifier import SklearnIntentClassifier
 from chatbot.message import Message
 from chatbot.nlp.features import stack_features
 
@@ -68,9 +69,33 @@ def test_classifier_fast_path_equals_predict_proba_and_margins(pipeline):
     assert fast is not None, "the default config's classifier should take the fast path"
     X = stack_features(processed_up_to(pipeline, "sklearn_intent_classifier", TEXTS))
     expected = classifier.estimator_.predict_proba(X)
-    probabilities, margins = fast(X)
+    probabilities, margins, scores = fast(X)
     assert np.array_equal(probabilities, expected)
     assert np.array_equal(margins, classifier.margins(X, expected))
+    base = classifier.estimator_.calibrated_classifiers_[0].estimator
+    assert np.allclose(scores, base.decision_function(X))
+
+
+def test_the_ranking_breaks_ties_of_rounded_probabilities_by_raw_score(pipeline):
+    """A sharp temperature leaves the runners-up at exactly 0: they are still ranked by their scores."""
+    classifier = pipeline.find("sklearn_intent_classifier")
+    messages = processed_up_to(pipeline, "sklearn_intent_classifier", TEXTS[:3])
+    fast = classifier._linear_temperature()
+    _, _, scores = fast(stack_features(messages))
+    sharp = SklearnIntentClassifier(**classifier.params)
+    vars(sharp).update({k: v for k, v in vars(classifier).items() if k != "params"})
+
+    def peaked(X):
+        probabilities, margins, raw = fast(X)
+        flat = np.zeros_like(probabilities)
+        flat[np.arange(len(flat)), probabilities.argmax(axis=1)] = 1.0
+        return flat, margins, raw
+
+    sharp._linear_temperature = lambda: peaked
+    for message, raw in zip(sharp.process_batch(messages), scores, strict=True):
+        expected = [classifier.classes_[i] for i in np.argsort(raw)[::-1][:len(message.ranking)]]
+        assert [intent for intent, _ in message.ranking] == expected
+        assert [p for _, p in message.ranking][1:] == [0.0] * (len(message.ranking) - 1)
 
 
 def test_fallback_signals_of_one_message_equal_the_batch_signals(pipeline):
