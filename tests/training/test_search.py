@@ -50,10 +50,10 @@ def test_the_search_picks_the_featurisation_that_can_tell_the_intents_apart(monk
     scores = {(r["featurisation"], r["classifier"]): r["macro_f1"] for r in result.table}
     assert min(v for (f, _), v in scores.items() if f == "keeps_particles") > 0.95
     assert max(v for (f, _), v in scores.items() if f == "drops_particles") < 0.8
-    # every first-round classifier with both featurisations, then the slow ones with the leader only
+    # every first-round classifier with both featurisations, then the slow ones (if any) with the leader only
     second = [c for c in CLASSIFIERS if c in search.SECOND_ROUND]
     assert len(result.table) == 2 * (len(CLASSIFIERS) - len(second)) + len(second)
-    assert {r["featurisation"] for r in result.table if r["classifier"] in second} == {"keeps_particles"}
+    assert {r["featurisation"] for r in result.table if r["classifier"] in second} <= {"keeps_particles"}
     assert result.rows == len(rows) and result.folds == 3 and not result.skipped
 
 
@@ -68,7 +68,7 @@ class TenSecondClock:
         return self.now
 
 
-@pytest.mark.parametrize(("budget", "evaluated"), [(25, 1), (55, 2), (85, 3)])
+@pytest.mark.parametrize(("budget", "evaluated"), [(25, 1), (55, 2)])
 def test_the_search_starts_no_featurisation_that_would_end_past_the_budget(budget, evaluated):
     rows = particle_corpus()
     seen: list[str] = []
@@ -77,8 +77,8 @@ def test_the_search_starts_no_featurisation_that_would_end_past_the_budget(budge
     # start at 0; the n-th featurisation is checked at 30n - 20 and would end 10 s after that reading
     done = list(dict.fromkeys(r["featurisation"] for r in result.table))
     assert done == list(FEATURISATIONS)[:evaluated]
-    assert len(seen) == len(FEATURISATIONS) + 1  # a skipped step is still reported: the bar ends where planned
-    assert sum("skipped (budget)" in s for s in seen) == len(FEATURISATIONS) + 1 - evaluated
+    assert len(seen) == search.planned(DEFAULTS)  # a skipped step is still reported: the bar ends where planned
+    assert sum("skipped (budget)" in s for s in seen) == search.planned(DEFAULTS) - evaluated
     assert result.skipped and result.chosen["featurisation"] in done
 
 

@@ -12,11 +12,11 @@ from chatbot.cli import main
 from chatbot.corpus import CorpusError
 from training.config import load_config
 from training.progress import ProgressLog, Steps, one_line, planned_steps
-from training.search import FEATURISATIONS
+from training.search import DEFAULTS, planned
 from training.train import train_model
 
 DEFAULT_STEPS = len(load_config("default")["pipeline"])
-SEARCH_STEPS = len(FEATURISATIONS) + 1  # the search's featurisations and its second round
+SEARCH_STEPS = planned(DEFAULTS)  # the search's featurisations (and a second round, if it has one)
 
 
 def read_lines(path: Path) -> list[dict]:
@@ -37,7 +37,7 @@ def test_progress_file_counts_every_step_and_ends_with_done(tiny_corpus, tmp_pat
     summary = json.loads(capsys.readouterr().out)
     *steps, last = read_lines(progress)
     check_steps(steps)
-    searched = len(FEATURISATIONS) + 1  # each featurisation, then a second round of classifiers
+    searched = SEARCH_STEPS
     total = planned_steps(DEFAULT_STEPS, validation=True, refit=True) + searched
     assert total == 2 * DEFAULT_STEPS + 3 + searched
     assert [s["total"] for s in steps] == [total] * total  # the plan was right from the start
