@@ -230,3 +230,15 @@ def test_kiwi_analyses_each_distinct_sentence_once_in_a_training_run(tiny_corpus
     assert seen and len(seen) == len(set(seen))
     train_model([tiny_corpus("yaml")], tmp_path / "m2")  # a new run starts a new cache: serving never keeps one
     assert len(seen) == 2 * len(set(seen))
+
+
+@pytest.mark.parametrize(("second", "chosen"), [(0.8015, "first"), (0.8030, "second")])
+def test_a_near_tie_goes_to_the_first_listed_candidate(monkeypatch, second, chosen):
+    """Under search.TIE (0.002) apart the listed order wins: the default's featurisation, the lower C."""
+    monkeypatch.setattr(search, "FEATURISATIONS", {"first": WORDS_ONLY, "second": WORDS_ONLY})
+    monkeypatch.setattr(search, "CLASSIFIERS", {"svm": ("linear_svm", {})})
+    values = iter([0.800, second])
+    monkeypatch.setattr(search, "score", lambda *_: {"svm": {"macro_f1": next(values), "accuracy": 0.9}})
+    rows = particle_corpus()
+    result = run_search(default_steps(), TrainingData(rows), rows, {**DEFAULTS, "budget_seconds": 600})
+    assert result.chosen == {"featurisation": chosen, "classifier": "svm"}
