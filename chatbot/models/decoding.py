@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from chatbot.models.seq2seq import BOS, EOS, PAD, Seq2Seq
+from chatbot.models.seq2seq import BOS, EOS, PAD, UNK, Seq2Seq
 
 
 @dataclass
@@ -44,9 +44,11 @@ def banned_tokens(tokens: list[int], n: int) -> set[int]:
 
 
 def _block(logits: Tensor, histories: list[list[int]], n: int) -> Tensor:
-    """Set banned tokens' logits to -inf; logits [B, V]. PAD and BOS are never generated."""
+    """Set banned tokens' logits to -inf; logits [B, V]. PAD, BOS and UNK are never generated: the unknown
+    piece decodes to "⁇", which an undertrained model emits and a user should never read."""
     logits[:, PAD] = float("-inf")
     logits[:, BOS] = float("-inf")
+    logits[:, UNK] = float("-inf")
     for row, history in enumerate(histories):
         banned = banned_tokens(history, n)
         if banned:

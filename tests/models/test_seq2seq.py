@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from chatbot.models.decoding import DecodeOptions, banned_tokens, decode, sample  # noqa: E402
-from chatbot.models.seq2seq import ATTENTIONS, BOS, EOS, PAD, Attention, Seq2Seq, Seq2SeqConfig  # noqa: E402
+from chatbot.models.seq2seq import ATTENTIONS, BOS, EOS, PAD, UNK, Attention, Seq2Seq, Seq2SeqConfig  # noqa: E402
 
 
 def _batch():
@@ -110,6 +110,19 @@ def test_decoding_respects_max_length_special_tokens_and_repeats():
             assert not {PAD, BOS, EOS} & set(ids)
             bigrams = list(zip(ids, ids[1:], strict=False))
             assert len(bigrams) == len(set(bigrams))
+
+
+def test_decoding_never_emits_the_unknown_piece_even_when_the_model_prefers_it():
+    """An undertrained model that puts most weight on UNK (shown as "⁇") still answers with real pieces."""
+    torch.manual_seed(0)
+    model = Seq2Seq(Seq2SeqConfig(vocab_size=15, embedding_size=8, hidden_size=8))
+    with torch.no_grad():
+        model.decoder.out.bias[UNK] = 50.0  # UNK would win every step
+    source, lengths, _ = _batch()
+    for method in ("greedy", "beam", "sample"):
+        outputs = decode(model, source, lengths, DecodeOptions(method=method, max_length=7, no_repeat_ngram=0),
+                         generator=torch.Generator().manual_seed(0))
+        assert all(ids and UNK not in ids for ids in outputs), (method, outputs)
 
 
 def test_banned_tokens_block_repeated_ngrams():
