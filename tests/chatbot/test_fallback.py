@@ -3,15 +3,8 @@
 import numpy as np
 import pytest
 
-from chatbot.intents.fallback import (
-    OFF,
-    SIGNALS,
-    FallbackDetector,
-    content_lemmas,
-    fit_language_model,
-    lm_score,
-    loo_lm_score,
-)
+from chatbot.intents.fallback import OFF, SIGNALS, FallbackDetector, content_lemmas
+from chatbot.intents.language_model import fit_language_model, lm_score, loo_lm_score
 from chatbot.message import Message, TrainingData
 from chatbot.pipeline import Pipeline
 
@@ -170,7 +163,7 @@ def test_language_model_counts_are_nltks_own():
     from nltk.lm import Lidstone, Vocabulary
     from nltk.lm.preprocessing import padded_everygram_pipeline
 
-    from chatbot.intents.fallback import fit_language_model, lemma_sequence
+    from chatbot.intents.language_model import fit_language_model, lemma_sequence
 
     pipeline = _fit()
     messages = _held_out(pipeline, [(t, "weather") for t in WEATHER] + [(t, "food") for t in FOOD + ["배고파"]])
