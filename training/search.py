@@ -78,8 +78,6 @@ CLASSIFIERS: dict[str, tuple[str, dict[str, Any]]] = {
     "svm_c1_sqrt": ("linear_svm", {"C": 1.0, "class_weight": "sqrt_balanced"}),
     "svm_c1_none": ("linear_svm", {"C": 1.0}),
 }
-# Classifiers too slow to try with every featurisation: tried with the leading one only (none today).
-SECOND_ROUND: tuple[str, ...] = ()
 
 THREADS = 2  # the machine the budget is stated for has two cores
 # Macro-F1 closer than this to the best is a tie, won by the first in the listed order: the default's own
@@ -187,12 +185,9 @@ def run_search(steps: list[dict[str, Any]], data: TrainingData, messages: list[M
         splits = list(StratifiedKFold(folds, shuffle=True, random_state=int(options["seed"])).split(rows, y))
     result.rows, result.folds = len(rows), folds
     base = next(s["params"] for s in steps if s["name"] == FEATURIZER)
-    first = [c for c in CLASSIFIERS if c not in SECOND_ROUND]
+    classifiers = list(CLASSIFIERS)
     longest = 0.0
-    plan = [(name, first) for name in FEATURISATIONS] + ([(None, list(SECOND_ROUND))] if SECOND_ROUND else [])
-    for name, classifiers in plan:
-        if name is None:  # the second round: the featurisation ranked first so far
-            name = max(result.table, key=lambda r: r["macro_f1"])["featurisation"]
+    for name in FEATURISATIONS:
         if result.table and clock() - started + longest > budget:
             result.skipped += [f"{name} × {c}" for c in classifiers]
             if progress:  # the planned step still passes, so the bar ends where it was planned to
@@ -253,5 +248,5 @@ def _fit(estimator, X, y, weights):
 
 
 def planned(options: dict[str, Any] | None) -> int:
-    """Progress steps the search reports: one per featurisation, and the second round if there is one."""
-    return len(FEATURISATIONS) + bool(SECOND_ROUND) if options else 0
+    """Progress steps the search reports: one per featurisation."""
+    return len(FEATURISATIONS) if options else 0

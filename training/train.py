@@ -229,8 +229,8 @@ def _train_model(data_paths: list[str | Path], out_dir: str | Path, config: str 
         pipeline = fit(with_checkpoints(steps, neural, out, None, resume), data.messages, data, budget, say, "fit")
     if not val_rows and pooled:  # no validation split: the folds alone set the fallback thresholds
         hand_over(pipeline, pooled)
-        index, detector = next((i, c) for i, c in enumerate(pipeline.components) if hasattr(c, "held_out_"))
-        pipeline.steps[index]["params"].update(detector.tune([]))
+        index = next(i for i, step in enumerate(pipeline.steps) if step["name"] == "fallback_detector")
+        pipeline.steps[index]["params"].update(pipeline.components[index].tune([]))
     files, data_hash = file_hashes(data_paths)
     chooser = held_out if val_rows else pipeline  # model selection ran in the validation fit
     classifier = next((c for c in chooser.components if hasattr(c, "cv_scores_")), None)

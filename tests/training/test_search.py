@@ -50,10 +50,8 @@ def test_the_search_picks_the_featurisation_that_can_tell_the_intents_apart(monk
     scores = {(r["featurisation"], r["classifier"]): r["macro_f1"] for r in result.table}
     assert min(v for (f, _), v in scores.items() if f == "keeps_particles") > 0.95
     assert max(v for (f, _), v in scores.items() if f == "drops_particles") < 0.8
-    # every first-round classifier with both featurisations, then the slow ones (if any) with the leader only
-    second = [c for c in CLASSIFIERS if c in search.SECOND_ROUND]
-    assert len(result.table) == 2 * (len(CLASSIFIERS) - len(second)) + len(second)
-    assert {r["featurisation"] for r in result.table if r["classifier"] in second} <= {"keeps_particles"}
+    # every classifier with both featurisations
+    assert len(result.table) == 2 * len(CLASSIFIERS)
     assert result.rows == len(rows) and result.folds == 3 and not result.skipped
 
 
@@ -177,6 +175,30 @@ def test_fallback_thresholds_from_folds_keep_the_target_on_new_messages(tmp_path
         messages = pipeline.process_batch([Message(text=r["text"], gold_intent=r["intent"]) for r in held])
         kept.append(sum(not m.fallback for m in messages) / len(messages))
     assert all(k >= 0.95 - 0.01 for k in kept), kept
+
+
+def test_without_a_validation_split_the_folds_alone_set_the_fallback_thresholds(tmp_path):
+    """validation_split 0: no held-out fit, so the detector's thresholds come from the pooled folds only."""
+    config = {"pipeline": [{"name": "normalizer"}, {"name": "tokenizer"}, {"name": "lemmatizer"},
+                           {"name": "stopwords"}, {"name": "tfidf_featurizer"},
+                           {"name": "sklearn_intent_classifier", "params": {"model": "linear_svm"}},
+                           {"name": "fallback_detector", "params": {"target_kept": 0.95, "threshold_folds": 3}}],
+              "training": {"validation_split": 0, "seed": 0}}
+    by_intent: dict[str, list[str]] = {}
+    for r in topic_rows(random.Random(11), 600):
+        by_intent.setdefault(r["intent"], []).append(r["text"])
+    corpus = tmp_path / "train.yaml"
+    intents = [{"intent": k, "examples": v} for k, v in by_intent.items()]
+    corpus.write_text(yaml.safe_dump({"version": 1, "intents": intents}, allow_unicode=True), encoding="utf-8")
+    meta = train_model([corpus], tmp_path / "m", config)
+    assert meta["fallback"]["folds"] == 3 and meta["fallback"]["out_of_fold_rows"] == 600
+    assert meta["fallback"]["validation_rows"] == 0
+    pipeline = Pipeline.load(tmp_path / "m")
+    saved = next(s for s in pipeline.steps if s["name"] == "fallback_detector")["params"]
+    assert 0 < saved["lm_quantile"] < 0.2  # the share the folds rejected, carried to the final model's scale
+    new = topic_rows(random.Random(12), 300)
+    messages = pipeline.process_batch([Message(text=r["text"], gold_intent=r["intent"]) for r in new])
+    assert sum(not m.fallback for m in messages) / len(messages) >= 0.95 - 0.01
 
 
 def test_the_default_target_depends_on_the_kind_of_corpus(tiny_corpus, tmp_path):
