@@ -231,7 +231,7 @@ def job_state(path: Path) -> dict[str, Any]:
     if cancel and (status not in ACTIVE or record.get("pid") is None):
         status, error, problems = "cancelled", None, []
     done, total = _number(last.get("done")), _number(last.get("total"))
-    fraction = 1.0 if status == "done" else (min(1.0, done / total) if total else 0.0)
+    fraction = 1.0 if status == "done" else _fraction(last, done, total)
     finished = (ended or {}).get("finished") or (final or {}).get("time") or cancel.get("cancelled_at")
     return {"id": path.name, "status": status, "stage": last.get("stage"), "done": done, "total": total,
             "fraction": round(fraction, 4), "error": error, "problems": problems,
@@ -287,6 +287,15 @@ def log_tail(path: Path) -> str:
         return ""
     lines = data.decode("utf-8", errors="replace").splitlines()
     return "\n".join(line.rsplit("\r", 1)[-1] for line in lines[-30:])
+
+
+def _fraction(last: dict[str, Any], done: int, total: int) -> float:
+    """The run's share done: the line's own ``fraction`` when it has one (progress inside a step, such as a
+    network's training steps: ``training.progress.ProgressLog.within``), else its steps done of the total."""
+    within = last.get("fraction")
+    if isinstance(within, int | float) and not isinstance(within, bool) and 0 <= within <= 1:
+        return float(within)
+    return min(1.0, done / total) if total else 0.0
 
 
 def _number(value: Any) -> int:
