@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webui import auth, database, lifecycle, ratelimit, schema, security, settings
+from webui import auth, database, lifecycle, observability, ratelimit, schema, security, settings
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +25,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if proxies > 0:  # the proxies' X-Forwarded-For/-Proto/-Host give the client's address, scheme and host
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
+    observability.init_app(app)
     security.init_app(app)
     database.init_app(app)
     lifecycle.init_app(app)
     auth.init_app(app)
 
     from webui import account_api, account_pages, admin_api, api, chat, commands_api, history_api, trainer, uploads
+    from webui import metrics, readiness  # here: prometheus-client must be imported in the worker, not before
     from webui.errors import register_error_handlers
     from webui.reminders_api import bp as reminders_bp
 
@@ -44,6 +46,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(commands_api.bp)
     app.register_blueprint(trainer.bp)
+    metrics.init_app(app)
+    readiness.init_app(app)
     register_error_handlers(app)
     ratelimit.limit_views(app)
     schema.ensure_schema(app)
