@@ -97,6 +97,13 @@ class Readiness:
                 self._engine = probe_engine(self.app.config, self.timeout)
             return self._engine
 
+    def dispose(self) -> None:
+        """Close the probe's own connections (tests, an app being thrown away)."""
+        with self._engine_lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
     def _database_check(self) -> dict[str, Any]:
         """``SELECT 1``, then the schema's revision (run in the SingleFlight's thread)."""
         started = time.perf_counter()
