@@ -32,8 +32,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
 
     from webui import account_api, account_pages, admin_api, api, chat, commands_api, history_api, trainer, uploads
-    from webui import metrics, readiness  # here: prometheus-client must be imported in the worker, not before
     from webui.errors import register_error_handlers
+    from webui.metrics import init_app as init_metrics  # here, in the worker: prometheus-client reads its mode
+    from webui.readiness import init_app as init_readiness
     from webui.reminders_api import bp as reminders_bp
 
     app.register_blueprint(chat.bp)
@@ -46,8 +47,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(commands_api.bp)
     app.register_blueprint(trainer.bp)
-    metrics.init_app(app)
-    readiness.init_app(app)
+    init_metrics(app)
+    init_readiness(app)
     register_error_handlers(app)
     ratelimit.limit_views(app)
     schema.ensure_schema(app)

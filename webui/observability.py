@@ -8,8 +8,9 @@
 - When the response is ready, ``webui.requests`` logs one line: method, path, status, duration_ms,
   request_id, user_id (when the request was authenticated) and remote_addr. With ``METRICS`` on,
   ``webui.metrics`` counts the request in the same place.
-- ``configure_logging`` is for servers (``serve``, gunicorn's master), never for ``create_app``: tests and embedding code keep their own logging. In JSON every line, gunicorn's own
-  included, is one object, which log pipelines (Loki, CloudWatch, Elasticsearch) parse without a regex.
+- ``configure_logging`` is for servers (``serve``, gunicorn's master), never for ``create_app``: tests and
+  embedding code keep their own logging. In JSON every line, gunicorn's own included, is one object,
+  which log pipelines (Loki, CloudWatch, Elasticsearch) parse without a regex.
 """
 
 from __future__ import annotations

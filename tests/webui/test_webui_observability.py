@@ -38,7 +38,8 @@ def sample(text: str, name: str, **labels: str) -> float | None:
 # --- request ids -----------------------------------------------------------------------------------
 
 def test_a_safe_request_id_comes_back_and_others_are_replaced(client):
-    assert client.get("/healthz", headers={REQUEST_ID_HEADER: "lb-7f3a.2:9"}).headers[REQUEST_ID_HEADER] == "lb-7f3a.2:9"
+    given = "lb-7f3a.2:9"
+    assert client.get("/healthz", headers={REQUEST_ID_HEADER: given}).headers[REQUEST_ID_HEADER] == given
     made = client.get("/healthz").headers[REQUEST_ID_HEADER]
     assert GENERATED.fullmatch(made)
     assert client.get("/healthz").headers[REQUEST_ID_HEADER] != made  # one per request
