@@ -30,10 +30,11 @@ from prometheus_client.registry import Collector
 
 from webui import settings
 from webui.errors import ApiError
+from webui.lifecycle import HOLDER_KEY
+from webui.observability import METRICS_KEY
 
 logger = logging.getLogger(__name__)
 
-METRICS_KEY = "chatbot.metrics"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Chat replies take milliseconds; model reloads and uploads take seconds.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -96,7 +97,7 @@ class Metrics:
 
     def note_model(self) -> None:
         """Keep ``chatbot_model_info`` on the model this process serves (a reference check per request)."""
-        holder = self.app.extensions.get("chatbot.model")
+        holder = self.app.extensions.get(HOLDER_KEY)
         served = holder.served if holder is not None else None
         if served is None or served is self._served:
             return

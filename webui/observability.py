@@ -31,6 +31,7 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 LOG_FORMATS = ("json", "text")
 APP_LOGGERS = ("webui", "chatbot")
 ACCESS_LOGGER = "webui.requests"
+METRICS_KEY = "chatbot.metrics"  # webui.metrics.Metrics, with METRICS on (not imported here: see its docstring)
 MARK = "_chatbot_observability"  # on the handlers and filters this module set up: set up once
 JSON_FIELDS = "{levelname}{name}{message}"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -72,7 +73,7 @@ def finish_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = request_id
     started = g.get("request_started")
     seconds = time.perf_counter() - started if started is not None else 0.0
-    metrics = current_app.extensions.get("chatbot.metrics")
+    metrics = current_app.extensions.get(METRICS_KEY)
     if metrics is not None:
         metrics.observe_request(response, seconds)
     if access_logger.isEnabledFor(logging.INFO):
@@ -100,7 +101,7 @@ def chat_written(stored: Any, reply: Any) -> None:
         "request_id": current_request_id(), "conversation_id": stored.conversation_id,
         "message_id": stored.bot_message_id,
         "intent": reply.intent, "fallback": bool(reply.fallback), "reply_source": reply.source or None})
-    metrics = current_app.extensions.get("chatbot.metrics")
+    metrics = current_app.extensions.get(METRICS_KEY)
     if metrics is not None:
         metrics.observe_reply(reply)
 

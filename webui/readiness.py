@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 
 from webui.errors import error_response
 from webui.extensions import db
+from webui.lifecycle import HOLDER_KEY
 
 READINESS_KEY = "chatbot.readiness"
 NOT_READY_MESSAGES = {
@@ -117,7 +118,7 @@ class Readiness:
 
     def checks(self) -> dict[str, dict[str, Any]]:
         """Every check's outcome: ``{"model": {"ok", ...}, "database": {...}, "migrations": {...}}``."""
-        holder = self.app.extensions.get("chatbot.model")
+        holder = self.app.extensions.get(HOLDER_KEY)
         checks: dict[str, dict[str, Any]] = {}
         if holder is not None:
             holder.maybe_check()  # probes notice a promotion even when nobody chats

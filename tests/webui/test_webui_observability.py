@@ -135,6 +135,33 @@ def test_configure_logging_formats_the_handlers_a_server_gave_the_app(client):
             logger.setLevel(level)
 
 
+def test_configure_logging_without_server_handlers_writes_request_lines_through_the_root(client):
+    """As ``python -m chatbot serve`` (waitress): the root logger's handler at WARNING gets the request lines
+    too, as JSON, while the rest of the app stays at its level."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    lines_logger = logging.getLogger(ACCESS_LOGGER)
+    saved = (root.level, lines_logger.level, logging.getLogger("webui").handlers)
+    try:
+        logging.getLogger("webui").handlers = []
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+        lines_logger.setLevel(logging.NOTSET)
+        configure_logging("json")
+        client.get("/healthz", headers={REQUEST_ID_HEADER: "root-1"})
+        logging.getLogger("webui.somewhere").info("not shown: the app stays at WARNING")
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+        assert [(line["logger"], line["path"], line["request_id"]) for line in lines] == [
+            (ACCESS_LOGGER, "/healthz", "root-1")]
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        lines_logger.setLevel(saved[1])
+        logging.getLogger("webui.chat").setLevel(logging.NOTSET)
+        logging.getLogger("webui").handlers = saved[2]
+
+
 def test_an_unknown_log_format_stops_the_start(make_app):
     with pytest.raises(ValueError, match="LOG_FORMAT"):
         make_app(LOG_FORMAT="xml")
