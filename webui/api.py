@@ -16,6 +16,7 @@ from webui.errors import ApiError
 from webui.extensions import db
 from webui.json_body import read_json_object
 from webui.lifecycle import get_bot, get_holder
+from webui.observability import chat_written
 from webui.ratelimit import chat_limit
 from webui.reminders import SqlReminderBook
 from webui.store import Exchange, conversation_not_found, load_state, owned_conversation_with_history, store_exchange
@@ -92,6 +93,7 @@ def chat() -> tuple[Response, int]:
     except Exception:
         remove_files(name for row in user_files + bot_files for name in (row.get("file"), row.get("original")))
         raise
+    chat_written(stored, reply)
     return jsonify(
         {
             "conversation_id": stored.conversation_id,

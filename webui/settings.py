@@ -148,8 +148,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATELIMIT_CHAT", "30 per minute", "Messages per client to `/api/chat` (a logged-in user, else an "
             "address)."),
     Setting("RATELIMIT_AUTH", "10 per minute", "Login and registration attempts per address."),
-    Setting("RATELIMIT_DEFAULT", "300 per minute", "Every other route, per client and route (`/healthz` is never "
-            "limited)."),
+    Setting("RATELIMIT_DEFAULT", "300 per minute", "Every other route, per client and route (`/healthz`, `/readyz` "
+            "and `/metrics` are never limited)."),
+    # --- logs, metrics and probes (webui/observability.py, webui/metrics.py, webui/readiness.py)
+    Setting("LOG_FORMAT", "json", "Server logs (`serve`, gunicorn): `json`, one object a line with the request id "
+            "(for a log pipeline), or `text` (for reading in a terminal; `make run` uses it)."),
+    Setting("METRICS", False, "`/metrics` in Prometheus' format; off: no such route.", bool),
+    Setting("METRICS_TOKEN", "", "With `METRICS` on: the bearer token `/metrics` requires; empty: none (keep the "
+            "route off the public address)."),
+    Setting("READYZ_TIMEOUT", 1.0, "Seconds `/readyz` waits for the database before it answers 503.", float),
     # --- chat, uploads and the trainer console
     Setting("HISTORY_MESSAGES", 10, "Earlier messages of a conversation given to the bot as context.", int),
     # --- the bot's actions (chatbot.actions)

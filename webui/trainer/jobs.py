@@ -29,6 +29,7 @@ from typing import Any
 
 import chatbot
 from chatbot.model_dir import ModelDir
+from webui.observability import current_request_id
 from webui.releases import folder_lock
 from webui.trainer.processes import alive, any_left, group_members, process_start, same_process, signal_group
 from webui.trainer.storage import (
@@ -97,7 +98,8 @@ def start_job(data: list[Path], corpora: list[dict[str, Any]], created_by: str) 
         command = [*train_command(), *(arg for p in data for arg in ("--data", str(p))),
                    "--out", str(path / "model"), "--progress-file", str(path / "progress.jsonl")]
         record: dict[str, Any] = {"id": job_id, "corpora": corpora, "data": [str(p) for p in data],
-                                  "command": command, "created_by": created_by, "created_at": now(), "pid": None}
+                                  "command": command, "created_by": created_by, "created_at": now(), "pid": None,
+                                  "request_id": current_request_id()}
         write_json(path / "job.json", record)
     try:
         with (path / "log.txt").open("wb") as log:
