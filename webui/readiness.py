@@ -163,12 +163,18 @@ def probe_engine(config: Any, timeout: float) -> Engine:
     """A small pool for ``/readyz`` on PostgreSQL: the app's connection options, with short timeouts."""
     from webui.database import postgres_engine_options
 
+    from sqlalchemy.engine import make_url
+
     options = postgres_engine_options(config)
+    url = make_url(str(config["SQLALCHEMY_DATABASE_URI"]))
     connect_args = dict(options["connect_args"])
     connect_args["connect_timeout"] = max(1, math.ceil(timeout))
     statement_ms = max(1, int(timeout * 1000))
-    connect_args["options"] = f"{connect_args.get('options', '')} -c statement_timeout={statement_ms}".strip()
-    return create_engine(str(config["SQLALCHEMY_DATABASE_URI"]), pool_size=1, max_overflow=1,
+    # libpq's ``options`` may come in the URL too (a search_path, say); connect_args would replace it, so
+    # both are kept, with the statement timeout after them.
+    given = [str(connect_args.get("options") or ""), str(url.query.get("options") or "")]
+    connect_args["options"] = " ".join([*filter(None, given), f"-c statement_timeout={statement_ms}"])
+    return create_engine(url, pool_size=1, max_overflow=1,
                          pool_timeout=timeout, pool_pre_ping=True, pool_recycle=options["pool_recycle"],
                          connect_args=connect_args)
 
