@@ -161,9 +161,9 @@ def migration_revisions(directory: str) -> tuple[set[str], set[str]]:
 
 def probe_engine(config: Any, timeout: float) -> Engine:
     """A small pool for ``/readyz`` on PostgreSQL: the app's connection options, with short timeouts."""
-    from webui.database import postgres_engine_options
-
     from sqlalchemy.engine import make_url
+
+    from webui.database import postgres_engine_options
 
     options = postgres_engine_options(config)
     url = make_url(str(config["SQLALCHEMY_DATABASE_URI"]))
