@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -152,3 +154,11 @@ def progress_lines(text: str) -> list[dict[str, Any]]:
             if isinstance(item, dict):
                 lines.append(item)
     return lines
+
+
+def record_age(record: dict[str, Any]) -> float:
+    """Seconds since the job's ``created_at`` (infinite when it is unreadable)."""
+    try:
+        return time.time() - datetime.fromisoformat(str(record.get("created_at"))).timestamp()
+    except ValueError:
+        return float("inf")

@@ -21,7 +21,6 @@ import signal
 import subprocess
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from webui.trainer.backends import (
     Status,
     jobs_lock,
     read_progress,
+    record_age,
     with_cancel,
 )
 from webui.trainer.processes import (
@@ -147,7 +147,7 @@ class FileBackend(JobBackend):
                          else "학습이 끝났지만 모델 폴더가 만들어지지 않았어요."))
             return state("failed", error, [str(p) for p in (final or {}).get("problems") or []])
         if not started:
-            status = "queued" if _age(record) < START_GRACE_SECONDS else "interrupted"
+            status = "queued" if record_age(record) < START_GRACE_SECONDS else "interrupted"
         elif alive(record):
             status = "running" if progress else "queued"
         else:
@@ -173,9 +173,3 @@ def _watch(process: subprocess.Popen, path: Path) -> None:
     process.wait()  # reaps it (returns at once when already reaped)
     logger.info("Training job %s ended with return code %d", path.name, code)
 
-
-def _age(record: dict[str, Any]) -> float:
-    try:
-        return time.time() - datetime.fromisoformat(str(record.get("created_at"))).timestamp()
-    except ValueError:
-        return float("inf")
