@@ -26,6 +26,7 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
+from rq.results import Result
 
 from chatbot.model_dir import ModelDir
 from webui.errors import ApiError
@@ -118,7 +119,8 @@ class QueueBackend(JobBackend):
             return state("done") if ModelDir(path / "model").exists() else state("failed", NO_MODEL_MESSAGE)
         if rq_status in (JobStatus.STOPPED, JobStatus.CANCELED):
             return state("cancelled")
-        reason = job.exc_info or ""
+        result = job.latest_result()
+        reason = (result.exc_string or "") if result is not None and result.type == Result.Type.FAILED else ""
         if meta.get("error"):
             return state("failed", str(meta["error"]), [str(p) for p in meta.get("problems") or []])
         if "AbandonedJobError" in reason or "Work-horse terminated unexpectedly" in reason:

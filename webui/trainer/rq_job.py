@@ -41,7 +41,8 @@ POLL_SECONDS = 0.5
 TERM_GRACE_SECONDS = 5.0  # a cancel seen in cancel.json: SIGTERM, then SIGKILL after this long
 MISSING_FOLDER_MESSAGE = ("이 작업자에서 작업 폴더 {path}가 보이지 않아요. 웹 서버와 작업자가 TRAINER_DIR을 "
                           "같은 경로로 함께 써야 해요.")
-TIMEOUT_MESSAGE = "학습이 제한 시간({seconds}초)을 넘겨서 멈췄어요. 더 작은 코퍼스로 학습하거나 TRAINER_JOB_TIMEOUT을 늘려 주세요."
+TIMEOUT_MESSAGE = ("학습이 제한 시간({seconds}초)을 넘겨서 멈췄어요. 더 작은 코퍼스로 학습하거나 "
+                   "TRAINER_JOB_TIMEOUT을 늘려 주세요.")
 EXIT_MESSAGE = "학습 프로세스가 코드 {code}(으)로 끝났어요. 아래 기록을 확인해 주세요."
 
 
