@@ -21,23 +21,9 @@ from rq import Queue
 from rq.job import JobStatus
 
 from tests.conftest import write_tiny_corpus
+from tests.webui import trainer_support as support
 from tests.webui.queue_support import ROOT, TrainingQueue, apps, rq_job, training_queue, wait_until
-from tests.webui.trainer_support import (
-    BUSY,
-    FAIL,
-    WITH_CHILD,
-    add_users,
-    console_config,
-    corpus_id_of,
-    job_id_of,
-    login,
-    post_form,
-    running,
-    start,
-    text_of,
-    upload,
-    wait_for,
-)
+from tests.webui.trainer_support import add_users, job_id_of, login, post_form, start, text_of, upload, wait_for
 from webui.trainer.rq_backend import WORKER_LOST_MESSAGE
 
 
@@ -48,7 +34,7 @@ def queue() -> Iterator[TrainingQueue]:
 
 def corpus(client, tmp_path: Path) -> str:
     corpus = write_tiny_corpus(tmp_path / "upload", "csv", ood=["주식 시세 알려줘", "양자역학 설명해 줘", "환율"])
-    return corpus_id_of(upload(client, "tiny.csv", corpus.read_text(encoding="utf-8")))
+    return support.corpus_id_of(upload(client, "tiny.csv", corpus.read_text(encoding="utf-8")))
 
 
 def cancel(client, job_id: str):
@@ -92,7 +78,7 @@ def test_a_job_waits_in_the_queue_then_a_worker_trains_it_to_done(make_app, tmp_
 
 
 def test_another_web_app_sees_the_progress_and_cancels_the_running_job(make_app, tmp_path, queue):
-    first, second = apps(make_app, queue.config(tmp_path, TRAINER_TRAIN_COMMAND=stand_in(WITH_CHILD)))
+    first, second = apps(make_app, queue.config(tmp_path, TRAINER_TRAIN_COMMAND=stand_in(support.WITH_CHILD)))
     here, there = login(first, "트레이너"), login(second, "관리자")
     job_id = queue.remember(job_id_of(start(here, corpus(here, tmp_path))))
     queue.start_worker(tmp_path / "worker.log")
@@ -108,7 +94,7 @@ def test_another_web_app_sees_the_progress_and_cancels_the_running_job(make_app,
     state = here.get(f"/trainer/api/jobs/{job_id}").get_json()
     assert state["status"] == "cancelled" and state["cancelled_by"] == "관리자" and state["finished"]
     assert rq_job(queue, job_id).get_status() == JobStatus.STOPPED  # RQ's stop command ended it
-    wait_until(lambda: not running(child), 10, "the training's child process to end")
+    wait_until(lambda: not support.running(child), 10, "the training's child process to end")
     refused = cancel(here, job_id)
     assert refused.status_code == 409 and "이미 끝난 작업이라 취소할 수 없어요" in text_of(refused)
     listing = text_of(here.get("/trainer"))
@@ -116,7 +102,7 @@ def test_another_web_app_sees_the_progress_and_cancels_the_running_job(make_app,
 
 
 def test_a_worker_killed_mid_job_leaves_the_job_interrupted_not_running(make_app, tmp_path, queue):
-    first, second = apps(make_app, queue.config(tmp_path, TRAINER_TRAIN_COMMAND=stand_in(WITH_CHILD)))
+    first, second = apps(make_app, queue.config(tmp_path, TRAINER_TRAIN_COMMAND=stand_in(support.WITH_CHILD)))
     trainer = login(first, "트레이너")
     job_id = queue.remember(job_id_of(start(trainer, corpus(trainer, tmp_path))))
     worker = queue.start_worker(tmp_path / "worker.log")
@@ -130,7 +116,7 @@ def test_a_worker_killed_mid_job_leaves_the_job_interrupted_not_running(make_app
     assert state["status"] == "interrupted" and state["error"] == WORKER_LOST_MESSAGE, state
     job = rq_job(queue, job_id)
     assert job.get_status() == JobStatus.FAILED and "AbandonedJobError" in job.latest_result().exc_string
-    wait_until(lambda: not running(child), 10, "the orphaned training to be stopped")
+    wait_until(lambda: not support.running(child), 10, "the orphaned training to be stopped")
     assert WORKER_LOST_MESSAGE in text_of(other.get("/trainer"))  # listed with its error
     refused = cancel(other, job_id)
     assert refused.status_code == 409
@@ -138,8 +124,8 @@ def test_a_worker_killed_mid_job_leaves_the_job_interrupted_not_running(make_app
 
 def test_a_failing_training_and_the_time_limit_are_listed_with_their_errors(make_app, tmp_path, queue):
     config = queue.config(tmp_path, TRAINER_JOB_TIMEOUT=2)
-    failing = add_users(make_app(**{**config, "TRAINER_TRAIN_COMMAND": stand_in(FAIL)}))
-    slow = make_app(**{**config, "TRAINER_TRAIN_COMMAND": stand_in(BUSY)})  # the users are in the shared database
+    failing = add_users(make_app(**{**config, "TRAINER_TRAIN_COMMAND": stand_in(support.FAIL)}))
+    slow = make_app(**{**config, "TRAINER_TRAIN_COMMAND": stand_in(support.BUSY)})  # users: shared database
     first, second = login(failing, "트레이너"), login(slow, "트레이너")
     corpus_id = corpus(first, tmp_path)
     failed = queue.remember(job_id_of(start(first, corpus_id)))
@@ -157,7 +143,7 @@ def test_a_failing_training_and_the_time_limit_are_listed_with_their_errors(make
 
 
 def test_an_unreachable_queue_fails_the_job_and_answers_503_json_never_500(make_app, tmp_path):
-    app = add_users(make_app(**console_config(tmp_path, TRAINER_QUEUE_URL=f"redis://127.0.0.1:{closed_port()}/0")))
+    app = add_users(make_app(**support.console_config(tmp_path, TRAINER_QUEUE_URL=f"redis://127.0.0.1:{closed_port()}/0")))
     trainer = login(app, "트레이너")
     response = start(trainer, corpus(trainer, tmp_path))
     job_id = job_id_of(response)
@@ -170,7 +156,7 @@ def test_an_unreachable_queue_fails_the_job_and_answers_503_json_never_500(make_
 
 
 def test_without_a_queue_url_jobs_stay_subprocesses_of_the_web_machine(make_app, tmp_path):
-    app = add_users(make_app(**console_config(tmp_path, TRAINER_TRAIN_COMMAND=stand_in(BUSY))))
+    app = add_users(make_app(**support.console_config(tmp_path, TRAINER_TRAIN_COMMAND=stand_in(support.BUSY))))
     trainer = login(app, "트레이너")
     corpus_id = corpus(trainer, tmp_path)
     job_id = job_id_of(start(trainer, corpus_id))

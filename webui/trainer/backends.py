@@ -68,6 +68,9 @@ class JobBackend(ABC):
     """How jobs are started, read and cancelled; the job folder and its ``job.json`` exist before ``start``."""
 
     name: str
+    # Whether an active job keeps a new one from starting (a subprocess takes the web machine's cores; a
+    # queue lets jobs wait for a free worker).
+    one_at_a_time: bool
 
     @abstractmethod
     def start(self, path: Path, record: dict[str, Any]) -> None:
@@ -80,11 +83,6 @@ class JobBackend(ABC):
     @abstractmethod
     def cancel(self, path: Path, record: dict[str, Any], cancelled_by: str) -> None:
         """Stop a queued or running job (``cancel.json`` is written); NotCancelled when it cannot be."""
-
-    @abstractmethod
-    def one_at_a_time(self) -> bool:
-        """Whether an active job keeps a new one from starting (a subprocess takes the web machine's cores;
-        a queue waits for a free worker)."""
 
 
 @contextlib.contextmanager

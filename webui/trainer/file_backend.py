@@ -61,10 +61,7 @@ INTERRUPTED_MESSAGE = "서버가 지켜보지 못하는 사이에 학습이 중�
 class FileBackend(JobBackend):
     """Subprocesses of this machine, one job at a time."""
 
-    name = FILE
-
-    def one_at_a_time(self) -> bool:
-        return True
+    name, one_at_a_time = FILE, True
 
     def start(self, path: Path, record: dict[str, Any]) -> None:
         """Start the job's command in a session of its own and a thread that records its exit."""

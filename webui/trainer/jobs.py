@@ -74,7 +74,7 @@ def cancel_job(path: Path, cancelled_by: str) -> dict[str, Any]:
 def active_job() -> str | None:
     """The id of the queued or running job that keeps a new one from starting, if any (none with the queue,
     where jobs wait for a worker)."""
-    if not configured_backend().one_at_a_time():
+    if not configured_backend().one_at_a_time:
         return None
     return next(iter(active_jobs()), None)
 

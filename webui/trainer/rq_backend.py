@@ -64,10 +64,7 @@ NO_MODEL_MESSAGE = "학습이 끝났지만 모델 폴더가 만들어지지 않�
 class QueueBackend(JobBackend):
     """RQ jobs in Redis, run by ``python -m chatbot worker``; jobs wait in the queue for a free worker."""
 
-    name = QUEUE
-
-    def one_at_a_time(self) -> bool:
-        return False
+    name, one_at_a_time = QUEUE, False
 
     def start(self, path: Path, record: dict[str, Any]) -> None:
         """Put the job on the queue with the time limit; a Redis that cannot be reached fails the job with

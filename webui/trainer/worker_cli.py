@@ -15,17 +15,15 @@ from typing import Any
 from webui import settings
 
 DEFAULT_HEARTBEAT_SECONDS = 10
+HELP = "run queued training jobs from the trainer console (RQ, with CHATBOT_TRAINER_QUEUE_URL)"
+DESCRIPTION = ("Take training jobs from the Redis queue the trainer console puts them on and run `python -m chatbot "
+               "train` for each, one at a time. Every machine, web or worker, must see TRAINER_DIR (uploaded "
+               "corpora, job folders and their models) at the same path.")
 
 
 def register(subparsers: Any) -> None:
     """Add ``worker`` to the ``python -m chatbot`` argument parser."""
-    parser = subparsers.add_parser(
-        "worker",
-        help="run queued training jobs from the trainer console (RQ, with CHATBOT_TRAINER_QUEUE_URL)",
-        description="Take training jobs from the Redis queue the trainer console puts them on and run "
-        "`python -m chatbot train` for each, one at a time. Every machine, web or worker, must see "
-        "TRAINER_DIR (uploaded corpora, job folders and their models) at the same path.",
-    )
+    parser = subparsers.add_parser("worker", help=HELP, description=DESCRIPTION)
     parser.add_argument("--url", metavar="REDIS_URL",
                         help="the queue's Redis (default: $CHATBOT_TRAINER_QUEUE_URL)")
     parser.add_argument("--queue", metavar="NAME",
