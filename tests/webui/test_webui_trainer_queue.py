@@ -142,8 +142,10 @@ def test_a_failing_training_and_the_time_limit_are_listed_with_their_errors(make
     assert "코퍼스에 문제가 있어요" in listing and "제한 시간(2초)" in listing and "job-list-error" in listing
 
 
-def test_an_unreachable_queue_fails_the_job_and_answers_503_json_never_500(make_app, tmp_path):
-    app = add_users(make_app(**support.console_config(tmp_path, TRAINER_QUEUE_URL=f"redis://127.0.0.1:{closed_port()}/0")))
+@pytest.mark.parametrize("url", ["closed port", "localhost:6379"])
+def test_an_unreachable_queue_fails_the_job_and_answers_503_json_never_500(make_app, tmp_path, url):
+    url = f"redis://127.0.0.1:{closed_port()}/0" if url == "closed port" else url
+    app = add_users(make_app(**support.console_config(tmp_path, TRAINER_QUEUE_URL=url)))
     trainer = login(app, "트레이너")
     response = start(trainer, corpus(trainer, tmp_path))
     job_id = job_id_of(response)
@@ -153,6 +155,22 @@ def test_an_unreachable_queue_fails_the_job_and_answers_503_json_never_500(make_
     assert api.status_code == 503 and api.get_json()["error"]["code"] == "queue_unavailable"
     page = trainer.get(f"/trainer/jobs/{job_id}")
     assert page.status_code == 503 and "대기열(Redis)에 연결할 수 없어요" in text_of(page)
+
+
+def test_queued_jobs_read_from_their_folders_once_the_queue_is_switched_off(make_app, tmp_path, tiny_model_dir):
+    app = add_users(make_app(**support.console_config(tmp_path)))
+    root = tmp_path / "trainer"
+    done = support.hand_made_job(root, "20250501-000000-0000aa", model=tiny_model_dir,
+                                 progress=[{"stage": "done", "done": 1, "total": 1}])
+    lost = support.hand_made_job(root, "20250501-000000-0000bb", returncode=None)
+    for path in (done, lost):
+        saved = json.loads((path / "job.json").read_text(encoding="utf-8"))
+        (path / "job.json").write_text(json.dumps({**saved, "backend": "queue"}), encoding="utf-8")
+    trainer = login(app, "트레이너")
+    assert trainer.get(f"/trainer/api/jobs/{done.name}").get_json()["status"] == "done"
+    state = trainer.get(f"/trainer/api/jobs/{lost.name}").get_json()
+    assert state["status"] == "interrupted" and "대기열에서 이 작업을 찾을 수 없어요" in state["error"]
+    assert cancel(trainer, lost.name).status_code == 409
 
 
 def test_without_a_queue_url_jobs_stay_subprocesses_of_the_web_machine(make_app, tmp_path):

@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import current_app
 from redis import Redis, RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
@@ -40,6 +41,7 @@ from webui.trainer.backends import (
     Status,
     cancel_record,
     jobs_lock,
+    queue_configured,
     read_progress,
     record_age,
     with_cancel,
@@ -88,7 +90,10 @@ class QueueBackend(JobBackend):
         logger.info("Training job %s queued on %s by %s", record["id"], queue_name(), record.get("created_by"))
 
     def status(self, path: Path, record: dict[str, Any]) -> Status:
-        """RQ's status of the job, with the progress and error its worker put in the meta."""
+        """RQ's status of the job, with the progress and error its worker put in the meta (read from its
+        folder when the queue has since been switched off)."""
+        if not queue_configured():
+            return _from_files(path, record)
         try:
             connection = redis_connection()
             job = Job.fetch(str(record.get("id")), connection=connection)
@@ -168,7 +173,10 @@ def redis_connection() -> Redis:
     url = str(current_app.config["TRAINER_QUEUE_URL"]).strip()
     clients = current_app.extensions.setdefault("trainer_queue", {})
     if url not in clients:
-        clients[url] = Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
+        try:
+            clients[url] = Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
+        except ValueError as exc:  # not a redis:// URL: as unreachable as a Redis that is down
+            raise RedisConnectionError(f"TRAINER_QUEUE_URL is not a Redis URL: {exc}") from exc
     return clients[url]
 
 
