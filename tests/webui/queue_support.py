@@ -51,13 +51,13 @@ class TrainingQueue:
                               TRAINER_QUEUE_URL=QUEUE_URL, TRAINER_QUEUE_NAME=self.name, **extra)
 
     def start_worker(self, log: Path, *extra: str) -> subprocess.Popen:
-        """``python -m chatbot worker`` on this queue (heartbeat every second), its output in ``log``."""
+        """``python -m chatbot worker`` on this queue (a heartbeat every 2 s), its output in ``log``."""
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
                                                           if p))
         with log.open("ab") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "chatbot", "worker", "--url", QUEUE_URL, "--queue", self.name,
-                 "--name", f"{self.name}-w{len(self.workers)}", "--heartbeat", "1", *extra],
+                 "--name", f"{self.name}-w{len(self.workers)}", "--heartbeat", "2", *extra],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.workers.append(process)
         return process
@@ -65,10 +65,11 @@ class TrainingQueue:
     def stop_workers(self) -> None:
         for process in self.workers:
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)  # warm shutdown; a second one stops the job under way
-                time.sleep(0.2)
+                process.send_signal(signal.SIGINT)  # warm shutdown: after the job under way
+            try:
+                process.wait(timeout=1.5)
+            except subprocess.TimeoutExpired:  # a job runs: a second signal (RQ ignores one within 1 s) stops it
                 process.send_signal(signal.SIGINT)
-        for process in self.workers:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
