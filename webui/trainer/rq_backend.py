@@ -81,7 +81,8 @@ class QueueBackend(JobBackend):
                 queue().enqueue(JOB_FUNCTION, str(path), prefix if configured else None, arguments,
                                 job_id=record["id"], job_timeout=int(current_app.config["TRAINER_JOB_TIMEOUT"]),
                                 result_ttl=KEEP_SECONDS, failure_ttl=KEEP_SECONDS,
-                                description=f"training job {record['id']} by {record.get('created_by')}")
+                                description=f"training job {record['id']} by {record.get('created_by')}",
+                                meta={"request_id": record.get("request_id")})  # the request that started it
             except RedisError as exc:
                 logger.error("Training job %s was not queued: %s", record["id"], exc)
                 write_json(path / "exit.json", {"returncode": None, "finished": now(),

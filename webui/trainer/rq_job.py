@@ -77,7 +77,8 @@ def run_training(folder: str, command_prefix: list[str] | None, arguments: list[
         # The horse's process group (no session of its own): RQ's stop command kills the training too.
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    cwd=path, env=training_environment())
-    logger.info("Training job %s: pid %d: %s", path.name, process.pid, command)
+    logger.info("Training job %s (request %s): pid %d: %s", path.name, (job.meta if job else {}).get("request_id"),
+                process.pid, command)
     try:
         code, cancelled = _follow(job, process, path, parent)
     except JobTimeoutException:
