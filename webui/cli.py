@@ -65,6 +65,10 @@ def register(subparsers: Any) -> None:
 
     account_cli.register(subparsers)
 
+    from webui.trainer import worker_cli
+
+    worker_cli.register(subparsers)
+
 
 def serve(args: argparse.Namespace) -> int:
     """Build the app (with the model, or degraded without one) and serve it until interrupted; returns the exit code."""

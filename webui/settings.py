@@ -175,6 +175,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRAINER_TRAIN_COMMAND", None, "The command before `--data`, as a JSON list; unset: this Python's "
             "`-m chatbot train`.", None),
     Setting("TRAINER_CANCEL_GRACE_SECONDS", 5.0, "Seconds a cancelled job gets between SIGTERM and SIGKILL.", float),
+    # --- training jobs on a queue (webui/trainer/rq_backend.py, docs/deployment.md)
+    Setting("TRAINER_QUEUE_URL", "", "Redis for training jobs (`redis://127.0.0.1:6379/1`): jobs go to an RQ queue "
+            "that `python -m chatbot worker` runs, on any machine sharing `TRAINER_DIR`; empty: a subprocess of "
+            "the web machine, one job at a time. Not `RATELIMIT_STORAGE_URI`'s Redis by default (see "
+            "docs/deployment.md)."),
+    Setting("TRAINER_QUEUE_NAME", "training", "The RQ queue of training jobs (the worker's `--queue`)."),
+    Setting("TRAINER_JOB_TIMEOUT", 6 * 3600, "With the queue: seconds a training job may run before its worker "
+            "stops it (failed, with the limit in its error).", int),
 )
 BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
 
