@@ -32,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from webui import account_api, account_pages, admin_api, api, chat, commands_api, history_api, trainer, uploads
     from webui.errors import register_error_handlers
+    from webui.openapi import bp as openapi_bp
     from webui.reminders_api import bp as reminders_bp
 
     app.register_blueprint(chat.bp)
@@ -44,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(commands_api.bp)
     app.register_blueprint(trainer.bp)
+    app.register_blueprint(openapi_bp)
     register_error_handlers(app)
     ratelimit.limit_views(app)
     schema.ensure_schema(app)

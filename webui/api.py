@@ -33,7 +33,19 @@ MAX_TABLE_BYTES = 10 * 1024 * 1024  # a CSV file sent for /forecast
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     """Liveness and readiness: the database answers, and which model serves (degraded: the rule-based
-    stand-in, still a 200 because the server answers)."""
+    stand-in, still a 200 because the server answers).
+    ---
+    get:
+      summary: 서버와 데이터베이스가 응답하는지, 어떤 모델이 답하는지
+      security: []
+      responses:
+        200:
+          description: 응답할 수 있어요 (degraded면 모델 대신 규칙 기반 응답기가 답해요).
+          content: {application/json: {schema: Health}}
+        503:
+          description: 데이터베이스에 연결할 수 없어요.
+          content: {application/json: {schema: Health}}
+    """
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:  # a down database reads as "not ready": logged once per outage, no traceback
@@ -52,7 +64,29 @@ def healthz() -> tuple[Response, int]:
 @chat_limit
 def chat() -> tuple[Response, int]:
     """Answer one message (JSON, or multipart with an ``image`` file) and store it, with the reply, the new
-    dialogue state and any reminder the bot set or deleted, in one transaction."""
+    dialogue state and any reminder the bot set or deleted, in one transaction.
+    ---
+    post:
+      summary: 메시지를 보내고 봇의 답을 받아요
+      description: >-
+        대화와 두 메시지, 새 대화 상태, 봇이 만들거나 지운 알림을 한 번에 저장해요.
+        그림(/image)이나 CSV 표(/forecast)는 multipart로 보내요. 채팅 한도(RATELIMIT_CHAT)가 따로 있어요.
+      requestBody:
+        required: true
+        content:
+          application/json: {schema: ChatRequest}
+          multipart/form-data: {schema: ChatUpload}
+      responses:
+        200:
+          description: 봇의 답과 저장된 메시지의 번호
+          content: {application/json: {schema: ChatReply}}
+        400: BadRequest
+        404: NotFound
+        413: PayloadTooLarge
+        422:
+          description: 보낸 표로는 예측할 수 없어요 (다른 모델로 다시 해 보세요).
+          content: {application/json: {schema: Error}}
+    """
     from chatbot.errors import InputError  # here, not at import: webui imports without the library
     from chatbot.message_input import check_message
 

@@ -1,0 +1,169 @@
+"""The API's OpenAPI 3.1 document, generated from the app: ``GET /api/openapi.json``, and a page that
+reads it, ``GET /api/docs``.
+
+Each JSON view documents itself in a YAML block after ``---`` in its docstring (apispec's Flask plugin
+reads it); ``openapi.yaml`` beside this file holds the shared schemas and error responses the blocks
+name. What the app does for every route is added here, once, rather than written in each block: the
+path parameters (from the URL rule's converters), the tag and operationId (from the endpoint), and the
+errors that the app-wide hooks answer (``webui.errors``, ``webui.security``, ``webui.ratelimit``).
+
+The document covers every rule under ``/api/`` and ``/trainer/api/`` (``tests/webui/test_webui_openapi.py``
+checks both ways, methods included) and any other view with a YAML block (``/healthz``).
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from apispec import APISpec
+from apispec.yaml_utils import load_operations_from_docstring, load_yaml_from_docstring
+from apispec_webframeworks.flask import FlaskPlugin
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
+from werkzeug.routing import Rule
+
+from webui.openapi_page import page_sections
+
+bp = Blueprint("openapi", __name__)
+
+SPEC_KEY = "chatbot.openapi"  # app.extensions key of the built document
+API_PREFIXES = ("/api/", "/trainer/api/")
+SKIPPED_METHODS = frozenset({"HEAD", "OPTIONS"})
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+COMPONENTS_FILE = Path(__file__).with_name("openapi.yaml")
+# Path parameter schemas for werkzeug's converters; any other converter (the default) takes a string.
+CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "IntegerConverter": {"type": "integer", "minimum": 0},
+    "FloatConverter": {"type": "number", "minimum": 0},
+    "UUIDConverter": {"type": "string", "format": "uuid"},
+}
+
+
+@bp.get("/api/openapi.json")
+def openapi_json() -> Response:
+    """This API's OpenAPI document.
+    ---
+    get:
+      summary: 이 API의 OpenAPI 3.1 문서
+      security: []
+      responses:
+        200:
+          description: OpenAPI 3.1 문서 (JSON)
+          content:
+            application/json:
+              schema: {type: object, required: [openapi, info, paths]}
+    """
+    return jsonify(spec_for(current_app))
+
+
+@bp.get("/api/docs")
+def api_docs() -> str:
+    """A readable page of the OpenAPI document, drawn by the server (no script, nothing from other hosts).
+    ---
+    get:
+      summary: 이 API를 사람이 읽는 문서
+      security: []
+      responses:
+        200:
+          description: HTML 문서
+          content:
+            text/html:
+              schema: {type: string}
+    """
+    spec = spec_for(current_app)
+    return render_template("api/docs.html", spec=spec, sections=page_sections(spec))
+
+
+def spec_for(app: Flask) -> dict[str, Any]:
+    """The app's document, built on first use (the routes are fixed once the app is made)."""
+    spec = app.extensions.get(SPEC_KEY)
+    if spec is None:
+        spec = app.extensions[SPEC_KEY] = build_spec(app)
+    return spec
+
+
+def build_spec(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document of ``app``'s documented routes, as a JSON-ready dict."""
+    base = _base_document()
+    spec = APISpec(title=base["info"]["title"], version=base["info"]["version"], openapi_version="3.1.0",
+                   info={"description": base["info"]["description"]},
+                   tags=base["tags"], security=[{}, {"session": []}, {"token": []}])
+    components = base["components"]
+    for name, scheme in components["securitySchemes"].items():
+        spec.components.security_scheme(name, scheme)
+    for name, schema in components["schemas"].items():
+        spec.components.schema(name, schema)
+    for name, response in components["responses"].items():
+        spec.components.response(name, response)
+    for rule in documented_rules(app):
+        spec.path(path=FlaskPlugin.flaskpath2openapi(rule.rule), operations=operations_of(rule, app),
+                  parameters=path_parameters(rule))
+    return spec.to_dict()
+
+
+def documented_rules(app: Flask) -> list[Rule]:
+    """The rules the document covers: every one under the API prefixes, and any other whose view has a
+    YAML block."""
+    rules = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        if is_api_path(rule.rule) or load_yaml_from_docstring(view.__doc__ or ""):
+            rules.append(rule)
+    return sorted(rules, key=lambda r: r.rule)
+
+
+def is_api_path(path: str) -> bool:
+    """Whether a URL rule (or a request path) belongs to the JSON API."""
+    return path.startswith(API_PREFIXES)
+
+
+def path_parameters(rule: Rule) -> list[dict[str, Any]]:
+    """The rule's path parameters, typed by their converters."""
+    return [{"name": name, "in": "path", "required": True,
+             "schema": dict(CONVERTER_SCHEMAS.get(type(converter).__name__, {"type": "string"}))}
+            for name, converter in (rule._converters or {}).items()]
+
+
+def operations_of(rule: Rule, app: Flask) -> dict[str, Any]:
+    """The operations in the YAML block of ``rule``'s view (as written: a method the rule does not serve
+    shows up in the document, and the tests catch it), with the defaults every operation gets: the
+    blueprint as its tag, the endpoint as its operationId, and the common error responses."""
+    operations = load_operations_from_docstring(app.view_functions[rule.endpoint].__doc__ or "")
+    blueprint, _, name = rule.endpoint.rpartition(".")
+    methods = [m for m in operations if not m.startswith("x-")]
+    for method in methods:
+        operation = operations[method]
+        operation.setdefault("tags", [blueprint or "app"])
+        operation.setdefault("operationId", name if len(methods) == 1 else f"{name}_{method}")
+        add_common_responses(method.upper(), operation)
+    return operations
+
+
+def add_common_responses(method: str, operation: dict[str, Any]) -> None:
+    """The errors the app's own hooks can answer on any route, added where the block did not name them:
+    a wrong token or a needed login (401), the rate limits (429), a bug (500), a database outage (503);
+    for unsafe methods the cross-site check (403); for a body, bad JSON (400) and the size cap (413)."""
+    responses = {str(status): response for status, response in (operation.get("responses") or {}).items()}
+    common = {"401": "Unauthorized", "429": "TooManyRequests", "500": "InternalError", "503": "Unavailable"}
+    if method in UNSAFE_METHODS:
+        common["403"] = "Forbidden"
+    if "requestBody" in operation:
+        common.update({"400": "BadRequest", "413": "PayloadTooLarge"})
+    for status, name in common.items():
+        responses.setdefault(status, name)  # apispec turns a name into a $ref to components/responses
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+@lru_cache(maxsize=1)
+def _components_file() -> dict[str, Any]:
+    return yaml.safe_load(COMPONENTS_FILE.read_text(encoding="utf-8"))
+
+
+def _base_document() -> dict[str, Any]:
+    """``openapi.yaml``, a fresh copy (apispec changes what it is given)."""
+    return copy.deepcopy(_components_file())
