@@ -25,6 +25,7 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
 from werkzeug.routing import Rule
 
+from webui import ratelimit
 from webui.openapi_page import page_sections
 
 bp = Blueprint("openapi", __name__)
@@ -136,20 +137,27 @@ def operations_of(rule: Rule, app: Flask) -> dict[str, Any]:
     operations = load_operations_from_docstring(app.view_functions[rule.endpoint].__doc__ or "")
     blueprint, _, name = rule.endpoint.rpartition(".")
     methods = [m for m in operations if not m.startswith("x-")]
+    with app.test_request_context(rule.rule):  # the limiter's own filter says whether the route is exempt
+        limited = not ratelimit._exempt()
     for method in methods:
         operation = operations[method]
         operation.setdefault("tags", [blueprint or "app"])
         operation.setdefault("operationId", name if len(methods) == 1 else f"{name}_{method}")
-        add_common_responses(method.upper(), operation)
+        add_common_responses(method.upper(), operation, limited)
     return operations
 
 
-def add_common_responses(method: str, operation: dict[str, Any]) -> None:
+def add_common_responses(method: str, operation: dict[str, Any], limited: bool = True) -> None:
     """The errors the app's own hooks can answer on any route, added where the block did not name them:
-    a wrong token or a needed login (401), the rate limits (429), a bug (500), a database outage (503);
-    for unsafe methods the cross-site check (403); for a body, bad JSON (400) and the size cap (413)."""
+    a bug (500), a database outage (503), the rate limits (429) unless the route is exempt, a wrong token
+    or a needed login (401) unless the operation is public (``security: []``: it never looks at the
+    caller); for unsafe methods the cross-site check (403); for a body, bad JSON (400) and the size cap (413)."""
     responses = {str(status): response for status, response in (operation.get("responses") or {}).items()}
-    common = {"401": "Unauthorized", "429": "TooManyRequests", "500": "InternalError", "503": "Unavailable"}
+    common = {"500": "InternalError", "503": "Unavailable"}
+    if limited:
+        common["429"] = "TooManyRequests"
+    if operation.get("security") != []:
+        common["401"] = "Unauthorized"
     if method in UNSAFE_METHODS:
         common["403"] = "Forbidden"
     if "requestBody" in operation:
