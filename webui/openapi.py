@@ -149,15 +149,13 @@ def operations_of(rule: Rule, app: Flask) -> dict[str, Any]:
 
 def add_common_responses(method: str, operation: dict[str, Any], limited: bool = True) -> None:
     """The errors the app's own hooks can answer on any route, added where the block did not name them:
-    a bug (500), a database outage (503), the rate limits (429) unless the route is exempt, a wrong token
-    or a needed login (401) unless the operation is public (``security: []``: it never looks at the
-    caller); for unsafe methods the cross-site check (403); for a body, bad JSON (400) and the size cap (413)."""
+    a wrong API token (401: an error wherever it is sent, public routes included), a bug (500), a database
+    outage (503), the rate limits (429) unless the route is exempt; for unsafe methods the cross-site check
+    (403); for a body, bad JSON (400) and the size cap (413)."""
     responses = {str(status): response for status, response in (operation.get("responses") or {}).items()}
-    common = {"500": "InternalError", "503": "Unavailable"}
+    common = {"401": "Unauthorized", "500": "InternalError", "503": "Unavailable"}
     if limited:
         common["429"] = "TooManyRequests"
-    if operation.get("security") != []:
-        common["401"] = "Unauthorized"
     if method in UNSAFE_METHODS:
         common["403"] = "Forbidden"
     if "requestBody" in operation:
