@@ -31,16 +31,10 @@ def register() -> tuple[Response, int]:
     post:
       summary: 계정을 만들고 로그인해요 (세션 쿠키)
       security: []
-      requestBody:
-        required: true
-        content: {application/json: {schema: Credentials}}
+      requestBody: Credentials
       responses:
-        201:
-          description: 만든 계정
-          content: {application/json: {schema: UserAnswer}}
-        409:
-          description: 이미 쓰이고 있는 아이디예요(username_taken).
-          content: {application/json: {schema: Error}}
+        201: {description: "만든 계정", json: UserAnswer}
+        409: {description: "이미 쓰이고 있는 아이디예요(username_taken).", json: Error}
     """
     payload = read_json_object()
     try:
@@ -61,16 +55,10 @@ def login() -> tuple[Response, int]:
     post:
       summary: 로그인해요 (세션 쿠키)
       security: []
-      requestBody:
-        required: true
-        content: {application/json: {schema: Credentials}}
+      requestBody: Credentials
       responses:
-        200:
-          description: 로그인한 계정
-          content: {application/json: {schema: UserAnswer}}
-        401:
-          description: 아이디나 비밀번호가 맞지 않아요(invalid_credentials).
-          content: {application/json: {schema: Error}}
+        200: {description: "로그인한 계정", json: UserAnswer}
+        401: {description: "아이디나 비밀번호가 맞지 않아요(invalid_credentials).", json: Error}
     """
     payload = read_json_object()
     user = authenticate(payload.get("username"), payload.get("password"))
@@ -87,9 +75,7 @@ def logout() -> tuple[Response, int]:
     post:
       summary: 로그아웃해요 (로그인하지 않았어도 괜찮아요)
       responses:
-        200:
-          description: 세션을 끝냈어요
-          content: {application/json: {schema: Ok}}
+        200: {description: "세션을 끝냈어요", json: Ok}
     """
     logout_user()
     return jsonify({"ok": True}), 200
@@ -102,9 +88,7 @@ def me() -> tuple[Response, int]:
     get:
       summary: 지금 로그인한 계정 (손님이면 null)
       responses:
-        200:
-          description: 계정
-          content: {application/json: {schema: Me}}
+        200: {description: "계정", json: Me}
     """
     return jsonify({"user": current_user.to_dict() if current_user.is_authenticated else None}), 200
 
@@ -118,9 +102,7 @@ def list_tokens() -> tuple[Response, int]:
       summary: 내 API 토큰 목록 (이름과 앞부분만)
       security: [{session: []}, {token: []}]
       responses:
-        200:
-          description: 토큰 목록
-          content: {application/json: {schema: TokenList}}
+        200: {description: "토큰 목록", json: TokenList}
     """
     rows = db.session.execute(select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id))
     return jsonify({"tokens": [row.to_dict() for row in rows.scalars()]}), 200
@@ -134,12 +116,9 @@ def new_token() -> tuple[Response, int]:
     post:
       summary: 새 API 토큰을 만들어요 (토큰은 이 응답에서만 보여요)
       security: [{session: []}, {token: []}]
-      requestBody:
-        content: {application/json: {schema: TokenRequest}}
+      requestBody: TokenRequest
       responses:
-        201:
-          description: 만든 토큰
-          content: {application/json: {schema: NewToken}}
+        201: {description: "만든 토큰", json: NewToken}
     """
     payload = read_json_object()
     name = payload.get("name", "")
@@ -163,9 +142,7 @@ def revoke_token(token_id: int) -> tuple[Response, int]:
       summary: API 토큰을 취소해요
       security: [{session: []}, {token: []}]
       responses:
-        200:
-          description: 취소했어요
-          content: {application/json: {schema: Ok}}
+        200: {description: "취소했어요", json: Ok}
         404: NotFound
     """
     result = db.session.execute(delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == current_user.id))

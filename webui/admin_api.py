@@ -28,9 +28,7 @@ def model_state() -> tuple[Response, int]:
       summary: 이 프로세스가 쓰는 모델, 마지막 불러오기 오류, 릴리스 폴더
       security: [{session: []}, {token: []}]
       responses:
-        200:
-          description: 모델 상태
-          content: {application/json: {schema: AdminModel}}
+        200: {description: "모델 상태", json: AdminModel}
         403: Forbidden
     """
     holder = get_holder()
@@ -50,9 +48,7 @@ def reload_model() -> tuple[Response, int]:
       description: 다른 프로세스는 바뀐 모델을 스스로 알아채요.
       security: [{session: []}, {token: []}]
       responses:
-        200:
-          description: 불러온 모델
-          content: {application/json: {schema: Reloaded}}
+        200: {description: "불러온 모델", json: Reloaded}
         422: UnprocessableContent
     """
     holder = get_holder()
@@ -72,16 +68,10 @@ def promote_model() -> tuple[Response, int]:
     post:
       summary: 학습한 모델 폴더를 승격하고 이 프로세스에 불러와요
       security: [{session: []}, {token: []}]
-      requestBody:
-        required: true
-        content: {application/json: {schema: PromoteRequest}}
+      requestBody: PromoteRequest
       responses:
-        200:
-          description: 승격한 모델
-          content: {application/json: {schema: Promoted}}
-        409:
-          description: 이 서버에는 모델 경로가 없어요(no_model_path; 설정의 BOT으로 시작한 서버).
-          content: {application/json: {schema: Error}}
+        200: {description: "승격한 모델", json: Promoted}
+        409: {description: "이 서버에는 모델 경로가 없어요(no_model_path; 설정의 BOT으로 시작한 서버).", json: Error}
         422: UnprocessableContent
     """
     served = require_model_path()

@@ -39,12 +39,8 @@ def healthz() -> tuple[Response, int]:
       summary: 서버와 데이터베이스가 응답하는지, 어떤 모델이 답하는지
       security: []
       responses:
-        200:
-          description: 응답할 수 있어요 (degraded면 모델 대신 규칙 기반 응답기가 답해요).
-          content: {application/json: {schema: Health}}
-        503:
-          description: 데이터베이스에 연결할 수 없어요.
-          content: {application/json: {schema: Health}}
+        200: {description: "응답할 수 있어요 (degraded면 모델 대신 규칙 기반 응답기가 답해요).", json: Health}
+        503: {description: "데이터베이스에 연결할 수 없어요.", json: Health}
     """
     try:
         db.session.execute(text("SELECT 1"))
@@ -77,15 +73,11 @@ def chat() -> tuple[Response, int]:
           application/json: {schema: ChatRequest}
           multipart/form-data: {schema: ChatUpload}
       responses:
-        200:
-          description: 봇의 답과 저장된 메시지의 번호
-          content: {application/json: {schema: ChatReply}}
+        200: {description: "봇의 답과 저장된 메시지의 번호", json: ChatReply}
         400: BadRequest
         404: NotFound
         413: PayloadTooLarge
-        422:
-          description: 보낸 표로는 예측할 수 없어요 (다른 모델로 다시 해 보세요).
-          content: {application/json: {schema: Error}}
+        422: {description: "보낸 표로는 예측할 수 없어요 (다른 모델로 다시 해 보세요).", json: Error}
     """
     from chatbot.errors import InputError  # here, not at import: webui imports without the library
     from chatbot.message_input import check_message

@@ -24,9 +24,7 @@ def commands() -> Response:
       summary: 채팅 명령 목록 (이름 순, 5분 동안 캐시해요)
       security: []
       responses:
-        200:
-          description: 명령 목록
-          content: {application/json: {schema: CommandList}}
+        200: {description: "명령 목록", json: CommandList}
     """
     listed = [{"name": c.name, "usage": c.usage, "description": c.description} for c in list_commands()]
     response = jsonify({"commands": listed})

@@ -30,9 +30,7 @@ def list_conversations() -> tuple[Response, int]:
     get:
       summary: 내 대화 목록 (최근에 대화한 순서, 200개까지)
       responses:
-        200:
-          description: 대화 목록 (메시지는 빼고)
-          content: {application/json: {schema: ConversationList}}
+        200: {description: "대화 목록 (메시지는 빼고)", json: ConversationList}
     """
     rows = db.session.execute(
         select(Conversation).where(owner_clause()).order_by(Conversation.updated_at.desc()).limit(MAX_LIST)
@@ -47,9 +45,7 @@ def conversation_detail(conversation_id: str) -> tuple[Response, int]:
     get:
       summary: 대화 하나와 그 메시지 전부 (오래된 것부터)
       responses:
-        200:
-          description: 대화와 메시지
-          content: {application/json: {schema: ConversationDetail}}
+        200: {description: "대화와 메시지", json: ConversationDetail}
         404: NotFound
     """
     conversation = get_conversation(conversation_id)
@@ -64,13 +60,9 @@ def rename_conversation(conversation_id: str) -> tuple[Response, int]:
     ---
     patch:
       summary: 대화의 제목을 바꿔요
-      requestBody:
-        required: true
-        content: {application/json: {schema: TitleRequest}}
+      requestBody: TitleRequest
       responses:
-        200:
-          description: 바뀐 대화
-          content: {application/json: {schema: Conversation}}
+        200: {description: "바뀐 대화", json: Conversation}
         404: NotFound
     """
     conversation = get_conversation(conversation_id)
@@ -94,9 +86,7 @@ def delete_conversation(conversation_id: str) -> tuple[Response, int]:
     delete:
       summary: 대화를 메시지, 피드백, 파일과 함께 지워요
       responses:
-        200:
-          description: 지웠어요
-          content: {application/json: {schema: Deleted}}
+        200: {description: "지웠어요", json: Deleted}
         404: NotFound
     """
     conversation = get_conversation(conversation_id)
@@ -124,13 +114,9 @@ def message_feedback(message_id: int) -> tuple[Response, int]:
     ---
     post:
       summary: 봇의 답을 평가해요 (다시 평가하면 바뀌어요)
-      requestBody:
-        required: true
-        content: {application/json: {schema: FeedbackRequest}}
+      requestBody: FeedbackRequest
       responses:
-        200:
-          description: 저장된 평가
-          content: {application/json: {schema: MessageFeedback}}
+        200: {description: "저장된 평가", json: MessageFeedback}
         404: NotFound
     """
     payload = read_json_object()

@@ -1,11 +1,13 @@
 """The API's OpenAPI 3.1 document, generated from the app: ``GET /api/openapi.json``, and a page that
 reads it, ``GET /api/docs``.
 
-Each JSON view documents itself in a YAML block after ``---`` in its docstring (apispec's Flask plugin
-reads it); ``openapi.yaml`` beside this file holds the shared schemas and error responses the blocks
-name. What the app does for every route is added here, once, rather than written in each block: the
-path parameters (from the URL rule's converters), the tag and operationId (from the endpoint), and the
-errors that the app-wide hooks answer (``webui.errors``, ``webui.security``, ``webui.ratelimit``).
+Each JSON view documents itself in a YAML block after ``---`` in its docstring: OpenAPI operations by
+method, as apispec reads them, naming the shared schemas and error responses of ``openapi.yaml`` beside
+this file (``404: NotFound``). Two shorthands keep the blocks short, since nearly every body is JSON:
+``requestBody: Name`` is a required JSON body of schema ``Name``, and ``json: Name`` in a response is its
+JSON content. What the app does for every route is added here, once, rather than written in each block:
+the path parameters (from the URL rule's converters), the tag and operationId (from the endpoint), and
+the errors that the app-wide hooks answer (``webui.errors``, ``webui.security``, ``webui.ratelimit``).
 
 The document covers every rule under ``/api/`` and ``/trainer/api/`` (``tests/webui/test_webui_openapi.py``
 checks both ways, methods included) and any other view with a YAML block (``/healthz``).
@@ -141,10 +143,21 @@ def operations_of(rule: Rule, app: Flask) -> dict[str, Any]:
         limited = not ratelimit._exempt()
     for method in methods:
         operation = operations[method]
+        expand_shorthands(operation)
         operation.setdefault("tags", [blueprint or "app"])
         operation.setdefault("operationId", name if len(methods) == 1 else f"{name}_{method}")
         add_common_responses(method.upper(), operation, limited)
     return operations
+
+
+def expand_shorthands(operation: dict[str, Any]) -> None:
+    """``requestBody: Name`` and a response's ``json: Name`` written out as OpenAPI (see the module docstring)."""
+    body = operation.get("requestBody")
+    if isinstance(body, str):
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    for response in (operation.get("responses") or {}).values():
+        if isinstance(response, dict) and "json" in response:
+            response.setdefault("content", {})["application/json"] = {"schema": response.pop("json")}
 
 
 def add_common_responses(method: str, operation: dict[str, Any], limited: bool = True) -> None:

@@ -68,9 +68,7 @@ def list_reminders() -> tuple[Response, int]:
           examples:
             cursor: {value: MjA5OS0wMS0wMVQwMDowMDowMCswMDowMHwx}
       responses:
-        200:
-          description: 알림 한 쪽
-          content: {application/json: {schema: ReminderList}}
+        200: {description: "알림 한 쪽", json: ReminderList}
         400: BadRequest
     """
     now = utcnow()
@@ -96,9 +94,7 @@ def reminder_detail(reminder_id_: str) -> tuple[Response, int]:
     get:
       summary: 알림 하나
       responses:
-        200:
-          description: 알림
-          content: {application/json: {schema: Reminder}}
+        200: {description: "알림", json: Reminder}
         404: NotFound
     """
     return jsonify(_owned(reminder_id_).to_dict()), 200
@@ -110,16 +106,10 @@ def create_reminder() -> tuple[Response, int]:
     ---
     post:
       summary: 새 알림을 만들어요
-      requestBody:
-        required: true
-        content: {application/json: {schema: ReminderRequest}}
+      requestBody: ReminderRequest
       responses:
-        201:
-          description: 만든 알림
-          content: {application/json: {schema: Reminder}}
-        409:
-          description: 알림을 더 저장할 수 없어요(too_many_reminders).
-          content: {application/json: {schema: Error}}
+        201: {description: "만든 알림", json: Reminder}
+        409: {description: "알림을 더 저장할 수 없어요(too_many_reminders).", json: Error}
     """
     payload = read_json_object()
     text, due = _text(payload.get("text")), _due(payload.get("due"))
@@ -165,9 +155,7 @@ def mark_notified(reminder_id_: str) -> tuple[Response, int]:
     post:
       summary: 알림을 보여 줬다고 표시해요 (처음 시각이 남아요)
       responses:
-        200:
-          description: 표시한 알림
-          content: {application/json: {schema: Reminder}}
+        200: {description: "표시한 알림", json: Reminder}
         404: NotFound
     """
     found = reminder_id(reminder_id_)

@@ -227,9 +227,7 @@ def job_api(job_id: str) -> tuple[Response, int]:
       summary: 학습 작업의 상태 (진행 막대가 읽어요)
       security: [{session: []}, {token: []}]
       responses:
-        200:
-          description: 작업 상태
-          content: {application/json: {schema: Job}}
+        200: {description: "작업 상태", json: Job}
         403: Forbidden
         404: NotFound
     """
