@@ -16,33 +16,34 @@ checks both ways, methods included) and any other view with a YAML block (``/hea
 from __future__ import annotations
 
 import copy
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from apispec import APISpec
-from apispec.yaml_utils import load_operations_from_docstring, load_yaml_from_docstring
+from apispec.yaml_utils import PATH_KEYS, load_yaml_from_docstring
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
 from werkzeug.routing import Rule
 
 from webui import ratelimit
 from webui.openapi_page import page_sections
+from webui.security import UNSAFE_METHODS  # the methods the cross-site check refuses
 
 bp = Blueprint("openapi", __name__)
 
 SPEC_KEY = "chatbot.openapi"  # app.extensions key of the built document
 API_PREFIXES = ("/api/", "/trainer/api/")
-SKIPPED_METHODS = frozenset({"HEAD", "OPTIONS"})
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 COMPONENTS_FILE = Path(__file__).with_name("openapi.yaml")
-# Path parameter schemas for werkzeug's converters; any other converter (the default) takes a string.
+# Path parameter schemas for werkzeug's converters by name; any other converter (the default) takes a string.
 CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
-    "IntegerConverter": {"type": "integer", "minimum": 0},
-    "FloatConverter": {"type": "number", "minimum": 0},
-    "UUIDConverter": {"type": "string", "format": "uuid"},
+    "int": {"type": "integer", "minimum": 0},
+    "float": {"type": "number", "minimum": 0},
+    "uuid": {"type": "string", "format": "uuid"},
 }
+RULE_VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")  # <name>, <int:name>
 
 
 @bp.get("/api/openapi.json")
@@ -114,8 +115,7 @@ def documented_rules(app: Flask) -> list[Rule]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        view = app.view_functions[rule.endpoint]
-        if is_api_path(rule.rule) or load_yaml_from_docstring(view.__doc__ or ""):
+        if is_api_path(rule.rule) or view_operations(app.view_functions[rule.endpoint]):
             rules.append(rule)
     return sorted(rules, key=lambda r: r.rule)
 
@@ -127,16 +127,25 @@ def is_api_path(path: str) -> bool:
 
 def path_parameters(rule: Rule) -> list[dict[str, Any]]:
     """The rule's path parameters, typed by their converters."""
-    return [{"name": name, "in": "path", "required": True,
-             "schema": dict(CONVERTER_SCHEMAS.get(type(converter).__name__, {"type": "string"}))}
-            for name, converter in (rule._converters or {}).items()]
+    return [{"name": m["name"], "in": "path", "required": True,
+             "schema": dict(CONVERTER_SCHEMAS.get(m["converter"] or "default", {"type": "string"}))}
+            for m in RULE_VARIABLE.finditer(rule.rule)]
+
+
+def view_operations(view: Any) -> dict[str, Any]:
+    """The operations of the YAML block after ``---`` in a view's docstring; none when there is no block
+    (or what follows ``---`` is prose)."""
+    block = load_yaml_from_docstring(view.__doc__ or "")
+    if not isinstance(block, dict):
+        return {}
+    return {key: value for key, value in block.items() if key in PATH_KEYS or key.startswith("x-")}
 
 
 def operations_of(rule: Rule, app: Flask) -> dict[str, Any]:
     """The operations in the YAML block of ``rule``'s view (as written: a method the rule does not serve
     shows up in the document, and the tests catch it), with the defaults every operation gets: the
     blueprint as its tag, the endpoint as its operationId, and the common error responses."""
-    operations = load_operations_from_docstring(app.view_functions[rule.endpoint].__doc__ or "")
+    operations = view_operations(app.view_functions[rule.endpoint])
     blueprint, _, name = rule.endpoint.rpartition(".")
     methods = [m for m in operations if not m.startswith("x-")]
     with app.test_request_context(rule.rule):  # the limiter's own filter says whether the route is exempt

@@ -89,11 +89,13 @@ def test_the_error_schema_rejects_other_shapes(spec):
 
 def real_errors(make_app, tmp_path):
     """``(label, path template, METHOD, response)`` for errors the app really answers."""
-    app = make_app(SECRET_KEY="errors", RATELIMIT_CHAT="1 per minute")
+    # The limits and origins come from here, whatever the shell that runs pytest sets.
+    app = make_app(SECRET_KEY="errors", RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+                   RATELIMIT_CHAT="1 per minute", ALLOWED_ORIGINS="")
     client = app.test_client()
     conversation = client.post("/api/chat", json={"message": "안녕"}).get_json()["conversation_id"]
     yield "429 chat limit", "/api/chat", "POST", client.post("/api/chat", json={"message": "또"})
-    client = make_app(SECRET_KEY="errors", RATELIMIT_ENABLED=False).test_client()
+    client = make_app(SECRET_KEY="errors", RATELIMIT_ENABLED=False, ALLOWED_ORIGINS="").test_client()
     yield "400 invalid_json", "/api/chat", "POST", client.post("/api/chat", data=b"{", content_type="application/json")
     yield "400 invalid_type", "/api/reminders", "POST", client.post("/api/reminders", json={"text": 3, "due": 1})
     yield "400 invalid_limit", "/api/reminders", "GET", client.get("/api/reminders?limit=0")
@@ -246,3 +248,40 @@ def test_the_docs_page_shows_every_operation_and_links_only_inside_itself(client
     assert links and sorted(set(links) - anchors) == [], "links to sections the page does not have"
     assert "<script" not in page  # drawn by the server; the CSP allows no inline script anyway
     assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+
+
+def test_blocks_are_read_with_their_shorthands_and_prose_is_no_block():
+    from webui.openapi import add_common_responses, expand_shorthands, view_operations
+
+    def view():
+        """A view.
+        ---
+        post:
+          requestBody: Credentials
+          responses:
+            201: {description: 만들었어요, json: UserAnswer}
+            404: NotFound
+        """
+
+    def page():
+        """A page whose docstring has a rule line.
+        ---
+        Not YAML: just words after it.
+        """
+
+    operation = view_operations(view)["post"]
+    expand_shorthands(operation)
+    add_common_responses("POST", operation)
+    assert operation["requestBody"] == {"required": True, "content": {"application/json": {"schema": "Credentials"}}}
+    assert operation["responses"]["201"] == {"description": "만들었어요",
+                                             "content": {"application/json": {"schema": "UserAnswer"}}}
+    assert {"400", "401", "403", "404", "413", "429", "500", "503"} <= set(operation["responses"])
+    assert view_operations(page) == {}
+
+
+def test_path_parameters_are_typed_by_their_converters(spec):
+    (message_id,) = spec["paths"]["/api/messages/{message_id}/feedback"]["parameters"]
+    assert message_id == {"name": "message_id", "in": "path", "required": True,
+                          "schema": {"type": "integer", "minimum": 0}}
+    (conversation_id,) = spec["paths"]["/api/conversations/{conversation_id}"]["parameters"]
+    assert conversation_id["schema"] == {"type": "string"}
