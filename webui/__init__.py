@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from webui import account_api, account_pages, admin_api, api, chat, commands_api, history_api, trainer, uploads
     from webui.errors import register_error_handlers
     from webui.metrics import init_app as init_metrics  # here, in the worker: prometheus-client reads its mode
+    from webui.openapi import bp as openapi_bp
     from webui.readiness import init_app as init_readiness
     from webui.reminders_api import bp as reminders_bp
 
@@ -49,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(trainer.bp)
     init_metrics(app)
     init_readiness(app)
+    app.register_blueprint(openapi_bp)
     register_error_handlers(app)
     ratelimit.limit_views(app)
     schema.ensure_schema(app)

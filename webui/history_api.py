@@ -25,7 +25,13 @@ MAX_CORRECTION_CHARS = 1000
 
 @bp.get("/api/conversations")
 def list_conversations() -> tuple[Response, int]:
-    """The caller's conversations, most recently active first."""
+    """The caller's conversations, most recently active first.
+    ---
+    get:
+      summary: 내 대화 목록 (최근에 대화한 순서, 200개까지)
+      responses:
+        200: {description: "대화 목록 (메시지는 빼고)", json: ConversationList}
+    """
     rows = db.session.execute(
         select(Conversation).where(owner_clause()).order_by(Conversation.updated_at.desc()).limit(MAX_LIST)
     ).scalars()
@@ -34,7 +40,14 @@ def list_conversations() -> tuple[Response, int]:
 
 @bp.get("/api/conversations/<conversation_id>")
 def conversation_detail(conversation_id: str) -> tuple[Response, int]:
-    """One of the caller's conversations with all its messages, oldest first."""
+    """One of the caller's conversations with all its messages, oldest first.
+    ---
+    get:
+      summary: 대화 하나와 그 메시지 전부 (오래된 것부터)
+      responses:
+        200: {description: "대화와 메시지", json: ConversationDetail}
+        404: NotFound
+    """
     conversation = get_conversation(conversation_id)
     if conversation is None:
         raise conversation_not_found()
@@ -43,7 +56,15 @@ def conversation_detail(conversation_id: str) -> tuple[Response, int]:
 
 @bp.patch("/api/conversations/<conversation_id>")
 def rename_conversation(conversation_id: str) -> tuple[Response, int]:
-    """Rename one of the caller's conversations: ``{"title": "..."}``."""
+    """Rename one of the caller's conversations: ``{"title": "..."}``.
+    ---
+    patch:
+      summary: 대화의 제목을 바꿔요
+      requestBody: TitleRequest
+      responses:
+        200: {description: "바뀐 대화", json: Conversation}
+        404: NotFound
+    """
     conversation = get_conversation(conversation_id)
     if conversation is None:
         raise conversation_not_found()
@@ -60,7 +81,14 @@ def rename_conversation(conversation_id: str) -> tuple[Response, int]:
 
 @bp.delete("/api/conversations/<conversation_id>")
 def delete_conversation(conversation_id: str) -> tuple[Response, int]:
-    """Delete one of the caller's conversations with its messages, feedback and stored files."""
+    """Delete one of the caller's conversations with its messages, feedback and stored files.
+    ---
+    delete:
+      summary: 대화를 메시지, 피드백, 파일과 함께 지워요
+      responses:
+        200: {description: "지웠어요", json: Deleted}
+        404: NotFound
+    """
     conversation = get_conversation(conversation_id)
     if conversation is None:
         raise conversation_not_found()
@@ -82,7 +110,15 @@ def delete_conversation(conversation_id: str) -> tuple[Response, int]:
 @bp.post("/api/messages/<int:message_id>/feedback")
 def message_feedback(message_id: int) -> tuple[Response, int]:
     """Rate one of the bot's messages in the caller's conversations: ``{"rating": 1 | -1, "correction"?}``.
-    Rating again replaces the earlier rating."""
+    Rating again replaces the earlier rating.
+    ---
+    post:
+      summary: 봇의 답을 평가해요 (다시 평가하면 바뀌어요)
+      requestBody: FeedbackRequest
+      responses:
+        200: {description: "저장된 평가", json: MessageFeedback}
+        404: NotFound
+    """
     payload = read_json_object()
     message = db.session.get(StoredMessage, message_id)
     if message is None or message.role != "bot" or not owned_by_caller(message.conversation):
