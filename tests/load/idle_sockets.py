@@ -8,6 +8,7 @@ import json
 import selectors
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from benchmarks.load_client import HOST
@@ -58,17 +59,16 @@ def open_idle(port: int, count: int, answer_timeout: float = 60.0) -> list[IdleS
         elif kind == "answered":
             sock.sendall(chat_request(port, f"안녕하세요, 손님 {index}번이에요"))
         idle.append(IdleSocket(sock, kind, time.monotonic()))
-    waiting = [one for one in idle if one.kind == "answered"]
-    with selectors.DefaultSelector() as selector:
-        for one in waiting:
-            selector.register(one.sock, selectors.EVENT_READ, one)
-        deadline = time.monotonic() + answer_timeout
-        while selector.get_map() and time.monotonic() < deadline:
-            for key, _ in selector.select(timeout=0.5):
-                key.data.quiet_since = time.monotonic()  # the reply has come: quiet from here on
-                selector.unregister(key.fileobj)
-        unanswered = len(selector.get_map())
-    assert unanswered == 0, f"{unanswered} chat requests were not answered within {answer_timeout:.0f} s"
+
+    def answered(one: IdleSocket) -> bool:
+        one.quiet_since = time.monotonic()  # the reply has come: quiet from here on
+        return True
+
+    unanswered = _watch([one for one in idle if one.kind == "answered"], answer_timeout, answered)
+    if unanswered:
+        for one in idle:
+            one.sock.close()
+    assert not unanswered, f"{len(unanswered)} chat requests were not answered within {answer_timeout:.0f} s"
     return idle
 
 
@@ -90,21 +90,32 @@ def timed_chat(port: int, text: str = "안녕하세요") -> tuple[float, int, di
 def watch_closing(idle: list[IdleSocket], timeout: float) -> list[IdleSocket]:
     """Wait up to ``timeout`` seconds for the server to close every socket (EOF or a reset); each one's
     ``closed_at`` is set when seen. A reply waiting in a socket is read and thrown away on the way."""
+    def closed(one: IdleSocket) -> bool:
+        if not _closed_by_server(one.sock):
+            return False
+        one.closed_at = time.monotonic()
+        return True
+
     for one in idle:
         one.sock.setblocking(False)
+    still_open = _watch(idle, timeout, closed)
+    for one in idle:
+        one.sock.close()
+    return still_open
+
+
+def _watch(sockets: list[IdleSocket], timeout: float, done: Callable[[IdleSocket], bool]) -> list[IdleSocket]:
+    """Call ``done`` on each socket that turns readable, until it says True for every one or ``timeout``
+    seconds pass; the sockets it never said True for."""
     with selectors.DefaultSelector() as selector:
-        for one in idle:
+        for one in sockets:
             selector.register(one.sock, selectors.EVENT_READ, one)
         deadline = time.monotonic() + timeout
         while selector.get_map() and time.monotonic() < deadline:
             for key, _ in selector.select(timeout=0.2):
-                one = key.data
-                if _closed_by_server(one.sock):
-                    one.closed_at = time.monotonic()
-                    selector.unregister(one.sock)
-    for one in idle:
-        one.sock.close()
-    return [one for one in idle if one.closed_at is None]
+                if done(key.data):
+                    selector.unregister(key.fileobj)
+        return [key.data for key in selector.get_map().values()]
 
 
 def _closed_by_server(sock: socket.socket) -> bool:
