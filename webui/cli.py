@@ -85,6 +85,11 @@ def serve(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
     if args.workers > 1:
         return _serve_processes(args, host_for_url)
+    try:
+        connections = waitress_options()
+    except ValueError as exc:  # a CHATBOT_SERVER_* value that is not a whole number of at least 1
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     import waitress
 
@@ -106,11 +111,43 @@ def serve(args: argparse.Namespace) -> int:
     model = "degraded" if served.degraded else f"model {served.version}"
     print(f"Serving the chat page at http://{host_for_url}:{args.port} ({model})", flush=True)
     try:
-        waitress.serve(app, host=args.host, port=args.port, threads=args.threads)
+        waitress.serve(app, host=args.host, port=args.port, threads=args.threads, **connections)
     except OSError as exc:  # port in use, address not available
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def waitress_options() -> dict[str, Any]:
+    """waitress's connection settings, from the ``SERVER_*`` settings (README's table). docs/deployment.md
+    gives the reasons; tests/load/test_idle_connections.py checks that 150 silent connections lock no one out."""
+    from webui.gunicorn_conf import allow_open_files
+
+    limit = server_setting("SERVER_CONNECTION_LIMIT")
+    fitting = allow_open_files(limit)  # the soft limit on open files is often 1024
+    if fitting < limit:
+        print(f"warning: only {fitting} connections fit under this process's limit on open files "
+              f"(ulimit -n); CHATBOT_SERVER_CONNECTION_LIMIT asks for {limit}", file=sys.stderr, flush=True)
+    return {
+        # Beyond it waitress stops accepting, and new clients wait in the backlog until a connection closes.
+        "connection_limit": fitting,
+        "backlog": server_setting("SERVER_BACKLOG"),
+        # A connection that sends nothing for this long is closed, whether idle between requests or
+        # stalled in the middle of one; waitress looks for them every cleanup_interval (default 30 s).
+        "channel_timeout": server_setting("SERVER_IDLE_TIMEOUT"),
+        "cleanup_interval": server_setting("SERVER_CLEANUP_INTERVAL"),
+        # select() (waitress's default) cannot watch a descriptor numbered above 1023; poll() can.
+        "asyncore_use_poll": True,
+    }
+
+
+def server_setting(name: str) -> int:
+    """A ``SERVER_*`` setting from the environment (``CHATBOT_<NAME>``), else its default; at least 1."""
+    value = settings.environment_value(name)
+    value = settings.BY_NAME[name].default if value is None else value
+    if value < 1:
+        raise ValueError(f"{settings.BY_NAME[name].env_name}={value} must be at least 1")
+    return int(value)
 
 
 def _serve_processes(args: argparse.Namespace, host_for_url: str) -> int:
@@ -139,11 +176,18 @@ def serve_gunicorn(config: dict[str, Any], host: str, port: int, workers: int, t
         raise RuntimeError("--workers above 1 needs gunicorn, which runs on Linux and macOS only") from exc
 
     from webui import create_app
-    from webui.gunicorn_conf import prepare_database, prepare_metrics_dir, route_app_logs, server_options
+    from webui.gunicorn_conf import (
+        fit_worker_connections,
+        prepare_database,
+        prepare_metrics_dir,
+        route_app_logs,
+        server_options,
+    )
 
-    def on_starting(_server: Any) -> None:  # in the master, before the fork: as gunicorn_conf.on_starting
+    def on_starting(server: Any) -> None:  # in the master, before the fork: as gunicorn_conf.on_starting
         route_app_logs()
         prepare_metrics_dir()  # before prepare_database, whose create_app imports prometheus-client
+        fit_worker_connections(server)
         prepare_database(config)  # a bad DATABASE_URL stops the server here with one line, status 1
 
     class ChatServer(BaseApplication):  # gunicorn's documented custom-application hook

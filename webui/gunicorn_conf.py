@@ -10,6 +10,8 @@ model and of database connections; see ``run_schema_step``). Environment variabl
     GUNICORN_TIMEOUT        seconds a silent worker may live, model loading included (default 120)
     GUNICORN_GRACEFUL_TIMEOUT  seconds to finish in-flight requests on a stop or reload (default 30)
     GUNICORN_KEEPALIVE      seconds an idle keep-alive connection stays open (default 5)
+    CHATBOT_SERVER_CONNECTION_LIMIT  connections each worker holds (``worker_connections``, default 1000)
+    CHATBOT_SERVER_BACKLOG  connections the kernel queues for the workers (default 2048)
     GUNICORN_REUSE_PORT     1: a listening socket per worker (SO_REUSEPORT), connections spread evenly (default
                             1; 0: one socket shared by the workers, gunicorn's default)
     GUNICORN_ACCESS_LOG     "-" for stdout, or a file; unset: no access log
@@ -35,6 +37,11 @@ from typing import Any
 APP_LOGGERS = ("webui", "chatbot")
 SCHEMA_READY_ENV = "CHATBOT_SCHEMA_READY"
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# The defaults of the SERVER_* settings of webui/settings.py, which this file cannot import without
+# importing the app (tests/webui/test_connection_settings.py checks that the two agree).
+CONNECTION_LIMIT, BACKLOG = 1000, 2048
+# Open files a server process needs besides its connections: the model's files, the database, logs, pipes.
+FILES_BESIDES_CONNECTIONS = 128
 
 
 def env_int(name: str, default: int) -> int:
@@ -73,6 +80,10 @@ def server_options(host: str, port: int, workers: int, threads: int) -> dict[str
         # connections over them. The cost: connections still waiting in a stopping worker's queue are
         # reset (a worker restart or a HUP; a model promotion restarts nothing). docs/deployment.md.
         "reuse_port": env_int("GUNICORN_REUSE_PORT", 1) == 1,
+        # Connections a worker holds, idle keep-alive ones included; beyond it the worker stops accepting
+        # and new connections wait in the backlog. An idle connection costs a descriptor and a few KB.
+        "worker_connections": env_int("CHATBOT_SERVER_CONNECTION_LIMIT", CONNECTION_LIMIT),
+        "backlog": env_int("CHATBOT_SERVER_BACKLOG", BACKLOG),
         # Each worker loads the model itself after the fork: tokenizer backends are native libraries
         # not documented as fork-safe (webui/cli.py), and a database pool must never cross a fork.
         "preload_app": False,
@@ -83,6 +94,34 @@ def server_options(host: str, port: int, workers: int, threads: int) -> dict[str
         "control_socket_disable": True,
         "child_exit": child_exit,  # a hook: a dead worker's metrics are dropped (multiprocess mode)
     }
+
+
+def allow_open_files(connections: int) -> int:
+    """Raise this process's soft limit on open files (often 1024) so that ``connections`` sockets fit
+    besides its other files, up to the hard limit; the connections that fit. Children inherit it."""
+    try:
+        import resource  # POSIX only
+    except ImportError:  # Windows: no such limit to raise
+        return connections
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + FILES_BESIDES_CONNECTIONS
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft == resource.RLIM_INFINITY:
+        return connections
+    return max(1, min(connections, soft - FILES_BESIDES_CONNECTIONS))
+
+
+def fit_worker_connections(server: Any) -> None:
+    """In the master before the fork: make room for each worker's ``worker_connections`` (see above)."""
+    wanted = server.cfg.worker_connections
+    fitting = allow_open_files(wanted)
+    if fitting < wanted:
+        logging.getLogger("gunicorn.error").warning(
+            "Only %d connections per worker fit under the limit on open files (ulimit -n); "
+            "CHATBOT_SERVER_CONNECTION_LIMIT asks for %d", fitting, wanted)
+        server.cfg.set("worker_connections", fitting)
 
 
 def route_app_logs() -> None:
@@ -174,10 +213,11 @@ def run_schema_step() -> None:
 
 
 def on_starting(server: Any) -> None:
-    """gunicorn hook, in the master before it forks: route the app's logs, prepare the metrics folder and
-    the database."""
+    """gunicorn hook, in the master before it forks: route the app's logs, prepare the metrics folder, make
+    room for the workers' connections, and prepare the database."""
     route_app_logs()
     prepare_metrics_dir()
+    fit_worker_connections(server)
     run_schema_step()
 
 
@@ -206,6 +246,8 @@ timeout = _options["timeout"]
 graceful_timeout = _options["graceful_timeout"]
 keepalive = _options["keepalive"]
 reuse_port = _options["reuse_port"]
+worker_connections = _options["worker_connections"]
+backlog = _options["backlog"]
 preload_app = _options["preload_app"]
 accesslog = _options["accesslog"]
 loglevel = _options["loglevel"]

@@ -141,6 +141,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_API_BODY_BYTES", MAX_API_BODY_BYTES, "Bytes of a non-multipart body under `/api/`.", int),
     Setting("MAX_FORM_MEMORY_SIZE", MAX_FORM_MEMORY_SIZE, "Bytes of a form's non-file fields.", int),
     Setting("MAX_FORM_PARTS", MAX_FORM_PARTS, "Parts of one multipart form.", int),
+    # --- the server's connections (issue 23; read by `serve` and gunicorn_conf.py before any app exists;
+    # docs/deployment.md gives the reasons for each value)
+    Setting("SERVER_CONNECTION_LIMIT", 1000, "Open connections one server process holds (waitress's "
+            "`connection_limit`; each gunicorn worker's `worker_connections`); more wait in the backlog.", int),
+    Setting("SERVER_IDLE_TIMEOUT", 15, "`serve` (waitress): seconds a silent connection (idle keep-alive, a request "
+            "stalled half-sent) stays open; closed within this + `SERVER_CLEANUP_INTERVAL` + 1 s.", int),
+    Setting("SERVER_CLEANUP_INTERVAL", 2, "`serve` (waitress): how often, in seconds, silent connections are "
+            "looked for.", int),
+    Setting("SERVER_BACKLOG", 2048, "Connections the kernel queues for the server while it is at its limit "
+            "(Linux caps it at `net.core.somaxconn`).", int),
     # --- rate limits
     Setting("RATELIMIT_ENABLED", True, "Rate limits; off for load tests.", bool),
     Setting("RATELIMIT_STORAGE_URI", "memory://", "Where rate-limit counters live: `memory://` per process, "

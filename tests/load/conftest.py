@@ -3,8 +3,9 @@
 The suite is CI-only (``-m load``, excluded by default): each test runs the real server (gunicorn,
 2 workers) on a free port of 127.0.0.1 with its own database and instance folder, drives it with
 ``benchmarks/load_client.py`` for ``LOAD_SECONDS`` (default 60) and then counts what the database
-holds. With ``TEST_DATABASE_URL`` set (a PostgreSQL server), each test gets a fresh database there
-instead of a SQLite file.
+holds. ``test_idle_connections.py`` runs waitress (``serve``) and gunicorn behind nginx (``serve-prod``
+with docs/deployment.md's server block) against 150 idle connections. With ``TEST_DATABASE_URL`` set
+(a PostgreSQL server), each test gets a fresh database there instead of a SQLite file.
 """
 
 from __future__ import annotations
