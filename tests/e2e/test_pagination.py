@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from tests.e2e.helpers import log_in
+from tests.e2e.helpers import log_in, send
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 ITEMS = "#conversation-list .conv-item"
@@ -60,6 +60,18 @@ def test_scrolling_the_list_to_its_end_brings_the_250th_conversation(context: An
     assert ids == newest_first  # all 250, once each, newest first
     page.wait_for_function("() => document.querySelector('#conv-status').textContent.includes('마지막 대화')")
     assert len(pages) == 5 and not errors, (pages, errors)
+
+    # A reply redraws the first page and keeps the 200 below it: a new conversation joins at the top, and
+    # one from far down that gets a message moves up instead of showing twice.
+    send(page, "새 이야기를 해요")
+    page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length === n", arg=[ITEMS, 251])
+    assert page.eval_on_selector_all(ITEMS, "items => items.map(li => li.dataset.id)")[1:] == newest_first
+    page.get_by_text("대화 100", exact=True).click()
+    page.wait_for_function("() => window.HangyeolChat && !window.HangyeolChat.isBusy()")
+    send(page, "다시 이어서 말해요")
+    page.wait_for_function("sel => document.querySelector(sel + ' .conv-title').textContent === '대화 100'", arg=ITEMS)
+    ids = page.eval_on_selector_all(ITEMS, "items => items.map(li => li.dataset.id)")
+    assert len(ids) == len(set(ids)) == 251 and ids[0] == newest_first[149]
 
 
 TOP_OF_070 = """list => {
