@@ -17,9 +17,9 @@ STATIC = Path(webui.__file__).parent / "static"
 NEW_SCRIPTS = [STATIC / "conversations.js", STATIC / "feedback.js", STATIC / "announce.js", STATIC / "drawpad.js"]
 # Split out of chat.js and conversations.js: they draw or check, and hear no chat:* event.
 HELPER_SCRIPTS = [STATIC / "attachments.js", STATIC / "upload.js", STATIC / "convitems.js", STATIC / "convpages.js",
-                  STATIC / "older.js"]
+                  STATIC / "older.js", STATIC / "edgewatch.js"]
 ICON_SCRIPT = STATIC / "icons.js"  # draws shapes only, no text
-NO_TEXT_SCRIPTS = [ICON_SCRIPT, STATIC / "convpages.js"]  # put no text in the page themselves
+NO_TEXT_SCRIPTS = [ICON_SCRIPT, STATIC / "convpages.js", STATIC / "edgewatch.js"]  # put no text in the page themselves
 NEW_STYLES = [STATIC / "conversations.css", STATIC / "feedback.css"]
 PASSWORD = "비밀번호1234"
 
@@ -106,13 +106,13 @@ def test_the_list_and_feedback_scripts_load_before_chat_js(client):
     html = client.get("/").get_data(as_text=True)
     order = re.findall(r'<script src="/static/([a-z]+\.js)" defer>', html)
     # Listeners first: they hear chat.js's first events. A helper before the script that uses it as it
-    # loads: icons.js first (three scripts draw with it), convitems.js and convpages.js before
-    # conversations.js, upload.js and older.js (started by chat.js) and attachments.js before chat.js,
-    # composer.js before commands.js, remindtime.js before reminders.js (which hears chat.js's replies and
-    # draws with convitems.js's builder).
-    assert order == ["icons.js", "feedback.js", "convitems.js", "convpages.js", "conversations.js", "announce.js",
-                     "remindtime.js", "reminders.js", "forecast.js", "attachments.js", "upload.js", "older.js",
-                     "drawpad.js", "composer.js", "commands.js", "chat.js"]
+    # loads: icons.js first (three scripts draw with it), edgewatch.js before convpages.js and older.js,
+    # convitems.js and convpages.js before conversations.js, upload.js and older.js (started by chat.js)
+    # and attachments.js before chat.js, composer.js before commands.js, remindtime.js before reminders.js
+    # (which hears chat.js's replies and draws with convitems.js's builder).
+    assert order == ["icons.js", "feedback.js", "edgewatch.js", "convitems.js", "convpages.js", "conversations.js",
+                     "announce.js", "remindtime.js", "reminders.js", "forecast.js", "attachments.js", "upload.js",
+                     "older.js", "drawpad.js", "composer.js", "commands.js", "chat.js"]
     for name in order + [p.name for p in NEW_STYLES]:
         assert client.get(f"/static/{name}").status_code == 200
     assert re.search(r'<link rel="stylesheet" href="/static/conversations.css">', html)

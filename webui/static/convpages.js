@@ -1,6 +1,6 @@
 // The pages of 한결's conversation list (대화 목록): GET /api/conversations answers a page at a time with a
-// next_cursor, and the next page is fetched when the list's last item scrolls into view (IntersectionObserver
-// on the list, which is the scrolling box). Loading is said in the panel's status line, its live region.
+// next_cursor, and the next page is fetched when the list's last item scrolls into view (edgewatch.js, on
+// the list, which is the scrolling box). Loading is said in the panel's status line, its live region.
 // conversations.js, which loads after this one, draws the first page and owns the list's items.
 //
 // Public: window.HangyeolConvPages.start(options) -> pager
@@ -27,16 +27,9 @@
       return "/api/conversations?limit=" + PAGE_SIZE + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
     }
 
-    const observer = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
-      if (entries.some(function (entry) { return entry.isIntersecting; })) { loadMore(); }
-    }, { root: listEl, rootMargin: ENDS_BEFORE }) : null;
+    const watcher = window.HangyeolEdgeWatch.create(listEl, ENDS_BEFORE, function () { loadMore(); });
 
-    // Observing anew reports at once, so a page too short to scroll asks for the next one by itself.
-    function watch() {
-      if (!observer) { return; }
-      observer.disconnect();
-      if (nextCursor && listEl.lastElementChild) { observer.observe(listEl.lastElementChild); }
-    }
+    function watch() { watcher.watch(nextCursor ? listEl.lastElementChild : null); }
 
     function stopLoading() {
       loading = false;

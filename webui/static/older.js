@@ -1,6 +1,6 @@
 // The earlier messages of the open conversation in 한결's chat. GET /api/conversations/<id> answers its
 // latest messages (chat.js draws them) and a next_cursor for the page before; when the top of the
-// conversation scrolls into view (IntersectionObserver on #messages, the scrolling box), that page is
+// conversation scrolls into view (edgewatch.js, on #messages, the scrolling box), that page is
 // fetched and put above, and what the reader was looking at stays where it was on the screen. While it
 // loads, a note at the top says so in its textContent; chat.js passes each step on for the announcer.
 //
@@ -24,17 +24,13 @@
     let loading = false;
     let note = null; // the row at the top that says a page is loading or failed
 
-    const observer = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
-      if (entries.some(function (entry) { return entry.isIntersecting; })) { load(); }
-    }, { root: list, rootMargin: STARTS_BEFORE }) : null;
+    const watcher = window.HangyeolEdgeWatch.create(list, STARTS_BEFORE, function () { load(); });
 
-    // Observing anew reports at once, so a page too short to scroll asks for the one before by itself.
+    // The first row below the note (a page too short to scroll asks for the one before by itself).
     function watch() {
-      if (!observer) { return; }
-      observer.disconnect();
       let first = list.firstElementChild;
       if (first && first === note) { first = first.nextElementSibling; }
-      if (cursor && first) { observer.observe(first); }
+      watcher.watch(cursor ? first : null);
     }
 
     // Changes above what the reader sees keep their distance from its bottom, so nothing on screen moves.
