@@ -31,6 +31,7 @@ DEFAULT_CONVERSATIONS, MAX_CONVERSATIONS = 50, 200
 DEFAULT_MESSAGES, MAX_MESSAGES = 50, 200
 CONVERSATION_KEY = re.compile(r"[0-9a-f]{32}")
 MAX_CURSOR_CHARS = 200
+MAX_MESSAGE_ID = 2**31 - 1  # PostgreSQL's INTEGER: a larger id cannot exist, and must not reach a query
 CURSOR_MESSAGE = "cursor 값이 올바르지 않습니다. 이전 응답의 next_cursor 값을 그대로 보내 주세요."
 
 
@@ -112,8 +113,10 @@ def _read_conversation_cursor(value: str) -> tuple[datetime, str]:
 def _read_message_cursor(value: str) -> int:
     try:
         kind, id_text = decode_cursor(value, 2)
-        if kind != "m" or not (id_text.isascii() and id_text.isdigit() and len(id_text) <= 18):
+        if kind != "m" or not (id_text.isascii() and id_text.isdigit() and len(id_text) <= 10):
             raise ValueError("not a message cursor")
+        if not 1 <= int(id_text) <= MAX_MESSAGE_ID:
+            raise ValueError("not a message id")
         return int(id_text)
     except ValueError as exc:
         raise ApiError(400, "invalid_cursor", CURSOR_MESSAGE) from exc

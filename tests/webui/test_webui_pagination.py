@@ -140,7 +140,8 @@ def test_a_bad_conversation_cursor_is_a_400(client, cursor: str) -> None:
 
 
 @pytest.mark.parametrize("cursor", [*BAD_CURSORS[:3], cursor_of("c", "2026-03-01T09:00:00+00:00", "a" * 32),
-                                    cursor_of("m", "-3"), cursor_of("m", "1e5"), cursor_of("m", "9" * 40)])
+                                    cursor_of("m", "-3"), cursor_of("m", "1e5"), cursor_of("m", "9" * 40),
+                                    cursor_of("m", str(2**31)), cursor_of("m", "9" * 18), cursor_of("m", "0")])
 def test_a_bad_message_cursor_is_a_400(client, cursor: str) -> None:
     conversation_id = client.post("/api/chat", json={"message": "안녕"}).get_json()["conversation_id"]
     response = client.get(f"/api/conversations/{conversation_id}", query_string={"cursor": cursor})
