@@ -73,6 +73,14 @@ def test_scrolling_the_list_to_its_end_brings_the_250th_conversation(context: An
     ids = page.eval_on_selector_all(ITEMS, "items => items.map(li => li.dataset.id)")
     assert len(ids) == len(set(ids)) == 251 and ids[0] == newest_first[149]
 
+    # One deleted elsewhere, then opened from far down the list: the list starts again from its first page.
+    gone = ids[220]
+    deleted = "async id => (await fetch('/api/conversations/' + id, {method: 'DELETE'})).status"
+    assert page.evaluate(deleted, gone) == 200
+    page.locator(f'{ITEMS}[data-id="{gone}"] .conv-open').click()
+    page.wait_for_function("id => !document.querySelector(`[data-id='${id}']`)", arg=gone)
+    assert page.locator(ITEMS).count() < 251
+
 
 TOP_OF_070 = """list => {
     const bubble = Array.from(list.querySelectorAll('.bubble')).find(b => b.textContent === '말 070');

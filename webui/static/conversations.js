@@ -359,6 +359,7 @@
     const reason = event.detail && event.detail.reason;
     markCurrent();
     if (reason === "created" || reason === "reply" || reason === "missing") {
+      if (reason === "missing") { pager.restart(); } // deleted elsewhere: kept items may be gone too
       stale = true;
       if (open) { refresh(); }
     }

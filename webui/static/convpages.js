@@ -9,6 +9,7 @@
 //   pager.firstPage(data)   the first page arrived: true when the items of later pages should stay below it
 //                           (more than one page is drawn; the last page's cursor still leads on from them)
 //   pager.watch()           watch the list's current last item (call after anything changes the list)
+//   pager.restart()         the next first page replaces the whole list (one shown is known to be gone)
 (function () {
   "use strict";
 
@@ -86,7 +87,8 @@
       }
     }
 
-    return { firstUrl: function () { return url(null); }, firstPage: firstPage, watch: watch };
+    return { firstUrl: function () { return url(null); }, firstPage: firstPage, watch: watch,
+      restart: function () { pages = 0; } };
   }
 
   window.HangyeolConvPages = Object.freeze({ start: start });
