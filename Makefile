@@ -47,8 +47,9 @@ train: setup
 train-vision: setup
 	$(PY) -m chatbot train-vision --data digits --out $(VISION_MODEL)
 
+# Log lines for a person at a terminal (the servers' default is JSON, for a log pipeline).
 run: setup $(MODEL)/pipeline.yaml $(VISION_MODEL)/vision.json
-	$(PY) -m chatbot serve --model $(MODEL) --vision-model $(VISION_MODEL) --host $(HOST) --port $(PORT)
+	CHATBOT_LOG_FORMAT=$${CHATBOT_LOG_FORMAT:-text} $(PY) -m chatbot serve --model $(MODEL) --vision-model $(VISION_MODEL) --host $(HOST) --port $(PORT)
 
 # gunicorn with webui/gunicorn_conf.py: WEB_CONCURRENCY workers (default: one per core), each loading the
 # models once; DATABASE_URL picks the database (docs/deployment.md). exec: signals reach gunicorn directly.

@@ -2,6 +2,7 @@
 
     python benchmarks/chat_throughput.py [--model models/default] [--configs 2x4,2x8,3x4,4x2,waitress8]
                                          [--clients 32] [--seconds 30] [--repeats 1] [--out FILE]
+                                         [--variant NAME:VAR=VALUE,VAR=VALUE ...]
 
 For each server set-up (``WxT``: gunicorn with W workers of T threads; ``waitressT``: one waitress
 process of T threads) the script starts ``python -m chatbot serve`` on a free port of 127.0.0.1 with
@@ -9,7 +10,10 @@ a fresh SQLite database (or ``--database-url``) and its own instance folder, war
 ``--clients`` simulated users (``benchmarks/load_client.py``: keep-alive, own cookies, a unique
 Korean message each) chat for ``--seconds``. It reports messages acknowledged per second, latency
 percentiles, errors, the server's and the client's CPU per message, and the load average before
-and after, because other processes on the machine change the figures. Afterwards it reads the
+and after, because other processes on the machine change the figures. With ``--variant`` (repeatable),
+each set-up runs once per variant, a server started with that variant's environment (such as metrics
+and JSON logs on, then off), the variants taking turns ``--repeats`` times, so that their difference is
+measured in the same run. Afterwards it reads the
 database directly: every acknowledged message must be stored (``lost`` must be 0). The exit code is
 1 when a request failed or a message was lost.
 """
@@ -85,11 +89,24 @@ def measure(server: ChatServer, args: argparse.Namespace) -> tuple[dict[str, Any
     return figures, [warmup, result]
 
 
-def run_config(args: argparse.Namespace, workers: int, threads: int, workdir: Path) -> dict[str, Any]:
-    """One server set-up, ``--repeats`` measured runs on one server; the server is always stopped."""
+def parse_variant(text: str) -> tuple[str, dict[str, str]]:
+    """``"on:CHATBOT_METRICS=on,CHATBOT_LOG_FORMAT=json"`` -> ("on", {...}); ``"off:"`` has no variables."""
+    name, colon, rest = text.partition(":")
+    pairs = [p.strip() for p in rest.split(",") if p.strip()]
+    if not name.strip() or not colon or any("=" not in p for p in pairs):
+        raise argparse.ArgumentTypeError(f"bad variant {text!r}: write NAME:VAR=VALUE,VAR=VALUE")
+    return name.strip(), dict(p.split("=", 1) for p in pairs)
+
+
+def run_config(args: argparse.Namespace, workers: int, threads: int, workdir: Path,
+               variant: tuple[str, dict[str, str]] | None = None, repeats: int | None = None) -> dict[str, Any]:
+    """One server set-up, ``repeats`` measured runs on one server; the server is always stopped."""
     database_url = args.database_url or f"sqlite:///{workdir / 'chat.db'}"
-    server = ChatServer(args.model, database_url, workdir, workers=workers, threads=threads)
+    server = ChatServer(args.model, database_url, workdir, workers=workers, threads=threads,
+                        env=dict(variant[1]) if variant else {})
     label = f"waitress {threads}" if workers == 1 else f"gunicorn {workers}x{threads}"
+    if variant:
+        label += f" [{variant[0]}]"
     log(f"{label}: starting on port {server.port} ...")
     runs: list[dict[str, Any]] = []
     results: list[LoadResult] = []
@@ -97,7 +114,7 @@ def run_config(args: argparse.Namespace, workers: int, threads: int, workdir: Pa
         started = time.perf_counter()
         server.start()
         ready = time.perf_counter() - started
-        for i in range(args.repeats):
+        for i in range(repeats or args.repeats):
             figures, records = measure(server, args)
             runs.append(figures)
             results += records
@@ -122,6 +139,16 @@ def run_config(args: argparse.Namespace, workers: int, threads: int, workdir: Pa
     }
 
 
+def merge_turns(done: list[dict[str, Any]]) -> dict[str, Any]:
+    """One variant's turns (each a ``run_config`` of one run) as one result: every run, the best, the sums."""
+    runs = [run for result in done for run in result["runs"]]
+    messages = {key: (sum(r["messages"][key] for r in done) if all(r["messages"][key] is not None for r in done)
+                      else None) for key in ("acknowledged", "stored", "lost")}
+    return {**done[0], "runs": runs, "best": max(runs, key=lambda r: r["messages_per_second"]), "messages": messages,
+            "median_messages_per_second": sorted(r["messages_per_second"] for r in runs)[len(runs) // 2],
+            "median_p95_ms": sorted(r["p95_ms"] for r in runs)[len(runs) // 2]}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="DIR",
@@ -135,10 +162,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--engine", choices=ENGINE_NAMES, default="raw", help="load client engine (default raw)")
     parser.add_argument("--database-url", help="database for the server (default: a fresh SQLite file per set-up; "
                         "with a URL, the stored count is skipped since other runs share it)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE,...",
+                        help="run every set-up once per variant, with these environment variables (repeatable)")
     add_common_arguments(parser, data=False)
     args = parser.parse_args(argv)
     try:
         args.server_configs = [parse_config(c) for c in args.configs.split(",") if c.strip()]
+        args.variants = [parse_variant(v) for v in args.variant]
     except argparse.ArgumentTypeError as exc:
         parser.error(str(exc))
     if args.clients < 1 or args.seconds <= 0 or args.repeats < 1 or args.warmup <= 0:
@@ -157,8 +187,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the `finally` that stops a server still runs
     results = []
     for i, (workers, threads) in enumerate(args.server_configs):
-        with tempfile.TemporaryDirectory(prefix=f"chat_throughput_{i}_") as workdir:
-            results.append(run_config(args, workers, threads, Path(workdir)))
+        if not args.variants:
+            with tempfile.TemporaryDirectory(prefix=f"chat_throughput_{i}_") as workdir:
+                results.append(run_config(args, workers, threads, Path(workdir)))
+            continue
+        turns: dict[str, list[dict[str, Any]]] = {}
+        for turn in range(args.repeats):  # the variants take turns, so a busy moment falls on each alike
+            for variant in args.variants:
+                with tempfile.TemporaryDirectory(prefix=f"chat_throughput_{i}_{turn}_") as workdir:
+                    turns.setdefault(variant[0], []).append(
+                        run_config(args, workers, threads, Path(workdir), variant, repeats=1))
+        results += [merge_turns(done) for done in turns.values()]
     header = ["server", "msg/s", "p50 ms", "p95 ms", "p99 ms", "errors", "acknowledged", "stored", "lost",
               "server CPU ms/msg", "client CPU ms/msg", "load avg (1 min)"]
     rows = [[r["server"], r["best"]["messages_per_second"], r["best"]["p50_ms"], r["best"]["p95_ms"],
@@ -171,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = any(run["errors"] for r in results for run in r["runs"]) or any(r["messages"]["lost"] for r in results)
     parameters = arguments_dict(args)
     parameters["server_configs"] = [list(c) for c in args.server_configs]
+    parameters["variants"] = {name: env for name, env in args.variants}
     if args.database_url:
         parameters["database_url"] = redact(args.database_url)
     emit({"benchmark": "chat_throughput", "parameters": parameters, "environment": environment(PACKAGES),

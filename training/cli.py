@@ -10,6 +10,7 @@ from contextlib import closing, nullcontext
 from tqdm import tqdm
 
 from chatbot.model_dir import ModelDir
+from chatbot.progress import listening
 from training.cli_support import distributed_session, minutes
 from training.config import DEFAULT_CONFIG, available_configs
 from training.forecaster_cli import register as register_forecaster
@@ -81,9 +82,14 @@ def run_train(args: argparse.Namespace) -> int:
                 if log:
                     log.plan(total)
 
+            def within(done: int, total: int) -> None:  # a network's training steps, inside one pipeline step
+                if log:
+                    log.within(done, total)
+
             try:
-                meta = train_model(args.data, args.out, args.config, progress=progress, overrides=overrides,
-                                   plan=plan, dialogues=args.dialogues, search_budget=args.search_budget)
+                with listening(within):
+                    meta = train_model(args.data, args.out, args.config, progress=progress, overrides=overrides,
+                                       plan=plan, dialogues=args.dialogues, search_budget=args.search_budget)
             except BaseException as exc:  # the reader of the file learns why; the exit status stays as it was
                 if log:
                     log.failed(exc)

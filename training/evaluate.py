@@ -24,6 +24,23 @@ from training.messages import fresh
 from training.plots import confusion_matrix_png
 
 FALLBACK_COLUMN = "(fallback)"
+# Rows per batch when ``evaluate`` runs a corpus through the model: large enough that batching still pays
+# (Kiwi, the sparse products), small enough that the progress bar moves every second or two on 2 cores.
+EVALUATE_CHUNK = 1000
+
+
+def process_in_chunks(pipeline: Pipeline, messages: list[Message]) -> list[Message]:
+    """``pipeline.process_batch`` over ``messages`` a chunk at a time, with a progress bar on stderr (shown on
+    a terminal only). Each message's predictions do not depend on the rest of its batch, so chunks give the
+    same figures (a reply drawn at random among an intent's answers may be another of them)."""
+    from tqdm import tqdm
+
+    done: list[Message] = []
+    with tqdm(total=len(messages), desc="evaluate", unit=" rows", disable=None, dynamic_ncols=True) as bar:
+        for start in range(0, len(messages), EVALUATE_CHUNK):
+            done += pipeline.process_batch(messages[start:start + EVALUATE_CHUNK])
+            bar.update(len(messages[start:start + EVALUATE_CHUNK]))
+    return done
 
 
 def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir: str | Path,
@@ -35,7 +52,7 @@ def evaluate_model(model_dir: str | Path, data_paths: list[str | Path], out_dir:
     data = load_corpus(data_paths, min_intents=0)
     messages = fresh(data.messages)
     started = time.perf_counter()
-    messages = pipeline.process_batch(messages)
+    messages = process_in_chunks(pipeline, messages)
     seconds = time.perf_counter() - started
 
     report = evaluate_messages(messages)

@@ -7,6 +7,7 @@ JSON object, flushed as it is written, so a reader never sees half a line.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import IO, Any
 
 from chatbot.corpus import CorpusError
 
+WITHIN_SECONDS = 1.0  # the shortest gap between two lines of progress inside a step
 MAX_ERROR = 500  # characters of an unexpected exception's message in the failed line
 
 
@@ -72,6 +74,8 @@ class ProgressLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.file: IO[str] = path.open("a", encoding="utf-8")
         self.done = self.total = 0
+        self.stage = ""
+        self._within_at = -WITHIN_SECONDS
 
     def write(self, stage: str, **fields: Any) -> None:
         row = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "stage": stage, **fields}
@@ -83,7 +87,22 @@ class ProgressLog:
 
     def step(self, stage: str) -> None:
         self.done += 1
+        self.stage = stage
         self.write(stage, done=self.done, total=max(self.total, self.done))
+
+    def within(self, done: int, total: int) -> None:
+        """Progress inside the running step (the last one ``step`` wrote, such as a network's training):
+        a line with that step's ``done`` and ``total``, the units of it finished (``step_done`` of
+        ``step_total``) and the run's ``fraction``, counting the running step's share. At most one line
+        every ``WITHIN_SECONDS``, and the last unit always, so a long network adds a few hundred lines."""
+        now = time.monotonic()
+        if done < total and now - self._within_at < WITHIN_SECONDS:
+            return
+        self._within_at = now
+        steps = max(self.total, self.done, 1)
+        fraction = (max(self.done - 1, 0) + done / total) / steps
+        self.write(f"{self.stage} · {done}/{total}", done=self.done, total=steps, step_done=done, step_total=total,
+                   fraction=round(min(fraction, 1.0), 4))
 
     def finished(self, out: str, summary: dict[str, Any]) -> None:
         total = max(self.total, self.done)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webui import auth, database, lifecycle, ratelimit, schema, security, settings
+from webui import auth, database, lifecycle, observability, ratelimit, schema, security, settings
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if proxies > 0:  # the proxies' X-Forwarded-For/-Proto/-Host give the client's address, scheme and host
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
+    observability.init_app(app)
     security.init_app(app)
     database.init_app(app)
     lifecycle.init_app(app)
@@ -32,6 +33,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from webui import account_api, account_pages, admin_api, api, chat, commands_api, history_api, trainer, uploads
     from webui.errors import register_error_handlers
+    from webui.metrics import init_app as init_metrics  # here, in the worker: prometheus-client reads its mode
+    from webui.openapi import bp as openapi_bp
+    from webui.readiness import init_app as init_readiness
     from webui.reminders_api import bp as reminders_bp
 
     app.register_blueprint(chat.bp)
@@ -44,6 +48,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(commands_api.bp)
     app.register_blueprint(trainer.bp)
+    init_metrics(app)
+    init_readiness(app)
+    app.register_blueprint(openapi_bp)
     register_error_handlers(app)
     ratelimit.limit_views(app)
     schema.ensure_schema(app)

@@ -26,7 +26,16 @@ def account_error(exc: AccountError) -> ApiError:
 @bp.post("/api/register")
 @auth_limit
 def register() -> tuple[Response, int]:
-    """Make an account from ``{"username", "password"}`` and log it in (session cookie)."""
+    """Make an account from ``{"username", "password"}`` and log it in (session cookie).
+    ---
+    post:
+      summary: 계정을 만들고 로그인해요 (세션 쿠키)
+      security: []
+      requestBody: Credentials
+      responses:
+        201: {description: "만든 계정", json: UserAnswer}
+        409: {description: "이미 쓰이고 있는 아이디예요(username_taken).", json: Error}
+    """
     payload = read_json_object()
     try:
         user = create_user(payload.get("username"), payload.get("password"))
@@ -41,7 +50,16 @@ def register() -> tuple[Response, int]:
 @bp.post("/api/login")
 @auth_limit
 def login() -> tuple[Response, int]:
-    """Log in with ``{"username", "password"}``; the answer sets the session cookie."""
+    """Log in with ``{"username", "password"}``; the answer sets the session cookie.
+    ---
+    post:
+      summary: 로그인해요 (세션 쿠키)
+      security: []
+      requestBody: Credentials
+      responses:
+        200: {description: "로그인한 계정", json: UserAnswer}
+        401: {description: "아이디나 비밀번호가 맞지 않아요(invalid_credentials).", json: Error}
+    """
     payload = read_json_object()
     user = authenticate(payload.get("username"), payload.get("password"))
     if user is None:
@@ -52,21 +70,40 @@ def login() -> tuple[Response, int]:
 
 @bp.post("/api/logout")
 def logout() -> tuple[Response, int]:
-    """End the session (fine when nobody was logged in)."""
+    """End the session (fine when nobody was logged in).
+    ---
+    post:
+      summary: 로그아웃해요 (로그인하지 않았어도 괜찮아요)
+      responses:
+        200: {description: "세션을 끝냈어요", json: Ok}
+    """
     logout_user()
     return jsonify({"ok": True}), 200
 
 
 @bp.get("/api/me")
 def me() -> tuple[Response, int]:
-    """The logged-in user, or ``{"user": null}`` for a guest."""
+    """The logged-in user, or ``{"user": null}`` for a guest.
+    ---
+    get:
+      summary: 지금 로그인한 계정 (손님이면 null)
+      responses:
+        200: {description: "계정", json: Me}
+    """
     return jsonify({"user": current_user.to_dict() if current_user.is_authenticated else None}), 200
 
 
 @bp.get("/api/tokens")
 @login_required
 def list_tokens() -> tuple[Response, int]:
-    """The caller's API tokens (names and prefixes only)."""
+    """The caller's API tokens (names and prefixes only).
+    ---
+    get:
+      summary: 내 API 토큰 목록 (이름과 앞부분만)
+      security: [{session: []}, {token: []}]
+      responses:
+        200: {description: "토큰 목록", json: TokenList}
+    """
     rows = db.session.execute(select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id))
     return jsonify({"tokens": [row.to_dict() for row in rows.scalars()]}), 200
 
@@ -74,7 +111,15 @@ def list_tokens() -> tuple[Response, int]:
 @bp.post("/api/tokens")
 @login_required
 def new_token() -> tuple[Response, int]:
-    """A new personal API token ``{"name"?}``; the token is in this answer and never again."""
+    """A new personal API token ``{"name"?}``; the token is in this answer and never again.
+    ---
+    post:
+      summary: 새 API 토큰을 만들어요 (토큰은 이 응답에서만 보여요)
+      security: [{session: []}, {token: []}]
+      requestBody: TokenRequest
+      responses:
+        201: {description: "만든 토큰", json: NewToken}
+    """
     payload = read_json_object()
     name = payload.get("name", "")
     if not isinstance(name, str):
@@ -91,7 +136,15 @@ def new_token() -> tuple[Response, int]:
 @bp.delete("/api/tokens/<int:token_id>")
 @login_required
 def revoke_token(token_id: int) -> tuple[Response, int]:
-    """Revoke one of the caller's tokens; another user's token is 404 like a missing one."""
+    """Revoke one of the caller's tokens; another user's token is 404 like a missing one.
+    ---
+    delete:
+      summary: API 토큰을 취소해요
+      security: [{session: []}, {token: []}]
+      responses:
+        200: {description: "취소했어요", json: Ok}
+        404: NotFound
+    """
     result = db.session.execute(delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == current_user.id))
     db.session.commit()
     if not result.rowcount:

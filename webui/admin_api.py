@@ -22,7 +22,15 @@ bp = Blueprint("admin_api", __name__, url_prefix="/api/admin")
 @bp.get("/model")
 @role_required("admin")
 def model_state() -> tuple[Response, int]:
-    """What this process serves, the last load error, and the release folders."""
+    """What this process serves, the last load error, and the release folders.
+    ---
+    get:
+      summary: 이 프로세스가 쓰는 모델, 마지막 불러오기 오류, 릴리스 폴더
+      security: [{session: []}, {token: []}]
+      responses:
+        200: {description: "모델 상태", json: AdminModel}
+        403: Forbidden
+    """
     holder = get_holder()
     state = holder.state()
     state.update(check_seconds=holder.check_seconds, loading=holder.loading, last_error=holder.last_error,
@@ -33,7 +41,16 @@ def model_state() -> tuple[Response, int]:
 @bp.post("/models/reload")
 @role_required("admin")
 def reload_model() -> tuple[Response, int]:
-    """Load the model at the served path now, in this process (other processes notice a change by themselves)."""
+    """Load the model at the served path now, in this process (other processes notice a change by themselves).
+    ---
+    post:
+      summary: 모델을 지금 이 프로세스에 다시 불러와요
+      description: 다른 프로세스는 바뀐 모델을 스스로 알아채요.
+      security: [{session: []}, {token: []}]
+      responses:
+        200: {description: "불러온 모델", json: Reloaded}
+        422: UnprocessableContent
+    """
     holder = get_holder()
     previous = holder.served.version
     try:
@@ -46,7 +63,17 @@ def reload_model() -> tuple[Response, int]:
 @bp.post("/models/promote")
 @role_required("admin")
 def promote_model() -> tuple[Response, int]:
-    """Promote ``{"path": DIR}`` (inside the models folder or ``TRAINED_MODELS_DIR``), then reload here."""
+    """Promote ``{"path": DIR}`` (inside the models folder or ``TRAINED_MODELS_DIR``), then reload here.
+    ---
+    post:
+      summary: 학습한 모델 폴더를 승격하고 이 프로세스에 불러와요
+      security: [{session: []}, {token: []}]
+      requestBody: PromoteRequest
+      responses:
+        200: {description: "승격한 모델", json: Promoted}
+        409: {description: "이 서버에는 모델 경로가 없어요(no_model_path; 설정의 BOT으로 시작한 서버).", json: Error}
+        422: UnprocessableContent
+    """
     served = require_model_path()
     payload = request.get_json(silent=True)
     path = payload.get("path") if isinstance(payload, dict) else None

@@ -65,6 +65,10 @@ def register(subparsers: Any) -> None:
 
     account_cli.register(subparsers)
 
+    from webui.trainer import worker_cli
+
+    worker_cli.register(subparsers)
+
 
 def serve(args: argparse.Namespace) -> int:
     """Build the app (with the model, or degraded without one) and serve it until interrupted; returns the exit code."""
@@ -86,6 +90,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from webui import create_app
     from webui.lifecycle import HOLDER_KEY, install_reload_signal
+    from webui.observability import configure_logging
 
     try:
         app = create_app({"MODEL_DIR": args.model, "VISION_MODEL_DIR": args.vision_model})
@@ -97,6 +102,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"warning: DEGRADED: no model could be loaded from '{args.model}' ({served.error}); "
               "serving the rule-based stand-in", file=sys.stderr, flush=True)
     install_reload_signal(app)  # SIGHUP: reload the model now
+    configure_logging(str(app.config["LOG_FORMAT"]))  # a line per request, as LOG_FORMAT says
     model = "degraded" if served.degraded else f"model {served.version}"
     print(f"Serving the chat page at http://{host_for_url}:{args.port} ({model})", flush=True)
     try:
@@ -133,10 +139,11 @@ def serve_gunicorn(config: dict[str, Any], host: str, port: int, workers: int, t
         raise RuntimeError("--workers above 1 needs gunicorn, which runs on Linux and macOS only") from exc
 
     from webui import create_app
-    from webui.gunicorn_conf import prepare_database, route_app_logs, server_options
+    from webui.gunicorn_conf import prepare_database, prepare_metrics_dir, route_app_logs, server_options
 
     def on_starting(_server: Any) -> None:  # in the master, before the fork: as gunicorn_conf.on_starting
         route_app_logs()
+        prepare_metrics_dir()  # before prepare_database, whose create_app imports prometheus-client
         prepare_database(config)  # a bad DATABASE_URL stops the server here with one line, status 1
 
     class ChatServer(BaseApplication):  # gunicorn's documented custom-application hook

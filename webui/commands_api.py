@@ -18,7 +18,14 @@ CACHE_SECONDS = 300  # the list changes only when the server is upgraded
 
 @bp.get("/api/commands")
 def commands() -> Response:
-    """``{"commands": [{"name", "usage", "description"}, ...]}``, sorted by name; names have no slash."""
+    """``{"commands": [{"name", "usage", "description"}, ...]}``, sorted by name; names have no slash.
+    ---
+    get:
+      summary: 채팅 명령 목록 (이름 순, 5분 동안 캐시해요)
+      security: []
+      responses:
+        200: {description: "명령 목록", json: CommandList}
+    """
     listed = [{"name": c.name, "usage": c.usage, "description": c.description} for c in list_commands()]
     response = jsonify({"commands": listed})
     response.cache_control.public = True

@@ -31,6 +31,9 @@ DATABASE_UNAVAILABLE_MESSAGE = "지금은 데이터베이스에 연결할 수 �
 OUTAGE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
 
 
+JSON_PATHS = ("/api", "/healthz", "/readyz", "/metrics")  # besides everything under /api/ and /trainer/api/
+
+
 class ApiError(Exception):
     """A client error with a stable machine code and a Korean message for the user."""
 
@@ -49,7 +52,7 @@ def error_response(status: int, code: str, message: str) -> tuple[Response, int]
 def wants_json() -> bool:
     """API and health routes (``/api/``, the trainer console's ``/trainer/api/``) always answer in JSON; so
     does any client that prefers JSON to HTML."""
-    if request.path.startswith(("/api/", "/trainer/api/")) or request.path in ("/api", "/healthz"):
+    if request.path.startswith(("/api/", "/trainer/api/")) or request.path in JSON_PATHS:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"

@@ -14,6 +14,8 @@ model and of database connections; see ``run_schema_step``). Environment variabl
                             1; 0: one socket shared by the workers, gunicorn's default)
     GUNICORN_ACCESS_LOG     "-" for stdout, or a file; unset: no access log
     GUNICORN_LOG_LEVEL      gunicorn's and the app's log level (default info)
+    PROMETHEUS_MULTIPROC_DIR  with CHATBOT_METRICS on: where workers share their metrics (emptied at start;
+                            unset: a new temporary folder)
     CHATBOT_*, DATABASE_URL  the app's settings, read by the app (``webui/settings.py``, README's table)
 
 docs/deployment.md explains the choices and how to run several machines on one database.
@@ -26,10 +28,13 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 APP_LOGGERS = ("webui", "chatbot")
 SCHEMA_READY_ENV = "CHATBOT_SCHEMA_READY"
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def env_int(name: str, default: int) -> int:
@@ -76,17 +81,50 @@ def server_options(host: str, port: int, workers: int, threads: int) -> dict[str
         # gunicorn's runtime control socket has one default path per user; two servers on one machine
         # would fight over it, and nothing here uses it.
         "control_socket_disable": True,
+        "child_exit": child_exit,  # a hook: a dead worker's metrics are dropped (multiprocess mode)
     }
 
 
 def route_app_logs() -> None:
-    """Send the app's log records (outages, model loading) to gunicorn's error log, at its level."""
+    """Send the app's log records (outages, model loading, a line per request) to gunicorn's error log, at
+    its level, formatted as ``LOG_FORMAT`` says (JSON: gunicorn's own lines too)."""
+    from webui import observability, settings
+
     error_log = logging.getLogger("gunicorn.error")
     for name in APP_LOGGERS:
         app_logger = logging.getLogger(name)
         app_logger.handlers = list(error_log.handlers)
         app_logger.setLevel(error_log.level)
         app_logger.propagate = False
+    log_format = settings.environment_value("LOG_FORMAT") or settings.BY_NAME["LOG_FORMAT"].default
+    observability.configure_logging(str(log_format))
+
+
+def prepare_metrics_dir() -> str | None:
+    """With ``CHATBOT_METRICS`` on, before the workers exist: the folder where they share their metrics
+    (``PROMETHEUS_MULTIPROC_DIR``, emptied of an earlier run's files; unset: a new temporary one, set in the
+    environment the workers inherit). prometheus-client reads it when a worker imports it."""
+    from webui import settings
+
+    if not settings.environment_value("METRICS"):
+        return None
+    folder = os.environ.get(METRICS_DIR_ENV, "").strip()
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for old in Path(folder).glob("*.db"):  # a previous server's counts, and its dead workers' files
+            old.unlink(missing_ok=True)
+    else:
+        folder = tempfile.mkdtemp(prefix="chatbot-metrics-")
+        os.environ[METRICS_DIR_ENV] = folder
+    return folder
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """gunicorn hook, in the master when a worker has exited: its live gauges leave ``/metrics``."""
+    if os.environ.get(METRICS_DIR_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def prepare_database(config: dict[str, Any] | None = None) -> None:
@@ -136,8 +174,10 @@ def run_schema_step() -> None:
 
 
 def on_starting(server: Any) -> None:
-    """gunicorn hook, in the master before it forks: route the app's logs and prepare the database."""
+    """gunicorn hook, in the master before it forks: route the app's logs, prepare the metrics folder and
+    the database."""
     route_app_logs()
+    prepare_metrics_dir()
     run_schema_step()
 
 
@@ -170,3 +210,4 @@ preload_app = _options["preload_app"]
 accesslog = _options["accesslog"]
 loglevel = _options["loglevel"]
 control_socket_disable = _options["control_socket_disable"]
+# child_exit is the function above: gunicorn reads it by name, as on_starting and on_reload

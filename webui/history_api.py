@@ -25,7 +25,18 @@ MAX_CORRECTION_CHARS = 1000
 
 @bp.get("/api/conversations")
 def list_conversations() -> tuple[Response, int]:
-    """The caller's conversations, most recently active first, a page at a time (``limit``, ``cursor``)."""
+    """The caller's conversations, most recently active first, a page at a time (``limit``, ``cursor``).
+    ---
+    get:
+      summary: 내 대화 목록 (최근에 대화한 순서, 한 쪽씩)
+      parameters:
+        - {name: limit, in: query, description: "한 쪽의 대화 수 (1~200, 기본 50)",
+           schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
+        - {name: cursor, in: query, description: "이전 응답의 next_cursor 값 (다음 쪽)", schema: {type: string}}
+      responses:
+        200: {description: "대화 목록 한 쪽 (메시지는 빼고)", json: ConversationList}
+        400: BadRequest
+    """
     limit = paging.read_limit(request.args.get("limit"), paging.DEFAULT_CONVERSATIONS, paging.MAX_CONVERSATIONS)
     page = paging.conversation_page(limit, request.args.get("cursor"))
     return jsonify({"conversations": [row.summary() for row in page.rows], "next_cursor": page.next_cursor}), 200
@@ -33,7 +44,20 @@ def list_conversations() -> tuple[Response, int]:
 
 @bp.get("/api/conversations/<conversation_id>")
 def conversation_detail(conversation_id: str) -> tuple[Response, int]:
-    """One of the caller's conversations with a page of its messages: the latest, or those before ``cursor``."""
+    """One of the caller's conversations with a page of its messages: the latest, or those before ``cursor``.
+    ---
+    get:
+      summary: 대화 하나와 그 메시지 한 쪽 (가장 최근 쪽부터, 쪽 안에서는 오래된 것부터)
+      parameters:
+        - {name: limit, in: query, description: "한 쪽의 메시지 수 (1~200, 기본 50)",
+           schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
+        - {name: cursor, in: query, description: "이전 응답의 next_cursor 값 (그보다 앞선 메시지)",
+           schema: {type: string}}
+      responses:
+        200: {description: "대화와 메시지 한 쪽", json: ConversationDetail}
+        400: BadRequest
+        404: NotFound
+    """
     conversation = get_conversation(conversation_id)
     if conversation is None:
         raise conversation_not_found()
@@ -45,7 +69,15 @@ def conversation_detail(conversation_id: str) -> tuple[Response, int]:
 
 @bp.patch("/api/conversations/<conversation_id>")
 def rename_conversation(conversation_id: str) -> tuple[Response, int]:
-    """Rename one of the caller's conversations: ``{"title": "..."}``."""
+    """Rename one of the caller's conversations: ``{"title": "..."}``.
+    ---
+    patch:
+      summary: 대화의 제목을 바꿔요
+      requestBody: TitleRequest
+      responses:
+        200: {description: "바뀐 대화", json: Conversation}
+        404: NotFound
+    """
     conversation = get_conversation(conversation_id)
     if conversation is None:
         raise conversation_not_found()
@@ -62,7 +94,14 @@ def rename_conversation(conversation_id: str) -> tuple[Response, int]:
 
 @bp.delete("/api/conversations/<conversation_id>")
 def delete_conversation(conversation_id: str) -> tuple[Response, int]:
-    """Delete one of the caller's conversations with its messages, feedback and stored files."""
+    """Delete one of the caller's conversations with its messages, feedback and stored files.
+    ---
+    delete:
+      summary: 대화를 메시지, 피드백, 파일과 함께 지워요
+      responses:
+        200: {description: "지웠어요", json: Deleted}
+        404: NotFound
+    """
     conversation = get_conversation(conversation_id)
     if conversation is None:
         raise conversation_not_found()
@@ -84,7 +123,15 @@ def delete_conversation(conversation_id: str) -> tuple[Response, int]:
 @bp.post("/api/messages/<int:message_id>/feedback")
 def message_feedback(message_id: int) -> tuple[Response, int]:
     """Rate one of the bot's messages in the caller's conversations: ``{"rating": 1 | -1, "correction"?}``.
-    Rating again replaces the earlier rating."""
+    Rating again replaces the earlier rating.
+    ---
+    post:
+      summary: 봇의 답을 평가해요 (다시 평가하면 바뀌어요)
+      requestBody: FeedbackRequest
+      responses:
+        200: {description: "저장된 평가", json: MessageFeedback}
+        404: NotFound
+    """
     payload = read_json_object()
     message = db.session.get(StoredMessage, message_id)
     if message is None or message.role != "bot" or not owned_by_caller(message.conversation):

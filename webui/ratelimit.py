@@ -58,8 +58,8 @@ def _config_limit(key: str) -> str:
 
 
 def _exempt() -> bool:
-    """The health check answers load balancers and probes, which must never be throttled."""
-    return request.path == "/healthz"
+    """The health checks answer load balancers and probes, and ``/metrics`` a scraper: never throttled."""
+    return request.path in ("/healthz", "/readyz", "/metrics")
 
 
 def chat_limit(view: View) -> View:

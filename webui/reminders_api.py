@@ -46,7 +46,30 @@ def reminder_not_found() -> ApiError:
 
 @bp.get("/api/reminders")
 def list_reminders() -> tuple[Response, int]:
-    """The caller's reminders, soonest first: pending ones, or with ``all`` every one; paged by ``after``."""
+    """The caller's reminders, soonest first: pending ones, or with ``all`` every one; paged by ``after``.
+    ---
+    get:
+      summary: 내 알림 목록 (가까운 것부터)
+      description: 기본은 아직 알리지 않은 알림이에요. all=1이면 지난 알림도 모두 보여요.
+      parameters:
+        - name: all
+          in: query
+          description: "1: 지난 알림까지 모두"
+          schema: {type: string, enum: ["1", "0", "true", "false", "yes", "no", "on", "off", ""]}
+        - name: limit
+          in: query
+          description: 한 쪽의 알림 수 (1~100, 기본 50)
+          schema: {type: integer, minimum: 1, maximum: 100, default: 50}
+        - name: after
+          in: query
+          description: 이전 응답의 next 값 (다음 쪽)
+          schema: {type: string}
+          examples:
+            cursor: {value: MjA5OS0wMS0wMVQwMDowMDowMCswMDowMHwx}
+      responses:
+        200: {description: "알림 한 쪽", json: ReminderList}
+        400: BadRequest
+    """
     now = utcnow()
     show_all = _flag(request.args.get("all", ""))
     limit = read_limit(request.args.get("limit"), DEFAULT_LIST, MAX_LIST)
@@ -65,13 +88,28 @@ def list_reminders() -> tuple[Response, int]:
 
 @bp.get("/api/reminders/<reminder_id_>")
 def reminder_detail(reminder_id_: str) -> tuple[Response, int]:
-    """One of the caller's reminders."""
+    """One of the caller's reminders.
+    ---
+    get:
+      summary: 알림 하나
+      responses:
+        200: {description: "알림", json: Reminder}
+        404: NotFound
+    """
     return jsonify(_owned(reminder_id_).to_dict()), 200
 
 
 @bp.post("/api/reminders")
 def create_reminder() -> tuple[Response, int]:
-    """A new reminder for the caller: ``{"text": "치과 가기", "due": "2026-12-03T09:00:00+09:00"}``."""
+    """A new reminder for the caller: ``{"text": "치과 가기", "due": "2026-12-03T09:00:00+09:00"}``.
+    ---
+    post:
+      summary: 새 알림을 만들어요
+      requestBody: ReminderRequest
+      responses:
+        201: {description: "만든 알림", json: Reminder}
+        409: {description: "알림을 더 저장할 수 없어요(too_many_reminders).", json: Error}
+    """
     payload = read_json_object()
     text, due = _text(payload.get("text")), _due(payload.get("due"))
     with write_lock():
@@ -89,7 +127,14 @@ def create_reminder() -> tuple[Response, int]:
 
 @bp.delete("/api/reminders/<reminder_id_>")
 def delete_reminder(reminder_id_: str) -> tuple[str, int]:
-    """Delete one of the caller's reminders."""
+    """Delete one of the caller's reminders.
+    ---
+    delete:
+      summary: 알림을 지워요
+      responses:
+        204: {description: 지웠어요 (본문 없음)}
+        404: NotFound
+    """
     found = reminder_id(reminder_id_)
     if found is None:
         raise reminder_not_found()
@@ -104,7 +149,14 @@ def delete_reminder(reminder_id_: str) -> tuple[str, int]:
 
 @bp.post("/api/reminders/<reminder_id_>/notified")
 def mark_notified(reminder_id_: str) -> tuple[Response, int]:
-    """The page showed this reminder's due notice: ``notified_at`` is set (once; later calls keep it)."""
+    """The page showed this reminder's due notice: ``notified_at`` is set (once; later calls keep it).
+    ---
+    post:
+      summary: 알림을 보여 줬다고 표시해요 (처음 시각이 남아요)
+      responses:
+        200: {description: "표시한 알림", json: Reminder}
+        404: NotFound
+    """
     found = reminder_id(reminder_id_)
     if found is None:
         raise reminder_not_found()

@@ -148,8 +148,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATELIMIT_CHAT", "30 per minute", "Messages per client to `/api/chat` (a logged-in user, else an "
             "address)."),
     Setting("RATELIMIT_AUTH", "10 per minute", "Login and registration attempts per address."),
-    Setting("RATELIMIT_DEFAULT", "300 per minute", "Every other route, per client and route (`/healthz` is never "
-            "limited)."),
+    Setting("RATELIMIT_DEFAULT", "300 per minute", "Every other route, per client and route (`/healthz`, `/readyz` "
+            "and `/metrics` are never limited)."),
+    # --- logs, metrics and probes (webui/observability.py, webui/metrics.py, webui/readiness.py)
+    Setting("LOG_FORMAT", "json", "Server logs (`serve`, gunicorn): `json`, one object a line with the request id "
+            "(for a log pipeline), or `text` (for reading in a terminal; `make run` uses it)."),
+    Setting("METRICS", False, "`/metrics` in Prometheus' format; off: no such route.", bool),
+    Setting("METRICS_TOKEN", "", "With `METRICS` on: the bearer token `/metrics` requires; empty: none (keep the "
+            "route off the public address)."),
+    Setting("READYZ_TIMEOUT", 1.0, "Seconds `/readyz` waits for the database before it answers 503.", float),
     # --- chat, uploads and the trainer console
     Setting("HISTORY_MESSAGES", 10, "Earlier messages of a conversation given to the bot as context.", int),
     # --- the bot's actions (chatbot.actions)
@@ -168,6 +175,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRAINER_TRAIN_COMMAND", None, "The command before `--data`, as a JSON list; unset: this Python's "
             "`-m chatbot train`.", None),
     Setting("TRAINER_CANCEL_GRACE_SECONDS", 5.0, "Seconds a cancelled job gets between SIGTERM and SIGKILL.", float),
+    # --- training jobs on a queue (webui/trainer/rq_backend.py, docs/deployment.md)
+    Setting("TRAINER_QUEUE_URL", "", "Redis for training jobs (`redis://127.0.0.1:6379/1`): jobs go to an RQ queue "
+            "that `python -m chatbot worker` runs, on any machine sharing `TRAINER_DIR`; empty: a subprocess of "
+            "the web machine, one job at a time. Not `RATELIMIT_STORAGE_URI`'s Redis by default (see "
+            "docs/deployment.md)."),
+    Setting("TRAINER_QUEUE_NAME", "training", "The RQ queue of training jobs (the worker's `--queue`)."),
+    Setting("TRAINER_JOB_TIMEOUT", 6 * 3600, "With the queue: seconds a training job may run before its worker "
+            "stops it (failed, with the limit in its error).", int),
 )
 BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
 

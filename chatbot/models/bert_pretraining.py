@@ -99,8 +99,10 @@ def encode_lines(lines: Sequence[str], tokenizer: Any, max_length: int, morpheme
 
     ``morphemes`` is a ``chatbot.nlp.tokenizers.Tokenizer`` for whole-word masking, or None for
     masking single pieces."""
+    from tqdm.auto import tqdm
+
     rows = []
-    for start in range(0, len(lines), ENCODE_CHUNK):
+    for start in tqdm(range(0, len(lines), ENCODE_CHUNK), desc="encode", unit=" chunks", disable=None):
         chunk = list(lines[start:start + ENCODE_CHUNK])
         encoded = tokenizer(chunk, truncation=True, max_length=max_length, return_offsets_mapping=True,
                             return_special_tokens_mask=True)

@@ -38,6 +38,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Subs
 
 from chatbot.model_dir import CHECKPOINT
 from chatbot.models.checkpoint import load_checkpoint, save_checkpoint
+from chatbot.progress import report
 
 # CHECKPOINT (named by the model directory): the training state; written last, it marks a complete checkpoint.
 
@@ -206,6 +207,8 @@ def train(model: nn.Module, train_data: Examples, validation_data: Examples, col
             state["step"] += 1
             progress.update(1)
             progress.set_postfix(loss=f"{loss:.3f}")
+            if rank == 0:
+                report(state["step"], total_steps)
             if state["step"] % eval_every == 0 or i == steps_per_epoch - 1:
                 validation_loss = evaluate_loss(model, validation_data, collate, loss_fn, config, device, autocast)
                 train_loss = _mean_over_ranks(running[0], running[1], device)

@@ -122,5 +122,5 @@ def test_only_settings_py_reads_the_apps_environment():
     webui = Path(settings.__file__).parent
     readers = {p.relative_to(webui).as_posix() for p in webui.rglob("*.py")
                if re.search(r"os\.environ(?!\))|os\.getenv", p.read_text(encoding="utf-8"))}
-    # gunicorn_conf.py: gunicorn's own settings; trainer/jobs.py hands the environment to the training process
-    assert readers <= {"settings.py", "gunicorn_conf.py", "trainer/jobs.py"}, readers
+    # gunicorn_conf.py: gunicorn's own settings; trainer/processes.py hands the environment to the training process
+    assert readers <= {"settings.py", "gunicorn_conf.py", "trainer/processes.py"}, readers

@@ -1,5 +1,6 @@
 """Nothing the web app serves reaches for the network: no CDN, no web font, no remote image, in any
-template or static file (today's and the ones added later: the files are found, not listed)."""
+template or static file (today's and the ones added later: the files are found, not listed), nor in the
+API documentation page and the OpenAPI document it is drawn from, as served."""
 
 from __future__ import annotations
 
@@ -44,3 +45,16 @@ def test_the_scan_catches_what_it_is_for():
                 '<link href="//cdn.example.net/a.css">', "fetch('http://10.0.0.1/api')"):
         assert EXTERNAL.search(bad) or PROTOCOL_RELATIVE.search(bad), bad
     assert not EXTERNAL.search(without_namespaces('createElementNS("http://www.w3.org/2000/svg", "svg")'))
+
+
+@pytest.mark.parametrize("path", ["/api/docs", "/api/openapi.json"])
+def test_the_api_documentation_refers_to_nothing_outside_the_server(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    found = EXTERNAL.search(text) or PROTOCOL_RELATIVE.search(text)
+    assert not found, f"{path} refers to {found.group(0)!r}"
+    assert "servers" not in (response.get_json() or {}), "the document names no other host to send requests to"
+    if path == "/api/docs":
+        assert set(re.findall(r'(?:src|href)="([^"#]+)"', text)) <= {"/", "/api/openapi.json",
+                                                                   "/static/chat.css", "/static/apidocs.css", "data:,"}

@@ -280,7 +280,8 @@ def test_an_outage_answers_503_json_and_the_app_recovers_by_itself(make_app, pos
             assert response.get_json()["error"]["code"] == "database_unavailable"
             assert "데이터베이스" in response.get_json()["error"]["message"]
             assert int(response.headers["Retry-After"]) > 0
-    assert client.get("/healthz").status_code == 503
+    assert client.get("/healthz").status_code == 200  # liveness: the process answers, do not restart it
+    assert client.get("/readyz").status_code == 503  # readiness: route users elsewhere
     assert client.get("/").status_code == 200  # the page itself needs no database
     warnings = [r for r in caplog.records if r.name == "webui.database" and r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "unavailable" in warnings[0].getMessage()  # once per outage, no traceback
@@ -296,7 +297,7 @@ def test_an_outage_answers_503_json_and_the_app_recovers_by_itself(make_app, pos
     assert client.post("/api/chat", json={"message": CuttingBot.CUT, "conversation_id": conversation_id}
                        ).status_code == 503
     proxy.restore()
-    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
     detail = client.get(f"/api/conversations/{conversation_id}")
     assert detail.status_code == 200
     users = [m["text"] for m in detail.get_json()["messages"] if m["role"] == "user"]

@@ -33,7 +33,7 @@ from tests.webui.trainer_support import (
     upload,
     wait_for,
 )
-from webui.trainer import jobs, pages
+from webui.trainer import file_backend, jobs, pages
 from webui.trainer.processes import process_start
 
 JOB = "20250501-000000-0000cc"
@@ -146,7 +146,7 @@ def test_a_job_started_by_another_worker_is_cancelled_through_its_files(make_app
                                start_new_session=True)
     record = json.loads((path / "job.json").read_text(encoding="utf-8"))
     (path / "job.json").write_text(json.dumps({**record, "pid": process.pid, "pid_start": process_start(process.pid)}))
-    threading.Thread(target=jobs._watch, args=(process, path), daemon=True).start()  # that worker's watcher
+    threading.Thread(target=file_backend._watch, args=(process, path), daemon=True).start()  # that worker's watcher
     try:
         assert wait_for(trainer, JOB, ("running",), timeout=30)["status"] == "running"
         assert cancel(trainer, JOB).status_code == 303
@@ -190,7 +190,7 @@ def test_a_cancel_before_the_process_has_a_pid_stops_it_as_soon_as_it_starts(mak
         assert state["status"] == "cancelled"
         return popen(command, **kwargs)
 
-    monkeypatch.setattr(jobs.subprocess, "Popen", cancelled_first)
+    monkeypatch.setattr(file_backend.subprocess, "Popen", cancelled_first)
     job_id = job_id_of(start(trainer, corpus_id))
     monkeypatch.undo()
     exit_file = tmp_path / "trainer" / "jobs" / job_id / "exit.json"

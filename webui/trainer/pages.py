@@ -221,7 +221,16 @@ def cancel(job_id: str) -> Any:
 @role_required("trainer")
 def job_api(job_id: str) -> tuple[Response, int]:
     """A job's state as JSON, for the progress bar: status, stage, done, total, fraction, error, problems,
-    started, finished, log_tail."""
+    started, finished, log_tail.
+    ---
+    get:
+      summary: 학습 작업의 상태 (진행 막대가 읽어요)
+      security: [{session: []}, {token: []}]
+      responses:
+        200: {description: "작업 상태", json: Job}
+        403: Forbidden
+        404: NotFound
+    """
     return jsonify(job_state(folder("jobs", job_id))), 200
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -79,3 +80,14 @@ def signal_group(pgid: int, sig: signal.Signals) -> None:
     that the group is the job's (``same_process`` on its leader, or ``any_left``)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
+
+
+def training_environment() -> dict[str, str]:
+    """This process's environment for a training command, with the library this process uses first on the
+    path (a server or worker run from a checkout without installing it), and unbuffered output for a live log."""
+    import chatbot
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    library = str(Path(chatbot.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (library, env.get("PYTHONPATH", "")) if p)
+    return env
