@@ -8,7 +8,7 @@ temporary folder (or ``--database-url``), waits for ``/healthz``, warms up, then
 threads send ``--requests`` ``POST /api/chat`` requests in all. Each client keeps one persistent
 HTTP connection and one conversation, so every request continues a conversation (history is read,
 two rows are written). Afterwards every conversation is read back with
-``GET /api/conversations/<id>``: it must hold exactly the user lines sent and the replies received,
+``GET /api/conversations/<id>`` (every page): it must hold exactly the user lines sent and the replies received,
 in order. The exit code is 1 when a request failed or a message was lost, changed or added.
 """
 
@@ -179,6 +179,23 @@ class Client:
     def error(self, detail: dict[str, Any]) -> None:
         self.errors.append(detail)
 
+    def read_messages(self) -> tuple[int | None, Any, list[tuple[Any, Any]]]:
+        """Every stored ``(role, text)`` of the conversation, oldest first, read a page at a time (the newest
+        page comes first; ``next_cursor`` leads to older ones): the status and body of the last request."""
+        stored: list[tuple[Any, Any]] = []
+        query = "?limit=200"
+        while True:
+            try:
+                status, data, _ = self.call("GET", f"/api/conversations/{self.conversation_id}{query}")
+            except (OSError, http.client.HTTPException) as exc:
+                return None, f"{type(exc).__name__}: {exc}", stored
+            if status != 200 or not isinstance(data, dict):
+                return status, data, stored
+            stored[:0] = [(m.get("role"), m.get("text")) for m in data.get("messages", [])]
+            if not data.get("next_cursor"):
+                return status, data, stored
+            query = f"?limit=200&cursor={data['next_cursor']}"
+
     def verify(self) -> dict[str, Any]:
         """Read the conversation back and compare it with what was sent and received."""
         report: dict[str, Any] = {"client": self.index, "conversation_id": self.conversation_id,
@@ -186,15 +203,11 @@ class Client:
         if not self.conversation_id:
             report.update(stored_messages=0, lost=2 * len(self.sent), extra=0, mismatched=0)
             return report
-        try:
-            status, data, _ = self.call("GET", f"/api/conversations/{self.conversation_id}")
-        except (OSError, http.client.HTTPException) as exc:
-            status, data = None, f"{type(exc).__name__}: {exc}"
-        if status != 200 or not isinstance(data, dict):
+        status, data, stored = self.read_messages()
+        if status != 200:
             report.update(read_error=f"GET answered {status}: {str(data)[:200]}", stored_messages=None,
                           lost=2 * len(self.sent), extra=0, mismatched=0)
             return report
-        stored = [(m.get("role"), m.get("text")) for m in data.get("messages", [])]
         expected = []
         for user_text, reply in self.sent:
             expected += [("user", unicodedata.normalize("NFC", user_text).strip()), ("bot", reply)]

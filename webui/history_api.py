@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from webui.auth import owned_by_caller, owner_clause
+from webui import paging
+from webui.auth import owned_by_caller
 from webui.errors import ApiError
 from webui.extensions import db
 from webui.json_body import read_json_object
@@ -18,40 +19,52 @@ from webui.uploads import remove_files
 
 bp = Blueprint("history_api", __name__)
 
-MAX_LIST = 200
 MAX_TITLE_CHARS = 200
 MAX_CORRECTION_CHARS = 1000
 
 
 @bp.get("/api/conversations")
 def list_conversations() -> tuple[Response, int]:
-    """The caller's conversations, most recently active first.
+    """The caller's conversations, most recently active first, a page at a time (``limit``, ``cursor``).
     ---
     get:
-      summary: 내 대화 목록 (최근에 대화한 순서, 200개까지)
+      summary: 내 대화 목록 (최근에 대화한 순서, 한 쪽씩)
+      parameters:
+        - {name: limit, in: query, description: "한 쪽의 대화 수 (1~200, 기본 50)",
+           schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
+        - {name: cursor, in: query, description: "이전 응답의 next_cursor 값 (다음 쪽)", schema: {type: string}}
       responses:
-        200: {description: "대화 목록 (메시지는 빼고)", json: ConversationList}
+        200: {description: "대화 목록 한 쪽 (메시지는 빼고)", json: ConversationList}
+        400: BadRequest
     """
-    rows = db.session.execute(
-        select(Conversation).where(owner_clause()).order_by(Conversation.updated_at.desc()).limit(MAX_LIST)
-    ).scalars()
-    return jsonify({"conversations": [row.summary() for row in rows]}), 200
+    limit = paging.read_limit(request.args.get("limit"), paging.DEFAULT_CONVERSATIONS, paging.MAX_CONVERSATIONS)
+    page = paging.conversation_page(limit, request.args.get("cursor"))
+    return jsonify({"conversations": [row.summary() for row in page.rows], "next_cursor": page.next_cursor}), 200
 
 
 @bp.get("/api/conversations/<conversation_id>")
 def conversation_detail(conversation_id: str) -> tuple[Response, int]:
-    """One of the caller's conversations with all its messages, oldest first.
+    """One of the caller's conversations with a page of its messages: the latest, or those before ``cursor``.
     ---
     get:
-      summary: 대화 하나와 그 메시지 전부 (오래된 것부터)
+      summary: 대화 하나와 그 메시지 한 쪽 (가장 최근 쪽부터, 쪽 안에서는 오래된 것부터)
+      parameters:
+        - {name: limit, in: query, description: "한 쪽의 메시지 수 (1~200, 기본 50)",
+           schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
+        - {name: cursor, in: query, description: "이전 응답의 next_cursor 값 (그보다 앞선 메시지)",
+           schema: {type: string}}
       responses:
-        200: {description: "대화와 메시지", json: ConversationDetail}
+        200: {description: "대화와 메시지 한 쪽", json: ConversationDetail}
+        400: BadRequest
         404: NotFound
     """
     conversation = get_conversation(conversation_id)
     if conversation is None:
         raise conversation_not_found()
-    return jsonify(conversation.to_dict()), 200
+    limit = paging.read_limit(request.args.get("limit"), paging.DEFAULT_MESSAGES, paging.MAX_MESSAGES)
+    page = paging.message_page(conversation.id, limit, request.args.get("cursor"))
+    return jsonify({**conversation.summary(), "messages": [row.to_dict() for row in page.rows],
+                    "next_cursor": page.next_cursor}), 200
 
 
 @bp.patch("/api/conversations/<conversation_id>")

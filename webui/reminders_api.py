@@ -16,8 +16,6 @@ other client's. Times are ISO 8601: sent with an offset, answered in UTC.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +28,7 @@ from webui.database import write_lock
 from webui.errors import ApiError
 from webui.extensions import db
 from webui.json_body import read_json_object
+from webui.paging import decode_cursor, encode_cursor, read_limit
 from webui.reminders import MAX_REMINDERS, as_utc, count_reminders, reminder_id, stored_utc
 from webui.tables import REMINDER_TEXT_CHARS, Reminder, isoformat_utc, utcnow
 
@@ -73,7 +72,7 @@ def list_reminders() -> tuple[Response, int]:
     """
     now = utcnow()
     show_all = _flag(request.args.get("all", ""))
-    limit = _limit(request.args.get("limit"))
+    limit = read_limit(request.args.get("limit"), DEFAULT_LIST, MAX_LIST)
     query = select(Reminder).where(owner_clause(Reminder))
     if not show_all:
         query = query.where(or_(Reminder.due_at > as_utc(now), Reminder.notified_at.is_(None)))
@@ -220,29 +219,19 @@ def _flag(value: str) -> bool:
     raise ApiError(400, "invalid_all", "all은 1 또는 0이어야 합니다.")
 
 
-def _limit(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_LIST
-    if not (value.isascii() and value.isdigit() and len(value) <= 4 and 1 <= int(value) <= MAX_LIST):
-        raise ApiError(400, "invalid_limit", f"limit은 1~{MAX_LIST} 사이의 정수여야 합니다.")
-    return int(value)
-
-
 def _cursor(row: Reminder) -> str:
-    """``after`` for the page after ``row``: its due time and id, base64url (opaque to clients)."""
-    raw = f"{stored_utc(row.due_at).isoformat()}|{row.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """``after`` for the page after ``row``: its due time and id (opaque to clients)."""
+    return encode_cursor(stored_utc(row.due_at).isoformat(), str(row.id))
 
 
 def _read_cursor(value: str) -> tuple[datetime, int]:
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
-        due_text, id_text = raw.split("|")
+        due_text, id_text = decode_cursor(value, 2)
         due, last_id = datetime.fromisoformat(due_text), reminder_id(id_text)
         if due.tzinfo is None or last_id is None:
             raise ValueError("not a cursor")
         return as_utc(due), last_id
-    except (ValueError, UnicodeError, binascii.Error, OverflowError) as exc:
+    except (ValueError, OverflowError) as exc:
         raise ApiError(400, "invalid_cursor",
                        "after 값이 올바르지 않습니다. 이전 응답의 next 값을 그대로 보내 주세요.") from exc
 

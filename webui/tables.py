@@ -105,17 +105,14 @@ class Conversation(db.Model):
     )
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready form without the messages, for the conversation list."""
+        """JSON-ready form without the messages: an item of the conversation list (``webui.paging`` pages
+        the list, and the messages of ``GET /api/conversations/<id>``)."""
         return {
             "id": self.id,
             "title": self.title,
             "created_at": isoformat_utc(self.created_at),
             "updated_at": isoformat_utc(self.updated_at),
         }
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form with every message, oldest first."""
-        return {**self.summary(), "messages": [m.to_dict() for m in self.messages]}
 
 
 class StoredMessage(db.Model):

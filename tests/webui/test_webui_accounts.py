@@ -74,7 +74,7 @@ def test_login_logout_and_wrong_passwords(app: Flask):
     assert second.get("/api/me").get_json()["user"]["username"] == "영희"
     assert second.post("/api/logout").status_code == 200
     assert second.get("/api/me").get_json() == {"user": None}
-    assert second.get("/api/conversations").get_json() == {"conversations": []}
+    assert second.get("/api/conversations").get_json() == {"conversations": [], "next_cursor": None}
 
 
 def test_a_guest_conversation_is_bound_to_its_browser(app: Flask):
@@ -83,7 +83,7 @@ def test_a_guest_conversation_is_bound_to_its_browser(app: Flask):
     assert [c["id"] for c in guest.get("/api/conversations").get_json()["conversations"]] == [conversation_id]
     assert guest.get(f"/api/conversations/{conversation_id}").status_code == 200
     assert stranger.get(f"/api/conversations/{conversation_id}").status_code == 404
-    assert stranger.get("/api/conversations").get_json() == {"conversations": []}
+    assert stranger.get("/api/conversations").get_json() == {"conversations": [], "next_cursor": None}
     assert chat(stranger, "끼어들기", conversation_id).status_code == 404
 
 

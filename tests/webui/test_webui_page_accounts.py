@@ -16,8 +16,10 @@ from webui.tables import User
 STATIC = Path(webui.__file__).parent / "static"
 NEW_SCRIPTS = [STATIC / "conversations.js", STATIC / "feedback.js", STATIC / "announce.js", STATIC / "drawpad.js"]
 # Split out of chat.js and conversations.js: they draw or check, and hear no chat:* event.
-HELPER_SCRIPTS = [STATIC / "attachments.js", STATIC / "upload.js", STATIC / "convitems.js"]
+HELPER_SCRIPTS = [STATIC / "attachments.js", STATIC / "upload.js", STATIC / "convitems.js", STATIC / "convpages.js",
+                  STATIC / "older.js", STATIC / "edgewatch.js"]
 ICON_SCRIPT = STATIC / "icons.js"  # draws shapes only, no text
+NO_TEXT_SCRIPTS = [ICON_SCRIPT, STATIC / "convpages.js", STATIC / "edgewatch.js"]  # put no text in the page themselves
 NEW_STYLES = [STATIC / "conversations.css", STATIC / "feedback.css"]
 PASSWORD = "비밀번호1234"
 
@@ -104,12 +106,13 @@ def test_the_list_and_feedback_scripts_load_before_chat_js(client):
     html = client.get("/").get_data(as_text=True)
     order = re.findall(r'<script src="/static/([a-z]+\.js)" defer>', html)
     # Listeners first: they hear chat.js's first events. A helper before the script that uses it as it
-    # loads: icons.js first (three scripts draw with it), convitems.js before conversations.js, upload.js
-    # (started by chat.js) and attachments.js before chat.js, composer.js before commands.js, remindtime.js
-    # before reminders.js (which hears chat.js's replies and draws with convitems.js's builder).
-    assert order == ["icons.js", "feedback.js", "convitems.js", "conversations.js", "announce.js", "remindtime.js",
-                     "reminders.js", "forecast.js", "attachments.js", "upload.js", "drawpad.js", "composer.js",
-                     "commands.js", "chat.js"]
+    # loads: icons.js first (three scripts draw with it), edgewatch.js before convpages.js and older.js,
+    # convitems.js and convpages.js before conversations.js, upload.js and older.js (started by chat.js)
+    # and attachments.js before chat.js, composer.js before commands.js, remindtime.js before reminders.js
+    # (which hears chat.js's replies and draws with convitems.js's builder).
+    assert order == ["icons.js", "feedback.js", "edgewatch.js", "convitems.js", "convpages.js", "conversations.js",
+                     "announce.js", "remindtime.js", "reminders.js", "forecast.js", "attachments.js", "upload.js",
+                     "older.js", "drawpad.js", "composer.js", "commands.js", "chat.js"]
     for name in order + [p.name for p in NEW_STYLES]:
         assert client.get(f"/static/{name}").status_code == 200
     assert re.search(r'<link rel="stylesheet" href="/static/conversations.css">', html)
@@ -130,7 +133,7 @@ def test_the_list_button_controls_the_labelled_panel(client):
 @pytest.mark.parametrize("path", NEW_SCRIPTS + HELPER_SCRIPTS + [ICON_SCRIPT], ids=lambda p: p.name)
 def test_new_scripts_insert_text_only_as_text_and_set_no_style_attribute(path):
     js = path.read_text(encoding="utf-8")
-    assert "textContent" in js or path == ICON_SCRIPT
+    assert "textContent" in js or path in NO_TEXT_SCRIPTS
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in js, sink
     assert not re.search(r"""setAttribute\(\s*["']style""", js), "the CSP forbids style attributes"
@@ -148,7 +151,8 @@ def test_scripts_share_one_documented_interface():
     chat_js = (STATIC / "chat.js").read_text(encoding="utf-8")
     header = chat_js[: chat_js.index("(function")]
     emitted = set(re.findall(r'emit\("(chat:[a-z-]+)"', chat_js))
-    assert emitted == {"chat:conversation", "chat:bot-message", "chat:reply", "chat:error", "chat:busy"}
+    assert emitted == {"chat:conversation", "chat:bot-message", "chat:reply", "chat:error", "chat:busy",
+                       "chat:older"}
     for name in emitted:
         assert name in header, f"{name} is not documented at the top of chat.js"
     methods = {"currentConversationId", "isBusy", "openConversation", "startNewConversation", "sendPicture"}

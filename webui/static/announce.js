@@ -1,6 +1,7 @@
 // Screen-reader announcements for 한결's chat page, through one visually hidden live region
 // (#announcer, role=status, polite): "한결: <reply>" when an answer arrives, "알림: <problem>" when
-// something went wrong. It hears chat.js's "chat:reply" and "chat:error" events.
+// something went wrong, and the loading of earlier messages as the reader scrolls up a long
+// conversation. It hears chat.js's "chat:reply", "chat:error" and "chat:older" events.
 //
 // Why not let #messages (role=log) speak for itself: a new row carries its time, chips and the 👍/👎
 // buttons' names besides the answer, and it is added while the log is aria-busy, which screen readers
@@ -34,5 +35,12 @@
   document.addEventListener("chat:error", function (event) {
     const text = shorten(event.detail && event.detail.message);
     if (text) { announce("알림: " + text); }
+  });
+  document.addEventListener("chat:older", function (event) {
+    const detail = event.detail || {};
+    if (detail.phase === "loading") { announce("이전 메시지를 불러오는 중이에요."); }
+    else if (detail.phase === "loaded") {
+      announce("이전 메시지 " + detail.count + "개를 불러왔어요." + (detail.first ? " 대화의 처음이에요." : ""));
+    } else if (detail.phase === "failed") { announce("알림: " + shorten(detail.message)); }
   });
 })();

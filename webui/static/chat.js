@@ -16,7 +16,11 @@
 //                                     history); remindersChanged: it set or deleted a reminder (reminders.js)
 //   "chat:error" {message}             a problem was shown in the conversation
 //   "chat:busy" {busy}                 a reply or a history started (true) or finished (false) loading
-// It draws attachments with attachments.js and gets the composer's file from upload.js (both load first).
+//   "chat:older" {phase, count, first, message}  earlier messages of a long conversation are loading, were
+//                                     put above ("loaded": count, first when none is older) or "failed"
+// It draws attachments with attachments.js, gets the composer's file from upload.js and the earlier pages
+// of a conversation, as the reader scrolls up, from older.js (all three load first). A history opens on
+// its latest page of HISTORY_PAGE messages.
 (function () {
   "use strict";
 
@@ -24,6 +28,7 @@
   const MAX_CHARS = 1000;
   const GREETING = "안녕하세요! 한국어 챗봇 한결이에요. 무엇이든 편하게 말을 걸어 주세요.";
   const NETWORK_ERROR = "서버에 연결할 수 없어요. 네트워크를 확인하고 다시 시도해 주세요.";
+  const HISTORY_PAGE = 50;
 
   const list = document.getElementById("messages");
   const form = document.getElementById("composer");
@@ -37,6 +42,8 @@
   const attachmentView = window.HangyeolAttachments;
   const upload = window.HangyeolUpload.start({ problem: showError, changed: updateComposer });
   const objectUrls = new Set(); // local thumbnails shown in the conversation, revoked when it is cleared
+  const older = window.HangyeolOlder.start({ list: list, drawRow: storedRow,
+    told: function (detail) { emit("chat:older", detail); } });
 
   // --- storage (may be unavailable, e.g. in private windows) ---------------------------------
   function loadConversationId() {
@@ -65,6 +72,14 @@
   }
 
   function addMessage(role, text, options) {
+    const row = drawRow(role, text, options);
+    list.appendChild(row);
+    scrollToBottom();
+    return row;
+  }
+
+  // A row for a message, not yet in the page: appended by addMessage, or put above by older.js.
+  function drawRow(role, text, options) {
     const opts = options || {};
     const row = document.createElement("div");
     row.className = "row row-" + role;
@@ -109,9 +124,13 @@
     if (role === "bot" && opts.messageId) {
       emit("chat:bot-message", { row: row, messageId: opts.messageId, feedback: opts.feedback || null });
     }
-    list.appendChild(row);
-    scrollToBottom();
     return row;
+  }
+
+  function storedRow(m) {
+    return drawRow(m.role === "user" ? "user" : "bot", m.text, { createdAt: m.created_at,
+      attachments: Array.isArray(m.attachments) ? m.attachments : [], messageId: m.role === "bot" ? m.id : null,
+      feedback: m.feedback || null });
   }
 
   // Images load after the row is drawn; keep the newest message in view unless the user scrolled up.
@@ -163,6 +182,7 @@
   }
 
   function clearMessages() {
+    older.reset(null, null);
     while (list.firstChild) { list.removeChild(list.firstChild); }
     objectUrls.forEach(function (url) { URL.revokeObjectURL(url); });
     objectUrls.clear();
@@ -297,9 +317,8 @@
     if (!conversationId) { addMessage("bot", GREETING); return; }
     setBusy(true);
     try {
-      const response = await fetch("/api/conversations/" + encodeURIComponent(conversationId), {
-        headers: { "Accept": "application/json" },
-      });
+      const response = await fetch("/api/conversations/" + encodeURIComponent(conversationId) + "?limit=" +
+        HISTORY_PAGE, { headers: { "Accept": "application/json" } });
       const data = await readJson(response);
       if (response.status === 404) {
         saveConversationId(null);
@@ -310,14 +329,9 @@
       } else if (!data.messages.length) {
         addMessage("bot", GREETING);
       } else {
-        data.messages.forEach(function (m) {
-          addMessage(m.role === "user" ? "user" : "bot", m.text, {
-            createdAt: m.created_at,
-            attachments: Array.isArray(m.attachments) ? m.attachments : [],
-            messageId: m.role === "bot" ? m.id : null,
-            feedback: m.feedback || null,
-          });
-        });
+        data.messages.forEach(function (m) { list.appendChild(storedRow(m)); });
+        scrollToBottom();
+        older.reset(conversationId, data.next_cursor);
       }
     } catch (e) {
       showError(NETWORK_ERROR);

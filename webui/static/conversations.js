@@ -5,6 +5,7 @@
 //   hears  "chat:conversation" {id, reason} on document: marks the current item, refreshes the list
 // and to the server through GET /api/conversations, PATCH and DELETE /api/conversations/<id>.
 // Titles go into the page with textContent only; each item is drawn by convitems.js, which loads first.
+// The list comes a page at a time; convpages.js (loaded first too) fetches the pages after the first.
 // It also closes the header's flash message.
 (function () {
   "use strict";
@@ -31,6 +32,8 @@
   const backdrop = document.getElementById("conv-backdrop");
   const app = document.querySelector(".app");
   const messages = document.getElementById("messages");
+  const pager = window.HangyeolConvPages.start({ listEl: listEl, renderItem: renderItem, markCurrent: markCurrent,
+    setStatus: setStatus, isOpen: function () { return open; } });
 
   let open = false;
   let stale = true; // the list on screen may be out of date
@@ -79,13 +82,18 @@
 
   function itemOf(node) { return node ? node.closest(".conv-item") : null; }
 
-  function render(conversations) {
+  // The first page, drawn afresh. With keepRest the items of later pages that it does not hold stay below
+  // it (a conversation that got a reply moves up from them), so a long scroll survives each reply.
+  function render(conversations, keepRest) {
     const focused = document.activeElement;
     const focusedItem = listEl.contains(focused) ? itemOf(focused) : null;
     const focus = focusedItem ? { id: focusedItem.dataset.id, action: focused.dataset.action } : null;
-    listEl.replaceChildren.apply(listEl, conversations.map(renderItem));
+    const ids = new Set(conversations.map(function (c) { return c.id; }));
+    const rest = keepRest ? Array.from(listEl.children).filter(function (li) { return !ids.has(li.dataset.id); }) : [];
+    listEl.replaceChildren.apply(listEl, conversations.map(renderItem).concat(rest));
     markCurrent();
-    if (!conversations.length) { setStatus("아직 대화가 없어요. 메시지를 보내면 여기에 생겨요."); }
+    pager.watch();
+    if (!listEl.children.length) { setStatus("아직 대화가 없어요. 메시지를 보내면 여기에 생겨요."); }
     else if (!statusPassing) { setStatus(""); } // a loading or error line is over; a fresh note stays
     if (focus) { focusItem(focus.id, focus.action); }
   }
@@ -102,7 +110,7 @@
     stale = false;
     if (!listEl.children.length) { setStatus("대화 목록을 불러오는 중이에요…"); }
     try {
-      const response = await fetch("/api/conversations", { headers: { "Accept": "application/json" } });
+      const response = await fetch(pager.firstUrl(), { headers: { "Accept": "application/json" } });
       const data = await readJson(response);
       if (seq !== requestSeq) { return; }
       if (!response.ok || !data || !Array.isArray(data.conversations)) {
@@ -111,7 +119,7 @@
         return;
       }
       if (editing) { stale = true; return; }
-      render(data.conversations);
+      render(data.conversations, pager.firstPage(data));
     } catch (e) {
       if (seq === requestSeq) { stale = true; setStatus(NETWORK_ERROR); }
     }
@@ -210,6 +218,7 @@
         editing = null;
         li.replaceWith(fresh);
         markCurrent();
+        pager.watch();
         focusItem(fresh.dataset.id, "rename");
         setStatus("이름을 ‘" + titleOf(data) + "’(으)로 바꿨어요.", true);
         if (stale && open) { refresh(); }
@@ -255,6 +264,7 @@
     const hadFocus = li.contains(document.activeElement);
     if (editing === li) { editing = null; }
     li.remove();
+    pager.watch();
     const c = chat();
     if (c && li.dataset.id === c.currentConversationId()) { c.startNewConversation(); }
     setStatus(listEl.children.length ? message : message + " 남은 대화가 없어요.", passing && listEl.children.length);
@@ -349,6 +359,7 @@
     const reason = event.detail && event.detail.reason;
     markCurrent();
     if (reason === "created" || reason === "reply" || reason === "missing") {
+      if (reason === "missing") { pager.restart(); } // deleted elsewhere: kept items may be gone too
       stale = true;
       if (open) { refresh(); }
     }
