@@ -4,7 +4,8 @@ The suite is CI-only (``-m load``, excluded by default): each test runs the real
 2 workers) on a free port of 127.0.0.1 with its own database and instance folder, drives it with
 ``benchmarks/load_client.py`` for ``LOAD_SECONDS`` (default 60) and then counts what the database
 holds. With ``TEST_DATABASE_URL`` set (a PostgreSQL server), each test gets a fresh database there
-instead of a SQLite file.
+instead of a SQLite file. ``test_two_apps_scenario.py`` runs two such servers and a training worker on
+PostgreSQL and Redis (its own fixtures and ``scenario_support.py``).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ commands, Redis); nothing imports the app.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import http.client
 import io
@@ -19,8 +20,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -229,27 +228,11 @@ class TrainingWorker:
         for wait in (1.5, 15):
             if self.process.poll() is None:
                 self.process.send_signal(signal.SIGINT)
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.process.wait(timeout=wait)
-                except subprocess.TimeoutExpired:
-                    pass
-        try:
+        with contextlib.suppress(ProcessLookupError):  # whatever of its process group is left
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=10)
 
     def log_tail(self, lines: int = 60) -> str:
         return log_tail(self.log, lines)
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float = 0.2) -> Any:
-    """Poll ``check`` until it returns something true; fail naming ``what`` (and the last value) after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)

@@ -26,10 +26,11 @@ from scenario_support import (
     desk_corpus,
     location_id,
     redis_or_skip,
-    wait_until,
 )
 
 from benchmarks.chat_server import ChatServer, promote_model
+from tests.webui.queue_support import wait_until
+from tests.webui.trainer_support import running
 
 pytestmark = pytest.mark.load
 
@@ -193,14 +194,6 @@ def progressed(state: dict) -> dict | None:
 
 def ended(state: dict) -> dict | None:
     return state if state["status"] not in ("queued", "running") else None
-
-
-def running(pid: int) -> bool:
-    """Whether the process runs (a zombie has ended)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[0] not in "ZX"
-    except (OSError, IndexError):
-        return False
 
 
 def worker_free(worker: TrainingWorker, redis) -> bool:
