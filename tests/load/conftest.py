@@ -6,6 +6,8 @@ The suite is CI-only (``-m load``, excluded by default): each test runs the real
 holds. ``test_idle_connections.py`` runs waitress (``serve``) and gunicorn behind nginx (``serve-prod``
 with docs/deployment.md's server block) against 150 idle connections. With ``TEST_DATABASE_URL`` set
 (a PostgreSQL server), each test gets a fresh database there instead of a SQLite file.
+``test_two_apps_scenario.py`` runs two such servers and a training worker on PostgreSQL and Redis (its own
+fixtures and ``scenario_support.py``).
 """
 
 from __future__ import annotations
