@@ -30,7 +30,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--model",
         metavar="DIR",
-        help=f"trained model directory (default: $CHATBOT_MODEL_DIR or {settings.SERVED_MODEL_DIR})",
+        help=f"trained model directory (default: $CHATBOT_MODEL_DIR or {settings.SERVED_MODEL_DIR}, inside "
+             "$CHATBOT_SHARED_DIR when set)",
     )
     parser.add_argument(
         "--vision-model",

@@ -23,7 +23,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("new_model", nargs="?", metavar="NEW_MODEL_DIR",
                         help="model directory written by `python -m chatbot train --out`")
     parser.add_argument("--model", metavar="DIR",
-                        help=f"the served model path (default: $CHATBOT_MODEL_DIR or {settings.SERVED_MODEL_DIR})")
+                        help=f"the served model path (default: $CHATBOT_MODEL_DIR or {settings.SERVED_MODEL_DIR}, "
+                             "inside $CHATBOT_SHARED_DIR when set)")
     parser.add_argument("--keep", type=int, default=DEFAULT_KEEP,
                         help=f"release folders to keep, the live one included (default: {DEFAULT_KEEP})")
     parser.add_argument("--rollback", action="store_true", help="go back to the release that was live before")

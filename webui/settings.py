@@ -176,6 +176,9 @@ SETTINGS: tuple[Setting, ...] = (
             "and the bot says that it cannot fetch the weather now."),
     Setting("WEATHER_API_KEY", "", "The weather provider's key, if it needs one (never logged)."),
     Setting("WEATHER_TIMEOUT", 3.0, "Seconds to wait for the weather provider.", float),
+    Setting("SHARED_DIR", "", "One folder that several machines share (docs/deployment.md): when set, "
+            "`UPLOAD_FOLDER`, `TRAINER_DIR` and the served models (`MODEL_DIR`, `VISION_MODEL_DIR`) default to "
+            "its `uploads`, `trainer`, `models/default` and `models/vision`; empty: each machine's own folders."),
     Setting("UPLOAD_FOLDER", InInstance("uploads"), "Where pictures and tables sent in the chat are kept; "
             "shared storage when several machines serve one database.", old_names=("UPLOAD_FOLDER",)),
     Setting("TRAINER_DIR", InInstance("trainer"), "The trainer console's uploaded corpora and jobs."),
@@ -195,6 +198,9 @@ SETTINGS: tuple[Setting, ...] = (
             "stops it (failed, with the limit in its error).", int),
 )
 BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
+# The folders that several machines must see alike, which SHARED_DIR gives one default (the served models too:
+# served_model_dirs).
+SHARED = ("UPLOAD_FOLDER", "TRAINER_DIR")
 
 _warned: set[str] = set()
 _warned_lock = threading.Lock()
@@ -261,9 +267,15 @@ def environment_value(name: str) -> Any:
 
 def served_model_dirs() -> dict[str, str]:
     """``MODEL_DIR`` and ``VISION_MODEL_DIR`` for a server: the environment's, else ``models/default`` and
-    ``models/vision``."""
-    return {"MODEL_DIR": environment_value("MODEL_DIR") or SERVED_MODEL_DIR,
-            "VISION_MODEL_DIR": environment_value("VISION_MODEL_DIR") or SERVED_VISION_MODEL_DIR}
+    ``models/vision`` (inside ``SHARED_DIR`` when it is set)."""
+    shared = environment_value("SHARED_DIR") or ""
+    return {"MODEL_DIR": environment_value("MODEL_DIR") or shared_path(shared, SERVED_MODEL_DIR),
+            "VISION_MODEL_DIR": environment_value("VISION_MODEL_DIR") or shared_path(shared, SERVED_VISION_MODEL_DIR)}
+
+
+def shared_path(shared: str, relative: str) -> str:
+    """``relative`` inside the shared folder, or as it is when there is none."""
+    return os.path.join(shared, relative) if str(shared).strip() else relative
 
 
 def server_variable(name: str, default: str, old: str | None = None) -> str:
@@ -291,9 +303,10 @@ def load(config: Any, given: Mapping[str, Any] | None, instance: str) -> None:
             config[setting.name] = raw if setting.type is str else parse(setting, config[setting.name], name)
     if given:
         config.update(given)
+    shared = str(config.get("SHARED_DIR") or "").strip()
     for key, value in config.items():
-        if isinstance(value, InInstance):
-            config[key] = value.resolve(instance)
+        if isinstance(value, InInstance):  # still the default: in the shared folder, or the instance folder
+            config[key] = shared_path(shared, value.relative) if shared and key in SHARED else value.resolve(instance)
 
 
 def _load_old_names(config: Any) -> None:

@@ -3,7 +3,7 @@
 again, promoted from B, and then both apps answer with the new model within the documented delay.
 
 Real processes only: two ``python -m chatbot serve --workers 2`` apps (gunicorn, two workers each) with
-the same ``DATABASE_URL``, ``CHATBOT_TRAINER_DIR``, ``CHATBOT_UPLOAD_FOLDER``, served-model link,
+the same ``DATABASE_URL``, ``CHATBOT_SHARED_DIR`` (the trainer's folder, the uploads, the served-model link),
 ``CHATBOT_TRAINER_QUEUE_URL`` and secret key, and one ``python -m chatbot worker``. The database is a fresh
 schema in ``TEST_DATABASE_URL`` when that is set, else a fresh database on the local PostgreSQL server
 (``TEST_POSTGRES_URL``), dropped afterwards; Redis is database 11 (``SCENARIO_QUEUE_URL``), emptied
@@ -76,8 +76,10 @@ def test_two_apps_and_a_worker_train_cancel_promote_and_serve_the_new_model(
     served = shared / "models" / "default"
     promote_model(default_model, served)
     worker = TrainingWorker(tmp_path / "worker.log")
-    env = {"CHATBOT_SECRET_KEY": "scenario secret key", "CHATBOT_TRAINER_DIR": str(shared / "trainer"),
-           "CHATBOT_UPLOAD_FOLDER": str(shared / "uploads"), "CHATBOT_TRAINER_QUEUE_URL": QUEUE_URL,
+    # The one setting for the shared folder: the trainer's folder and the uploads are inside it (the served
+    # link too, which ChatServer names with --model all the same).
+    env = {"CHATBOT_SECRET_KEY": "scenario secret key", "CHATBOT_SHARED_DIR": str(shared),
+           "CHATBOT_TRAINER_QUEUE_URL": QUEUE_URL,
            "CHATBOT_TRAINER_QUEUE_NAME": worker.queue, "CHATBOT_MODEL_CHECK_SECONDS": str(MODEL_CHECK_SECONDS)}
     apps = [ChatServer(served, shared_database, tmp_path / name, workers=2, threads=4, env=env) for name in "AB"]
     began = time.monotonic()

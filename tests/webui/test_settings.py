@@ -124,3 +124,26 @@ def test_only_settings_py_reads_the_apps_environment():
                if re.search(r"os\.environ(?!\))|os\.getenv", p.read_text(encoding="utf-8"))}
     # gunicorn_conf.py: gunicorn's own settings; trainer/processes.py hands the environment to the training process
     assert readers <= {"settings.py", "gunicorn_conf.py", "trainer/processes.py"}, readers
+
+
+def test_one_shared_folder_sets_every_folder_machines_must_share(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    monkeypatch.setenv("CHATBOT_SHARED_DIR", str(shared))
+    app = make(tmp_path)
+    assert app.config["TRAINER_DIR"] == str(shared / "trainer")
+    assert app.config["UPLOAD_FOLDER"] == str(shared / "uploads")
+    assert settings.served_model_dirs() == {"MODEL_DIR": str(shared / "models" / "default"),
+                                            "VISION_MODEL_DIR": str(shared / "models" / "vision")}
+    # a folder set on its own wins over the shared one
+    monkeypatch.setenv("CHATBOT_TRAINER_DIR", str(tmp_path / "own"))
+    monkeypatch.setenv("CHATBOT_MODEL_DIR", str(tmp_path / "model"))
+    assert make(tmp_path).config["TRAINER_DIR"] == str(tmp_path / "own")
+    assert settings.served_model_dirs()["MODEL_DIR"] == str(tmp_path / "model")
+
+
+def test_without_a_shared_folder_each_machine_keeps_its_own(tmp_path):
+    app = make(tmp_path)
+    assert app.config["TRAINER_DIR"] == str(Path(app.instance_path) / "trainer")
+    assert app.config["UPLOAD_FOLDER"] == str(Path(app.instance_path) / "uploads")
+    assert settings.served_model_dirs() == {"MODEL_DIR": settings.SERVED_MODEL_DIR,
+                                            "VISION_MODEL_DIR": settings.SERVED_VISION_MODEL_DIR}
