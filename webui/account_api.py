@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from webui.auth import AccountError, authenticate, create_token, create_user, log_in
 from webui.errors import ApiError
 from webui.extensions import db
-from webui.json_body import read_json_object
+from webui.json_body import read_json_object, storable_text
 from webui.ratelimit import auth_limit
 from webui.tables import ApiToken
 
@@ -124,6 +124,9 @@ def new_token() -> tuple[Response, int]:
     name = payload.get("name", "")
     if not isinstance(name, str):
         raise ApiError(400, "invalid_type", "토큰 이름(name)은 문자열이어야 합니다.")
+    if not storable_text(name):
+        raise ApiError(400, "invalid_name",
+                       "토큰 이름(name)에 쓸 수 없는 문자(제어 문자나 짝이 없는 서로게이트)가 있어요.")
     count = len(db.session.execute(select(ApiToken.id).where(ApiToken.user_id == current_user.id)).all())
     if count >= MAX_TOKENS:
         raise ApiError(400, "too_many_tokens",

@@ -12,7 +12,7 @@ from webui import paging
 from webui.auth import owned_by_caller
 from webui.errors import ApiError
 from webui.extensions import db
-from webui.json_body import read_json_object
+from webui.json_body import read_json_object, storable_text
 from webui.store import conversation_not_found, get_conversation
 from webui.tables import Attachment, Conversation, Feedback, StoredMessage, utcnow
 from webui.uploads import remove_files
@@ -85,7 +85,7 @@ def rename_conversation(conversation_id: str) -> tuple[Response, int]:
     if not isinstance(title, str):
         raise ApiError(400, "invalid_type", "제목(title)은 문자열이어야 합니다.")
     title = " ".join(unicodedata.normalize("NFC", title).split())
-    if not title or len(title) > MAX_TITLE_CHARS or not _clean(title):
+    if not title or len(title) > MAX_TITLE_CHARS or not storable_text(title, "\n\t"):
         raise ApiError(400, "invalid_title", f"제목은 1~{MAX_TITLE_CHARS}자의 글자로 정해 주세요.")
     conversation.title = title
     db.session.commit()
@@ -144,7 +144,7 @@ def message_feedback(message_id: int) -> tuple[Response, int]:
         if not isinstance(correction, str):
             raise ApiError(400, "invalid_type", "고친 답(correction)은 문자열이어야 합니다.")
         correction = unicodedata.normalize("NFC", correction).strip() or None
-        if correction and (len(correction) > MAX_CORRECTION_CHARS or not _clean(correction)):
+        if correction and (len(correction) > MAX_CORRECTION_CHARS or not storable_text(correction, "\n\t")):
             raise ApiError(400, "invalid_correction",
                            f"고친 답은 {MAX_CORRECTION_CHARS:,}자 이하의 글자로 써 주세요.")
     values = {"rating": int(rating), "correction": correction, "updated_at": utcnow()}
@@ -165,11 +165,3 @@ def save_feedback(message_id: int, values: dict) -> None:
         db.session.execute(insert(Feedback).values(message_id=message_id, created_at=values["updated_at"], **values))
     db.session.commit()
 
-
-def _clean(text: str) -> bool:
-    """No NUL, no lone surrogates (neither can be stored), no other control characters but newlines and tabs."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return not any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text)

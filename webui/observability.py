@@ -100,7 +100,8 @@ def chat_written(stored: Any, reply: Any) -> None:
     chat_logger.info("Chat exchange stored in conversation %s", stored.conversation_id, extra={
         "request_id": current_request_id(), "conversation_id": stored.conversation_id,
         "message_id": stored.bot_message_id,
-        "intent": reply.intent, "fallback": bool(reply.fallback), "reply_source": reply.source or None})
+        "intent": reply.intent, "fallback": bool(reply.fallback),
+        "reply_source": getattr(reply, "source", None) or None})  # a bot given in the config may not say
     metrics = current_app.extensions.get(METRICS_KEY)
     if metrics is not None:
         metrics.observe_reply(reply)

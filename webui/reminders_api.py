@@ -27,7 +27,7 @@ from webui.auth import new_owner, owner_clause
 from webui.database import write_lock
 from webui.errors import ApiError
 from webui.extensions import db
-from webui.json_body import read_json_object
+from webui.json_body import read_json_object, storable_text
 from webui.paging import decode_cursor, encode_cursor, read_limit
 from webui.reminders import MAX_REMINDERS, as_utc, count_reminders, reminder_id, stored_utc
 from webui.tables import REMINDER_TEXT_CHARS, Reminder, isoformat_utc, utcnow
@@ -181,7 +181,7 @@ def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise ApiError(400, "invalid_type", "알림 내용(text)은 문자열이어야 합니다.")
     text = " ".join(unicodedata.normalize("NFC", value).split())
-    if not text or len(text) > REMINDER_TEXT_CHARS or not _clean(text):
+    if not text or len(text) > REMINDER_TEXT_CHARS or not storable_text(text):
         raise ApiError(400, "invalid_text", f"알림 내용은 1~{REMINDER_TEXT_CHARS}자의 글자로 써 주세요.")
     return text
 
@@ -235,11 +235,3 @@ def _read_cursor(value: str) -> tuple[datetime, int]:
         raise ApiError(400, "invalid_cursor",
                        "after 값이 올바르지 않습니다. 이전 응답의 next 값을 그대로 보내 주세요.") from exc
 
-
-def _clean(text: str) -> bool:
-    """No NUL, no lone surrogates (neither can be stored), no other control characters."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return not any(unicodedata.category(c) == "Cc" for c in text)

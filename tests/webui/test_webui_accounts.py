@@ -199,6 +199,16 @@ def test_api_tokens_authenticate_programs_and_can_be_revoked(app: Flask):
     assert api(browser, "DELETE", f"/api/tokens/{listed[0]['id']}").status_code == 404
 
 
+@pytest.mark.parametrize("raw", ['{"name": "\\ud800"}', '{"name": "a\\u0000b"}', '{"name": "줄\\u001b바꿈"}'])
+def test_a_token_name_that_cannot_be_stored_is_a_400(app: Flask, raw: str):
+    """A lone surrogate or a control character in the name: a 400 naming the field, not a 500 from the database."""
+    browser = app.test_client()
+    register(browser, "개발자")
+    response = browser.post("/api/tokens", data=raw, content_type="application/json")
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_name"
+    assert browser.get("/api/tokens").get_json()["tokens"] == []
+
+
 def test_token_endpoints_need_a_login(client):
     assert client.get("/api/tokens").status_code == 401
     assert client.get("/api/tokens").get_json()["error"]["code"] == "login_required"

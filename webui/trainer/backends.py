@@ -114,26 +114,6 @@ def queue_configured() -> bool:
     return bool(str(current_app.config.get("TRAINER_QUEUE_URL") or "").strip())
 
 
-def configured_backend() -> JobBackend:
-    """The backend new jobs go to: the queue when ``TRAINER_QUEUE_URL`` is set, else subprocesses."""
-    return _backend(QUEUE if queue_configured() else FILE)
-
-
-def backend_for(record: dict[str, Any]) -> JobBackend:
-    """The backend that started the job of ``record`` (a record without ``backend`` predates the queue)."""
-    return _backend(QUEUE if record.get("backend") == QUEUE else FILE)
-
-
-def _backend(name: str) -> JobBackend:
-    if name == QUEUE:
-        from webui.trainer.rq_backend import QueueBackend  # rq is imported only where a queue is used
-
-        return QueueBackend()
-    from webui.trainer.file_backend import FileBackend
-
-    return FileBackend()
-
-
 def read_progress(path: Path) -> list[dict[str, Any]]:
     """The progress file's JSON objects in order; a line being written (no newline yet) or garbled is skipped."""
     try:

@@ -18,16 +18,19 @@ from webui.trainer.backends import (
     ACTIVE,
     CANCEL,
     ENDED_MESSAGE,
+    FILE,
     FINISHED,
+    QUEUE,
+    JobBackend,
     JobBusy,
     NotCancelled,
-    backend_for,
     cancel_record,
-    configured_backend,
     jobs_lock,
+    queue_configured,
     read_progress,
     with_cancel,
 )
+from webui.trainer.file_backend import FileBackend
 from webui.trainer.storage import ids, new_id, now, read_json, train_command, trainer_dir, write_json
 
 __all__ = ["ACTIVE", "CANCEL", "ENDED_MESSAGE", "FINISHED", "JobBusy", "NotCancelled", "active_job",
@@ -36,6 +39,25 @@ __all__ = ["ACTIVE", "CANCEL", "ENDED_MESSAGE", "FINISHED", "JobBusy", "NotCance
 logger = logging.getLogger(__name__)
 
 LOG_TAIL_BYTES = 4000
+
+
+def configured_backend() -> JobBackend:
+    """The backend new jobs go to: the queue when ``TRAINER_QUEUE_URL`` is set, else subprocesses. Chosen here,
+    above both backends (they build on ``backends.py``)."""
+    return _backend(QUEUE if queue_configured() else FILE)
+
+
+def backend_for(record: dict[str, Any]) -> JobBackend:
+    """The backend that started the job of ``record`` (a record without ``backend`` predates the queue)."""
+    return _backend(QUEUE if record.get("backend") == QUEUE else FILE)
+
+
+def _backend(name: str) -> JobBackend:
+    if name == QUEUE:
+        from webui.trainer.rq_backend import QueueBackend  # rq is imported only where a queue is used
+
+        return QueueBackend()
+    return FileBackend()
 
 
 def start_job(data: list[Path], corpora: list[dict[str, Any]], created_by: str, **extra: Any) -> str:
