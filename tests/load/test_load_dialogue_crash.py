@@ -77,7 +77,7 @@ class Guest:
                 jar = SimpleCookie()
                 jar.load(value)
                 cookies.update({name: morsel.value for name, morsel in jar.items()})
-        except OSError:
+        except (OSError, http.client.HTTPException):  # refused, reset, or cut off mid-answer by the kill
             return None, {}
         finally:
             conn.close()
