@@ -109,6 +109,7 @@ class Client:
     cursor: int = 0
     conn: http.client.HTTPConnection | None = None
     cookies: dict[str, str] = field(default_factory=dict)  # a guest's conversations belong to its session
+    lines: list[str] = field(default_factory=lambda: USER_LINES)  # what this user types, in turn
 
     def __post_init__(self) -> None:
         self.cursor = self.index * 7  # clients start at different lines, so they send different text at once
@@ -151,7 +152,7 @@ class Client:
 
     def chat(self, measured: bool) -> None:
         """Send the next user line on this client's conversation and record the outcome."""
-        text = USER_LINES[self.cursor % len(USER_LINES)]
+        text = self.lines[self.cursor % len(self.lines)]
         self.cursor += 1
         payload: dict[str, Any] = {"message": text}
         if self.conversation_id:

@@ -6,8 +6,6 @@ Used by ``benchmarks/chat_throughput.py`` and ``tests/load/``; builds on ``bench
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import signal
 import subprocess
@@ -146,21 +144,6 @@ def promote_model(new_model: Path, served: Path) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"promote failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
     return done.stdout.strip()
-
-
-def fetch_json(port: int, path: str, timeout: float = 10.0) -> tuple[int, Any]:
-    """``GET path`` on a new connection (so each call may reach another worker); ``(status, JSON)``."""
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers={"Accept": "application/json"})
-        response = conn.getresponse()
-        body = response.read()
-    finally:
-        conn.close()
-    try:
-        return response.status, json.loads(body)
-    except ValueError:
-        return response.status, body[:300].decode("utf-8", "replace")
 
 
 def stored_user_messages(database_url: str) -> Counter[tuple[str, str]]:

@@ -149,8 +149,14 @@ def environment(packages: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
 
 
 def arguments_dict(args: argparse.Namespace) -> dict[str, Any]:
-    """The run's parameters, JSON-ready (paths as strings, private options left out)."""
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if not k.startswith("_")}
+    """The run's parameters, JSON-ready (paths as strings, in lists too; private options left out)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return str(value) if isinstance(value, Path) else value
+
+    return {k: plain(v) for k, v in vars(args).items() if not k.startswith("_")}
 
 
 def emit(result: dict[str, Any], out: Path | None) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import pwd
 import shutil
@@ -36,7 +35,7 @@ if __package__ in (None, ""):  # run as a script: import from the checkout, not 
 
 from benchmarks.chat_server import ChatServer  # noqa: E402
 from benchmarks.common import REPO_ROOT, add_common_arguments, arguments_dict, emit, environment, log  # noqa: E402
-from benchmarks.server_process import HOST, free_port  # noqa: E402
+from benchmarks.server_process import free_port, http_json  # noqa: E402
 
 TARGET_SECONDS = 2.0
 
@@ -86,21 +85,12 @@ def pg_bin() -> str:
     return str(Path(found).parent)
 
 
-def request(port: int, method: str, path: str, body: dict | None = None, timeout: float = 5.0) -> tuple[int, dict]:
-    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+def request(port: int, method: str, path: str, body: dict | None = None, timeout: float = 5.0) -> tuple[int, Any]:
+    """``http_json``, with a connection that fails read as status 0 (the server is down or restarting)."""
     try:
-        payload = json.dumps(body).encode() if body is not None else None
-        connection.request(method, path, body=payload, headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        text = response.read()
-        try:
-            return response.status, json.loads(text)
-        except ValueError:
-            return response.status, {"not_json": text[:200].decode("utf-8", "replace")}
-    except OSError as exc:
+        return http_json(port, method, path, body, timeout)
+    except (OSError, http.client.HTTPException) as exc:
         return 0, {"error": str(exc)}
-    finally:
-        connection.close()
 
 
 class Watch:
@@ -134,7 +124,8 @@ class Watch:
         while not self.stopping.wait(self.interval):
             n += 1
             status, body = request(self.port, "POST", "/api/chat", {"message": f"점검 중에도 답해 줄래? {n}"})
-            code = (body.get("error") or {}).get("code") if isinstance(body.get("error"), dict) else None
+            error = body.get("error") if isinstance(body, dict) else None
+            code = error.get("code") if isinstance(error, dict) else None
             self.chat.append((time.monotonic(), status, code if status != 200 else None))
 
 

@@ -121,3 +121,26 @@ def log_tail(path: Path, lines: int = 30) -> str:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+
+def http_json(port: int, method: str, path: str, body: Any = None, timeout: float = 10.0) -> tuple[int, Any]:
+    """One request on a new connection (so each call may reach another worker): ``(status, decoded JSON)``, or
+    the first 300 characters of a body that is not JSON. OSError and HTTPException reach the caller."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
+        headers = {"Accept": "application/json", **({"Content-Type": "application/json"} if payload else {})}
+        conn.request(method, path, body=payload, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    try:
+        return response.status, json.loads(raw)
+    except ValueError:
+        return response.status, raw[:300].decode("utf-8", "replace")
+
+
+def fetch_json(port: int, path: str, timeout: float = 10.0) -> tuple[int, Any]:
+    """``GET path``: ``http_json``'s answer."""
+    return http_json(port, "GET", path, timeout=timeout)

@@ -139,12 +139,12 @@ class TrainingJobsCollector(Collector):
         counts = dict.fromkeys(JOB_STATES, 0)
         try:
             with self.app.app_context():
-                from webui.trainer.jobs import job_state
+                from webui.trainer.jobs import job_status
                 from webui.trainer.storage import ids, trainer_dir
 
                 root = trainer_dir() / "jobs"
                 for job_id in ids("jobs"):
-                    status = job_state(root / job_id)["status"]
+                    status = job_status(root / job_id)
                     counts[status] = counts.get(status, 0) + 1
         except Exception:  # a scrape must not fail for the trainer's files
             logger.warning("Metrics: could not read the training jobs", exc_info=True)

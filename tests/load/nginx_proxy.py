@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.chat_server import fetch_json
 from benchmarks.load_client import HOST
-from benchmarks.server_process import free_port
+from benchmarks.server_process import fetch_json, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENT_DOC = REPO_ROOT / "docs" / "deployment.md"

@@ -8,8 +8,8 @@ import time
 import pytest
 from load_helpers import LOAD_CLIENTS, acknowledged_messages, load_seconds, missing, stored_user_messages
 
-from benchmarks.chat_server import fetch_json
 from benchmarks.load_client import HOST, start_load
+from benchmarks.server_process import fetch_json
 
 pytestmark = pytest.mark.load
 

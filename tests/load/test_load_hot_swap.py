@@ -15,8 +15,9 @@ from load_helpers import (
     stored_user_messages,
 )
 
-from benchmarks.chat_server import fetch_json, promote_model
+from benchmarks.chat_server import promote_model
 from benchmarks.load_client import HOST, start_load
+from benchmarks.server_process import fetch_json
 
 pytestmark = pytest.mark.load
 

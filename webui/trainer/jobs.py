@@ -105,16 +105,26 @@ def active_job() -> str | None:
 
 def active_jobs() -> list[str]:
     """The ids of the queued and running jobs, newest first."""
-    return [job_id for job_id in ids("jobs") if job_state(trainer_dir() / "jobs" / job_id)["status"] in ACTIVE]
+    return [job_id for job_id, _ in _active_records()]
 
 
 def active_job_on(corpus_id: str) -> str | None:
     """The id of a queued or running job that trains on the uploaded corpus ``corpus_id``, if any."""
-    for job_id in active_jobs():
-        corpora = _record(trainer_dir() / "jobs" / job_id).get("corpora")
-        if any(isinstance(c, dict) and c.get("id") == corpus_id for c in corpora or []):
+    for job_id, record in _active_records():
+        if any(isinstance(c, dict) and c.get("id") == corpus_id for c in record.get("corpora") or []):
             return job_id
     return None
+
+
+def _active_records() -> list[tuple[str, dict[str, Any]]]:
+    """The queued and running jobs' ids and records, newest first (each ``job.json`` read once)."""
+    found = []
+    for job_id in ids("jobs"):
+        path = trainer_dir() / "jobs" / job_id
+        record = _record(path)
+        if job_state(path, record)["status"] in ACTIVE:
+            found.append((job_id, record))
+    return found
 
 
 def list_jobs() -> list[dict[str, Any]]:
@@ -124,15 +134,15 @@ def list_jobs() -> list[dict[str, Any]]:
         path = trainer_dir() / "jobs" / job_id
         record = read_json(path / "job.json")
         if isinstance(record, dict):
-            jobs.append({**record, **job_state(path)})
+            jobs.append({**record, **job_state(path, record)})
     return jobs
 
 
-def job_state(path: Path) -> dict[str, Any]:
+def job_state(path: Path, record: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the job page and ``GET /trainer/api/jobs/<id>`` show: status (queued, running, done, failed,
     interrupted, cancelled), the last progress line's stage/done/total and fraction, error and problems,
-    times, who cancelled it and when, log tail."""
-    record = _record(path)
+    times, who cancelled it and when, log tail. ``record``: the job's ``job.json`` when the caller has read it."""
+    record = _record(path) if record is None else record
     state = backend_for(record).status(path, record)
     status = with_cancel(path, state)
     cancel = cancel_record(path)
@@ -146,6 +156,12 @@ def job_state(path: Path) -> dict[str, Any]:
             "started": record.get("created_at"), "finished": finished if status in FINISHED else None,
             "cancelled_by": cancel.get("cancelled_by"), "cancelled_at": cancel.get("cancelled_at"),
             "log_tail": log_tail(path / "log.txt")}
+
+
+def job_status(path: Path) -> str:
+    """Only the job's status, as ``job_state`` gives it, without reading its log (``/metrics`` counts them)."""
+    record = _record(path)
+    return with_cancel(path, backend_for(record).status(path, record))
 
 
 def log_tail(path: Path) -> str:
