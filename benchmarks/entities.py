@@ -101,8 +101,8 @@ def evaluate(pipeline: Pipeline, held_out: list[Message]) -> dict[str, Any]:
 
 
 def run(name: str, path: Path, tagger: str, params: dict[str, Any], fraction: float, seed: int,
-        limit: int | None, tune: bool = False) -> dict[str, Any]:
-    data, problems = read_corpus([path], min_intents=0)
+        limit: int | None, tune: bool = False, lookups: list[Path] | None = None) -> dict[str, Any]:
+    data, problems = read_corpus([path, *(lookups or [])], min_intents=0)
     for problem in problems.items:
         log(f"  left out: {problem}")
     messages = [m for m in data.messages if m.gold_intent is None]
@@ -138,13 +138,17 @@ def main() -> int:
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="a tagger parameter (repeatable), e.g. --param c1=0.1 or, for the ensemble, "
                              "--param bilstm.bigrams=True")
+    parser.add_argument("--lookups", type=Path, action="append", default=[], metavar="FILE",
+                        help="a corpus file of lookup tables read with each dataset (repeatable), as a trainer "
+                             "declares them; the CRF takes their names as gazetteer features, e.g. "
+                             "benchmarks/lookups/klue_names.yaml (LC, OG and PS names) for KLUE-NER")
     args = parser.parse_args()
     tagger = TAGGERS[args.tagger]
     if tagger not in COMPONENTS:
         raise SystemExit(f"error: the tagger {tagger!r} is not registered in chatbot/registry.py")
     params = parse_params(args.param)
     results = {name: run(name, data_file(args.data_dir, DATASETS[name][0]), tagger, params, args.eval_fraction,
-                         args.seed, args.limit, args.tune)
+                         args.seed, args.limit, args.tune, args.lookups)
                for name in args.datasets}
     targets = {name: DATASETS[name][1] for name in args.datasets}
     result = {

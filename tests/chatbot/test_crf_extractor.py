@@ -144,3 +144,14 @@ def test_eojeol_features_train_and_tag(front):
     extractor = CrfEntityExtractor(max_iterations=50, eojeol=["tail", "stemsuf"])
     extractor.fit(TrainingData(prepare(front, rows)))
     assert found(extractor, front, "부산에 가고 싶어") == [("CITY", "부산", 0, 2)]
+
+
+
+def test_lookup_table_names_are_gazetteer_features(front):
+    rows = prepare(front, [annotated(t.format(c), c) for t in TEMPLATES for c in CITIES])
+    extractor = CrfEntityExtractor(max_iterations=5)
+    extractor.fit(TrainingData(rows, lookups={"CITY": {"목포": "목포", "목포시": "목포"}}))
+    # the tables' names join the training strings in the gazetteer, and mark a message's characters
+    assert extractor.gazetteer_["목포시"] == ["CITY"] and extractor.gazetteer_["부산"] == ["CITY"]
+    message = prepare(front, [Message(text="목포에 가자")])[0]
+    assert "gCITY=B" in extractor.features(message)[0] and "gCITY=E" in extractor.features(message)[1]
