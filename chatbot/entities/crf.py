@@ -272,8 +272,9 @@ class CrfEntityExtractor(EntityExtractor):
         # Knowledge from Kiwi's own language model (chatbot.entities.kiwi_vectors): k-means clusters of its
         # morpheme vectors at these levels (k) as features of each character's morpheme, the clusters at
         # ``kiwi_neighbour_clusters`` levels (each one of ``kiwi_clusters``) of the morphemes either side,
-        # and the first ``kiwi_dims`` principal components as real-valued features. Off by default: they
-        # cost about 40 s more training and a ~10 MB model (docs/benchmarks.md).
+        # and the first ``kiwi_dims`` principal components as real-valued features. KLUE-NER: 0.8187 against
+        # 0.8067 (128,512 / 32 / 16, with eojeol=tail,stemsuf); off by default: about 40 s more training,
+        # twice the tagging time and an ~11 MB larger model (docs/benchmarks.md).
         "kiwi_clusters": [],
         "kiwi_neighbour_clusters": [],
         "kiwi_dims": 0,
