@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from chatbot.entities import EntityExtractor, gold_in_normalized, training_rows
+from chatbot.entities.kiwi_vectors import MorphemeVectors
 from chatbot.entities.tagging import spans_to_tags, tags_to_spans, to_bioes
 from chatbot.message import Entity, Message, Token, TrainingData
 
@@ -122,7 +123,8 @@ def _shape(text: str) -> str:
 
 def unit_features(message: Message, window: int = 2, morph_window: int = 2, word_window: int = 2,
                   gazetteer: Mapping[str, Collection[str]] | None = None,
-                  eojeol: Collection[str] = ()) -> list[list[str]]:
+                  eojeol: Collection[str] = (), vectors: MorphemeVectors | None = None,
+                  neighbour_levels: Collection[int] = ()) -> list[list[str]]:
     """Features of each unit of ``units(message)``, as ``name=value`` strings (crfsuite's input form).
 
     Per character: itself and its class; characters, bigrams and a trigram within ``window``
@@ -130,7 +132,9 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
     character sits in it), and the forms and POS of ``morph_window`` morphemes on either side; its eojeol
     (form, its stem without particles and endings, where the character sits in it, its last morpheme's POS)
     and ``word_window`` words either side; with a ``gazetteer`` (entity string -> types), where the
-    character sits in each known entity string that covers it; the ``eojeol`` groups of EOJEOL_GROUPS."""
+    character sits in each known entity string that covers it; the ``eojeol`` groups of EOJEOL_GROUPS; with
+    ``vectors``, the Kiwi word clusters of its morpheme at each of their levels, and at ``neighbour_levels``
+    those of the morphemes either side."""
     text = message.normalized
     n = len(text)
     tokens: list[Token] = message.tokens
@@ -174,6 +178,8 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
         word_extra.append(extra)
 
     marks = gazetteer_marks(text, gazetteer) if gazetteer else {}
+    rows: list[int | None] = [vectors.row(t.form, t.pos) for t in tokens] if vectors is not None else []
+    neighbour_columns = [(level, vectors.levels.index(level)) for level in neighbour_levels] if vectors else []
     features: list[list[str]] = []
     for start, _ in units(message):
         i = start
@@ -199,6 +205,17 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
                   f"mpre={text[token.start:i + 1]}"]
         else:
             f.append("m=<none>")
+        if vectors is not None:
+            row = rows[k] if k >= 0 else None
+            if row is None:
+                f.append("kc=none")
+            else:
+                clusters = vectors.clusters[row].tolist()
+                f += [f"kc{level}={cluster}" for level, cluster in zip(vectors.levels, clusters, strict=True)]
+            for level, column in neighbour_columns:
+                for d in (-1, 1):
+                    beside = rows[k + d] if k >= 0 and 0 <= k + d < len(tokens) else None
+                    f.append(f"kc{level}{d:+d}={vectors.clusters[beside, column] if beside is not None else 'none'}")
         w = word_of[i]
         if w >= 0:
             ws, we = words[w]
@@ -252,6 +269,16 @@ class CrfEntityExtractor(EntityExtractor):
         # beyond its noise (docs/benchmarks.md), so none is on by default.
         "eojeol": [],
         "scheme": "BIOES",  # or BIO; BIOES scored 0.790 against BIO's 0.782 on KLUE-NER (benchmarks/entities.py)
+        # Knowledge from Kiwi's own language model (chatbot.entities.kiwi_vectors): k-means clusters of its
+        # morpheme vectors at these levels (k) as features of each character's morpheme, the clusters at
+        # ``kiwi_neighbour_clusters`` levels (each one of ``kiwi_clusters``) of the morphemes either side,
+        # and the first ``kiwi_dims`` principal components as real-valued features. KLUE-NER: 0.8187 against
+        # 0.8067 (128,512 / 32 / 16, with eojeol=tail,stemsuf); off by default: about 40 s more training,
+        # twice the tagging time and an ~11 MB larger model (docs/benchmarks.md).
+        "kiwi_clusters": [],
+        "kiwi_neighbour_clusters": [],
+        "kiwi_dims": 0,
+        "kiwi_neighbour_dims": 0,  # the first components of the morphemes either side too (at most kiwi_dims)
     }
 
     def __init__(self, **params: Any) -> None:
@@ -260,6 +287,12 @@ class CrfEntityExtractor(EntityExtractor):
             raise ValueError(f"crf_entity_extractor: scheme must be BIO or BIOES, not {self.params['scheme']!r}")
         if isinstance(self.params["eojeol"], str):  # "tail,stemsuf", as a command line gives it
             self.params["eojeol"] = [g.strip() for g in self.params["eojeol"].split(",") if g.strip()]
+        for key in ("kiwi_clusters", "kiwi_neighbour_clusters"):
+            if isinstance(self.params[key], (str, int)):  # "128,512" or 512, as a command line gives it
+                self.params[key] = [int(k) for k in str(self.params[key]).split(",") if k.strip()]
+        missing = sorted(set(self.params["kiwi_neighbour_clusters"]) - set(self.params["kiwi_clusters"]))
+        if missing:
+            raise ValueError(f"crf_entity_extractor: kiwi_neighbour_clusters {missing} are not in kiwi_clusters")
         unknown = sorted(set(self.params["eojeol"]) - set(EOJEOL_GROUPS))
         if unknown:
             raise ValueError(f"crf_entity_extractor: unknown eojeol feature groups {unknown}; "
@@ -271,11 +304,40 @@ class CrfEntityExtractor(EntityExtractor):
         tags = spans_to_tags(units(message), gold_in_normalized(message))
         return to_bioes(tags) if self.params["scheme"] == "BIOES" else tags
 
-    def features(self, message: Message, gazetteer: Mapping[str, Collection[str]] | None = None) -> list[list[str]]:
+    def features(self, message: Message,
+                 gazetteer: Mapping[str, Collection[str]] | None = None) -> list[list[str]] | list[dict[str, float]]:
+        """crfsuite's input for ``message``'s units: ``name=value`` strings, or with ``kiwi_dims``,
+        a dictionary per unit of those strings (weight 1) and the real-valued components."""
         if self.params["gazetteer"] and gazetteer is None:
             gazetteer = getattr(self, "gazetteer_", None) or {}
-        return unit_features(message, self.params["window"], self.params["morph_window"], self.params["word_window"],
-                             gazetteer if self.params["gazetteer"] else None, self.params["eojeol"])
+        vectors: MorphemeVectors | None = getattr(self, "vectors_", None)
+        features = unit_features(message, self.params["window"], self.params["morph_window"],
+                                 self.params["word_window"], gazetteer if self.params["gazetteer"] else None,
+                                 self.params["eojeol"], vectors, self.params["kiwi_neighbour_clusters"])
+        if vectors is None or not vectors.dense.shape[1]:
+            return features
+        owner = morpheme_of_chars(message)
+        rows = [vectors.row(t.form, t.pos) for t in message.tokens]
+        beside_dims = int(self.params["kiwi_neighbour_dims"])
+        weighted: list[dict[str, float]] = []
+        for names, (start, _) in zip(features, units(message), strict=True):
+            unit: dict[str, float] = {}
+            for name in names:
+                unit[name] = unit.get(name, 0.0) + 1.0
+            k = owner[start]
+            row = rows[k] if k >= 0 else None
+            if row is not None:
+                unit.update({f"ke{j}": float(x) for j, x in enumerate(vectors.dense[row].tolist())})
+            for d in (-1, 1) if beside_dims else ():
+                beside = rows[k + d] if k >= 0 and 0 <= k + d < len(rows) else None
+                if beside is not None:
+                    unit.update({f"ke{d:+d}_{j}": float(x) for j, x in enumerate(vectors.dense[beside, :beside_dims])})
+            weighted.append(unit)
+        return weighted
+
+    def _vectors(self) -> MorphemeVectors | None:
+        levels, dims = tuple(self.params["kiwi_clusters"]), int(self.params["kiwi_dims"])
+        return MorphemeVectors.build(levels, dims) if levels or dims else None
 
     def _gazetteer(self, messages: list[Message], lookups: Mapping[str, Mapping[str, str]]) -> dict[str, list[str]]:
         entities = [e for m in messages for e in gold_in_normalized(m)]
@@ -290,9 +352,11 @@ class CrfEntityExtractor(EntityExtractor):
         self.types_: list[str] = []
         self.lookups_: dict[str, dict[str, str]] = {}
         self.gazetteer_: dict[str, list[str]] = {}
+        self.vectors_: MorphemeVectors | None = None
         self._tagger = None
         if not any(m.gold_entities for m in annotated):
             return self
+        self.vectors_ = self._vectors()
         self.types_ = sorted({e.type for m in annotated for e in m.gold_entities})
         self.lookups_ = {t: dict(data.lookups[t]) for t in self.types_ if t in data.lookups}
         folds = max(2, int(self.params["gazetteer_folds"]))
