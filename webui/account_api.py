@@ -11,7 +11,7 @@ from webui.errors import ApiError
 from webui.extensions import db
 from webui.json_body import read_json_object, storable_text
 from webui.ratelimit import auth_limit
-from webui.tables import ApiToken
+from webui.tables import ROW_ID, ApiToken
 
 bp = Blueprint("account_api", __name__)
 
@@ -136,7 +136,7 @@ def new_token() -> tuple[Response, int]:
     return jsonify({**row.to_dict(), "token": token}), 201
 
 
-@bp.delete("/api/tokens/<int:token_id>")
+@bp.delete(f"/api/tokens/<{ROW_ID}:token_id>")
 @login_required
 def revoke_token(token_id: int) -> tuple[Response, int]:
     """Revoke one of the caller's tokens; another user's token is 404 like a missing one.

@@ -24,7 +24,7 @@ from webui.auth import (
 )
 from webui.extensions import db
 from webui.ratelimit import auth_limit
-from webui.tables import ApiToken
+from webui.tables import ROW_ID, ApiToken
 
 bp = Blueprint("auth", __name__)
 
@@ -132,7 +132,7 @@ def account() -> str:
                            post_form=PostForm())
 
 
-@bp.post("/account/tokens/<int:token_id>/revoke")
+@bp.post(f"/account/tokens/<{ROW_ID}:token_id>/revoke")
 @login_required
 def revoke(token_id: int) -> Response:
     """Revoke one of your tokens."""

@@ -14,7 +14,7 @@ from webui.errors import ApiError
 from webui.extensions import db
 from webui.json_body import read_json_object, storable_text
 from webui.store import conversation_not_found, get_conversation
-from webui.tables import Attachment, Conversation, Feedback, StoredMessage, utcnow
+from webui.tables import ROW_ID, Attachment, Conversation, Feedback, StoredMessage, utcnow
 from webui.uploads import remove_files
 
 bp = Blueprint("history_api", __name__)
@@ -120,7 +120,7 @@ def delete_conversation(conversation_id: str) -> tuple[Response, int]:
     return jsonify({"ok": True, "id": conversation.id}), 200
 
 
-@bp.post("/api/messages/<int:message_id>/feedback")
+@bp.post(f"/api/messages/<{ROW_ID}:message_id>/feedback")
 def message_feedback(message_id: int) -> tuple[Response, int]:
     """Rate one of the bot's messages in the caller's conversations: ``{"rating": 1 | -1, "correction"?}``.
     Rating again replaces the earlier rating.

@@ -38,6 +38,9 @@ def isoformat_utc(value: datetime) -> str:
 
 
 ROLES = ("user", "trainer", "admin")  # in increasing order of rights
+# A row id in a URL (werkzeug's int converter, bounded): a larger number is a 404 before any query, since
+# neither SQLite (up to 2**63 - 1) nor PostgreSQL's integer (2**31 - 1) holds it, and the driver would fail.
+ROW_ID = "int(min=1, max=2147483647)"
 
 
 class User(UserMixin, db.Model):

@@ -209,6 +209,17 @@ def test_a_token_name_that_cannot_be_stored_is_a_400(app: Flask, raw: str):
     assert browser.get("/api/tokens").get_json()["tokens"] == []
 
 
+@pytest.mark.parametrize("row_id", ["9223372036854775808", "2147483648", "0"])
+def test_an_id_in_a_url_that_no_row_can_have_is_a_404(app: Flask, row_id: str):
+    """Ids past what the databases' integers hold (the fuzz found DELETE /api/tokens/2**63 answering 500: the
+    driver's OverflowError) and 0 are 404s, on every route with a numeric id."""
+    browser = app.test_client()
+    register(browser, "개발자")
+    assert api(browser, "DELETE", f"/api/tokens/{row_id}").status_code == 404
+    assert api(browser, "POST", f"/api/messages/{row_id}/feedback", {"rating": 1}).status_code == 404
+    assert browser.post(f"/account/tokens/{row_id}/revoke").status_code == 404
+
+
 def test_token_endpoints_need_a_login(client):
     assert client.get("/api/tokens").status_code == 401
     assert client.get("/api/tokens").get_json()["error"]["code"] == "login_required"
