@@ -178,8 +178,7 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
         word_extra.append(extra)
 
     marks = gazetteer_marks(text, gazetteer) if gazetteer else {}
-    rows: list[int | None] = [vectors.row(t.form, t.pos) for t in tokens] if vectors is not None else []
-    neighbour_columns = [(level, vectors.levels.index(level)) for level in neighbour_levels] if vectors else []
+    rows = vectors.rows(tokens) if vectors is not None else []
     features: list[list[str]] = []
     for start, _ in units(message):
         i = start
@@ -206,16 +205,7 @@ def unit_features(message: Message, window: int = 2, morph_window: int = 2, word
         else:
             f.append("m=<none>")
         if vectors is not None:
-            row = rows[k] if k >= 0 else None
-            if row is None:
-                f.append("kc=none")
-            else:
-                clusters = vectors.clusters[row].tolist()
-                f += [f"kc{level}={cluster}" for level, cluster in zip(vectors.levels, clusters, strict=True)]
-            for level, column in neighbour_columns:
-                for d in (-1, 1):
-                    beside = rows[k + d] if k >= 0 and 0 <= k + d < len(tokens) else None
-                    f.append(f"kc{level}{d:+d}={vectors.clusters[beside, column] if beside is not None else 'none'}")
+            f += vectors.cluster_features(rows, k, list(neighbour_levels))
         w = word_of[i]
         if w >= 0:
             ws, we = words[w]
@@ -317,21 +307,14 @@ class CrfEntityExtractor(EntityExtractor):
         if vectors is None or not vectors.dense.shape[1]:
             return features
         owner = morpheme_of_chars(message)
-        rows = [vectors.row(t.form, t.pos) for t in message.tokens]
+        rows = vectors.rows(message.tokens)
         beside_dims = int(self.params["kiwi_neighbour_dims"])
         weighted: list[dict[str, float]] = []
         for names, (start, _) in zip(features, units(message), strict=True):
             unit: dict[str, float] = {}
             for name in names:
                 unit[name] = unit.get(name, 0.0) + 1.0
-            k = owner[start]
-            row = rows[k] if k >= 0 else None
-            if row is not None:
-                unit.update({f"ke{j}": float(x) for j, x in enumerate(vectors.dense[row].tolist())})
-            for d in (-1, 1) if beside_dims else ():
-                beside = rows[k + d] if k >= 0 and 0 <= k + d < len(rows) else None
-                if beside is not None:
-                    unit.update({f"ke{d:+d}_{j}": float(x) for j, x in enumerate(vectors.dense[beside, :beside_dims])})
+            unit.update(vectors.dense_features(rows, owner[start], beside_dims))
             weighted.append(unit)
         return weighted
 

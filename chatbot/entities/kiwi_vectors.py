@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,37 @@ class MorphemeVectors:
         if row is None and "-" in pos:  # VV-R and the like, when only the plain tag is listed
             row = self.index.get(f"{form}/{pos.split('-')[0]}")
         return row
+
+    def rows(self, tokens: Sequence[Any]) -> list[int | None]:
+        """``row`` of each token (anything with ``form`` and ``pos``)."""
+        return [self.row(t.form, t.pos) for t in tokens]
+
+    def cluster_features(self, rows: Sequence[int | None], k: int, neighbour_levels: Sequence[int]) -> list[str]:
+        """A character's cluster features, ``k`` being the index of its morpheme in ``rows`` (-1: none): the
+        morpheme's cluster at each level, and at ``neighbour_levels`` those of the morphemes either side."""
+        row = rows[k] if k >= 0 else None
+        if row is None:
+            features = ["kc=none"]
+        else:
+            features = [f"kc{level}={cluster}" for level, cluster in zip(self.levels, self.clusters[row].tolist(),
+                                                                        strict=True)]
+        for level in neighbour_levels:
+            column = self.levels.index(level)
+            for d in (-1, 1):
+                beside = rows[k + d] if k >= 0 and 0 <= k + d < len(rows) else None
+                features.append(f"kc{level}{d:+d}={self.clusters[beside, column] if beside is not None else 'none'}")
+        return features
+
+    def dense_features(self, rows: Sequence[int | None], k: int, beside_dims: int) -> dict[str, float]:
+        """A character's real-valued features: its morpheme's components, and the first ``beside_dims`` of the
+        morphemes either side."""
+        row = rows[k] if k >= 0 else None
+        found = {f"ke{j}": float(x) for j, x in enumerate(self.dense[row].tolist())} if row is not None else {}
+        for d in (-1, 1) if beside_dims else ():
+            beside = rows[k + d] if k >= 0 and 0 <= k + d < len(rows) else None
+            if beside is not None:
+                found.update({f"ke{d:+d}_{j}": float(x) for j, x in enumerate(self.dense[beside, :beside_dims])})
+        return found
 
 
 @functools.lru_cache(maxsize=2)

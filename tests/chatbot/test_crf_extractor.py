@@ -8,7 +8,7 @@ import pytest
 from chatbot.entities import gold_in_normalized
 from chatbot.entities.crf import CrfEntityExtractor, unit_features, units
 from chatbot.message import Entity, Message, TrainingData
-from chatbot.registry import create
+from tests.chatbot.conftest import prepare
 
 pytest.importorskip("pycrfsuite")
 
@@ -19,17 +19,6 @@ TEMPLATES = ["{}에 가고 싶어", "{} 날씨 알려줘", "내일 {}에서 만�
 def annotated(text: str, city: str) -> Message:
     start = text.index(city)
     return Message(text=text, gold_entities=[Entity("CITY", city, start, start + len(city))])
-
-
-@pytest.fixture(scope="module")
-def front():
-    return [create("normalizer"), create("tokenizer", {"backend": "kiwi"})]
-
-
-def prepare(front, messages: list[Message]) -> list[Message]:
-    for stage in front:
-        messages = stage.process_batch(messages)
-    return messages
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from chatbot.entities.crf import CrfEntityExtractor, unit_features, units
 from chatbot.entities.kiwi_vectors import MorphemeVectors, unit_vectors, vectors_of
 from chatbot.message import Entity, Message, TrainingData
-from chatbot.registry import create
+from tests.chatbot.conftest import prepare
 
 pytest.importorskip("pycrfsuite")
 
@@ -61,17 +61,6 @@ def test_clusters_and_components_come_from_the_vectors():
 
 TEMPLATES = ["{}에 가고 싶어", "{} 날씨 알려줘", "내일 {}에서 만나", "{}로 여행 갈래"]
 CITIES = ["부산", "서울", "대전", "광주"]
-
-
-@pytest.fixture(scope="module")
-def front():
-    return [create("normalizer"), create("tokenizer", {"backend": "kiwi"})]
-
-
-def prepare(front, messages: list[Message]) -> list[Message]:
-    for stage in front:
-        messages = stage.process_batch(messages)
-    return messages
 
 
 def small_vectors() -> MorphemeVectors:
