@@ -12,11 +12,13 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from webui.extensions import db
 
@@ -27,10 +29,11 @@ WRITE_LOCK_KEY = "webui.sqlite_write_lock"
 
 # PostgreSQL pool settings (webui/settings.py), each overridable by SQLALCHEMY_ENGINE_OPTIONS. Every
 # gunicorn worker process has its own pool. The defaults: one connection per request thread
-# (GUNICORN_THREADS, 4 by default) plus a spare, as a request holds at most one (mind the server's
-# max_connections: machines x workers x (size + overflow)); a request waits 5 s for a free one, not
-# SQLAlchemy's 30 s, which would hold a user and a thread for half a minute during an outage;
-# connections are reopened after 30 minutes, before firewalls drop idle ones silently; libpq's connect
+# (GUNICORN_THREADS, 4 by default) plus a spare, and as many again under load, as a request holds at
+# most two (the chat path's own, ``request_connection``, and the ORM session's when it loads a signed-in
+# user or a token; mind the server's max_connections: machines x workers x (size + overflow)); a request
+# waits 5 s for a free one, not SQLAlchemy's 30 s, which would hold a user and a thread for half a minute
+# during an outage; connections are reopened after 30 minutes, before firewalls drop idle ones silently; libpq's connect
 # timeout makes an unreachable host fail in seconds instead of the TCP default (minutes).
 # TCP keepalives: a connection whose server vanished (a cut network, not a clean close) is noticed
 # within about a minute instead of the kernel's two hours. libpq connection parameters.
@@ -161,6 +164,7 @@ def init_app(app: Flask) -> None:
 
             event.listen(engine, "connect", on_connect)
         event.listen(engine, "checkout", outage.connected)
+    app.teardown_appcontext(close_request_connection)
 
 
 def write_lock() -> contextlib.AbstractContextManager[Any]:
@@ -174,3 +178,93 @@ def write_lock() -> contextlib.AbstractContextManager[Any]:
     the same file still meet the busy handler (PostgreSQL has no such limit)."""
     lock = current_app.extensions.get(WRITE_LOCK_KEY)
     return lock if lock is not None else contextlib.nullcontext()
+
+
+# ---------------------------------------------------------------- the chat path's own connection
+
+REQUEST_CONNECTION_KEY = "_webui_request_connection"
+
+
+def request_connection() -> Connection:
+    """The request's Core connection for the chat path: opened (checked out of the pool) on first use,
+    closed when the app context ends. It runs outside the ORM session, whose unit of work, identity map
+    and transaction bookkeeping cost the chat request more CPU than its statements (docs/benchmarks.md,
+    "Issue 19"); write on it inside ``write_transaction``."""
+    conn = g.get(REQUEST_CONNECTION_KEY)
+    if conn is None:
+        conn = db.engine.connect()
+        setattr(g, REQUEST_CONNECTION_KEY, conn)
+    return conn
+
+
+def close_request_connection(_exc: BaseException | None = None) -> None:
+    """Teardown: give the request's connection back to the pool (rolling back what was not committed)."""
+    conn = g.pop(REQUEST_CONNECTION_KEY, None)
+    if conn is not None:
+        conn.close()
+
+
+@contextlib.contextmanager
+def write_transaction() -> Iterator[Connection]:
+    """One transaction on ``request_connection``, under ``write_lock``: committed when the block ends,
+    rolled back (and the error raised again) when it raises.
+
+    The transaction is begun explicitly: statements run on the DB-API cursor (``DriverStatement``) do not
+    start one that ``Connection.commit`` would see."""
+    conn = request_connection()
+    with write_lock():
+        transaction = conn.get_transaction() or conn.begin()
+        try:
+            yield conn
+            transaction.commit()
+        except BaseException:
+            transaction.rollback()
+            raise
+
+
+class DriverStatement:
+    """A Core statement compiled once per dialect and run on the DB-API cursor of a connection.
+
+    SQLAlchemy compiles it (its SQL text, parameter order, and its column types' bind processors, so the
+    values stored are those ``Connection.execute`` would send), and the statement runs without the
+    execution context, compiled-cache lookup and result object that ``Connection.execute`` builds around
+    each one: on the chat path those cost several times what SQLite takes to run it. SQLAlchemy's
+    ``before_cursor_execute`` events and echo logging do not see these statements. Results come back as
+    DB-API tuples, without result processors: select only columns that need none (text, numbers)."""
+
+    def __init__(self, statement: Any, columns: tuple[str, ...] | None = None) -> None:
+        """``columns``: for an INSERT, the columns given (all of the table's when None)."""
+        self.statement = statement
+        self.columns = list(columns) if columns else None
+        self._compiled: dict[Any, tuple[Any, str, list[str] | None, dict[str, Any]]] = {}
+
+    def _compile(self, dialect: Any) -> tuple[Any, str, list[str] | None, dict[str, Any]]:
+        found = self._compiled.get(dialect)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect, column_keys=self.columns)
+            processors = {name: processor for bind, name in compiled.bind_names.items()
+                          if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+            order = list(compiled.positiontup) if dialect.positional else None
+            found = self._compiled[dialect] = (compiled, compiled.string, order, processors)
+        return found
+
+    def run(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute with ``params`` (by bind name) on ``conn``'s DB-API connection; the rows it returns."""
+        compiled, sql, order, processors = self._compile(conn.dialect)
+        values = compiled.construct_params(params)
+        for name, processor in processors.items():
+            values[name] = processor(values[name])
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql, [values[name] for name in order] if order is not None else values)
+            return cursor.fetchall() if cursor.description is not None else []
+        except dbapi_error as exc:  # as Connection.execute raises it: a SQLAlchemy error, the connection dropped
+            gone = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+            if gone:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(sql, values, exc, dbapi_error, dialect=conn.dialect,
+                                      connection_invalidated=gone) from exc
+        finally:
+            with contextlib.suppress(dbapi_error):  # a dropped connection's cursor may not close
+                cursor.close()

@@ -3,9 +3,10 @@ dialogue state, and the one transaction that writes a chat exchange (messages, f
 state, and the reminders the bot added or deleted).
 
 Every lookup is filtered by owner (``webui.auth``), so another owner's conversation reads as missing.
-The chat path runs prebuilt Core statements on the session's connection: building a statement and
-its cache key, and the ORM's unit of work around it, cost more CPU than SQLite took to run them
-(docs/benchmarks.md, "throughput, load and crash" and "the chat request at the floor").
+The chat path runs prebuilt Core statements on the request's own connection, outside the ORM session,
+and its statements straight on the DB-API cursor (``webui.database.DriverStatement``): the ORM's unit of
+work, and the execution context SQLAlchemy builds around each statement, cost more CPU than SQLite took
+to run them (docs/benchmarks.md, "throughput, load and crash" and "Issue 19: the chat request at the floor").
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import Integer, bindparam, insert, select, update
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from webui.auth import new_owner, owned_by_caller
-from webui.database import write_lock
+from webui.database import DriverStatement, request_connection, write_transaction
 from webui.errors import ApiError
 from webui.extensions import db
 from webui.tables import Attachment, Conversation, StoredMessage, new_conversation_id, utcnow
@@ -51,8 +52,24 @@ TOUCH_CONVERSATION = update(Conversation).where(Conversation.id == bindparam("co
     updated_at=bindparam("now"))
 TOUCH_CONVERSATION_WITH_STATE = update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(
     updated_at=bindparam("now"), dialogue_state=bindparam("state"))
-INSERT_MESSAGES = insert(StoredMessage).returning(StoredMessage.id, sort_by_parameter_order=True)
+MESSAGE_COLUMNS = ("conversation_id", "role", "text", "intent", "confidence", "fallback", "created_at")
+INSERT_MESSAGE = DriverStatement(insert(StoredMessage).returning(StoredMessage.id), MESSAGE_COLUMNS)
 INSERT_ATTACHMENTS = insert(Attachment)
+# The chat path's read and its writes, on the DB-API cursor.
+READ_CONVERSATION_WITH_HISTORY = DriverStatement(CONVERSATION_WITH_HISTORY)
+WRITE_TOUCH = DriverStatement(TOUCH_CONVERSATION)
+WRITE_TOUCH_WITH_STATE = DriverStatement(TOUCH_CONVERSATION_WITH_STATE)
+
+
+class ConversationRow(NamedTuple):
+    """A row of ``CONVERSATION_WITH_HISTORY``: what ``owned_by_caller`` and ``Exchange.conversation`` read."""
+
+    id: str
+    user_id: int | None
+    guest_key: str | None
+    dialogue_state: str | None
+    role: str | None
+    text: str | None
 
 
 def conversation_not_found() -> ApiError:
@@ -68,13 +85,13 @@ def conversation_key(conversation_id: Any) -> str | None:
         return None
 
 
-def owned_conversation(conversation_id: Any) -> Row | None:
+def owned_conversation(conversation_id: Any) -> ConversationRow | None:
     """The caller's conversation ``conversation_id`` as a light row (with ``id``, ``user_id``, ``guest_key``) for
     the chat path, or None when the id is malformed, unknown or someone else's."""
     return owned_conversation_with_history(conversation_id)[0]
 
 
-def owned_conversation_with_history(conversation_id: Any) -> tuple[Row | None, list[tuple[str, str]]]:
+def owned_conversation_with_history(conversation_id: Any) -> tuple[ConversationRow | None, list[tuple[str, str]]]:
     """``owned_conversation`` and its ``recent_history`` in one statement, for the chat path; ``(None, [])``
     when the id is malformed, unknown or someone else's (the messages read then are dropped). The row's
     ``dialogue_state`` is the stored JSON text (``load_state`` reads it)."""
@@ -82,7 +99,8 @@ def owned_conversation_with_history(conversation_id: Any) -> tuple[Row | None, l
     if key is None:
         return None, []
     limit = int(current_app.config["HISTORY_MESSAGES"])
-    rows = connection().execute(CONVERSATION_WITH_HISTORY, {"key": key, "limit": limit}).all()
+    found = READ_CONVERSATION_WITH_HISTORY.run(connection(), {"key": key, "limit": limit})
+    rows = [ConversationRow(*row) for row in found]
     if not rows or not owned_by_caller(rows[0]):
         return None, []
     return rows[0], [(row.role, row.text) for row in rows if row.role is not None]
@@ -168,34 +186,29 @@ def store_exchange(exchange: Exchange) -> StoredExchange:
     """Write the exchange in one transaction: the conversation (new, or its ``updated_at``) with its dialogue
     state, both messages, their attachments, the reminders added or deleted. Rolled back, and the error
     raised again, when any step fails."""
-    with write_lock():
-        try:
-            conn, now = connection(), utcnow()
-            conversation_id = _save_conversation(conn, exchange, now)
-            user_id, bot_id = _insert_messages(conn, conversation_id, exchange, now)
-            _insert_attachments(conn, conversation_id, (user_id, bot_id), exchange, now)
-            if exchange.reminders is not None:
-                exchange.reminders.apply(conn, conversation_id, now)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
+    with write_transaction() as conn:
+        now = utcnow()
+        conversation_id = _save_conversation(conn, exchange, now)
+        user_id, bot_id = _insert_messages(conn, conversation_id, exchange, now)
+        _insert_attachments(conn, conversation_id, (user_id, bot_id), exchange, now)
+        if exchange.reminders is not None:
+            exchange.reminders.apply(conn, conversation_id, now)
     return StoredExchange(conversation_id, user_id, bot_id)
 
 
 def connection() -> Connection:
-    """The request's database connection (the ORM session's, so one transaction covers both)."""
-    return db.session.connection()
+    """The chat path's connection: the request's own (``webui.database.request_connection``), not the ORM
+    session's, so that a write commits on it (``write_transaction``), never through ``db.session``."""
+    return request_connection()
 
 
 def _save_conversation(conn: Connection, exchange: Exchange, now: Any) -> str:
     state = dump_state(exchange.state)
     if exchange.conversation is not None:
         if state is None:
-            conn.execute(TOUCH_CONVERSATION, {"conversation_id": exchange.conversation.id, "now": now})
+            WRITE_TOUCH.run(conn, {"conversation_id": exchange.conversation.id, "now": now})
         else:
-            conn.execute(TOUCH_CONVERSATION_WITH_STATE,
-                         {"conversation_id": exchange.conversation.id, "now": now, "state": state})
+            WRITE_TOUCH_WITH_STATE.run(conn, {"conversation_id": exchange.conversation.id, "now": now, "state": state})
         return str(exchange.conversation.id)
     conversation_id = new_conversation_id()
     title = (exchange.user_text or IMAGE_TITLE)[:TITLE_CHARS]
@@ -206,13 +219,13 @@ def _save_conversation(conn: Connection, exchange: Exchange, now: Any) -> str:
 
 def _insert_messages(conn: Connection, conversation_id: str, exchange: Exchange, now: Any) -> tuple[int, int]:
     reply = exchange.reply
-    rows = [  # the same keys in both rows: a Core executemany takes its columns from the first
+    rows = [
         {"conversation_id": conversation_id, "role": "user", "text": exchange.user_text, "intent": None,
          "confidence": None, "fallback": False, "created_at": now},
         {"conversation_id": conversation_id, "role": "bot", "text": reply.text, "intent": reply.intent,
          "confidence": exchange.confidence, "fallback": bool(reply.fallback), "created_at": now},
     ]
-    user_id, bot_id = conn.execute(INSERT_MESSAGES, rows).scalars().all()
+    user_id, bot_id = (INSERT_MESSAGE.run(conn, row)[0][0] for row in rows)  # one statement each: ids in order
     return user_id, bot_id
 
 

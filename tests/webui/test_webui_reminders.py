@@ -236,10 +236,10 @@ def test_the_book_reads_at_once_and_writes_only_when_applied(app, client):
     assert [(i["text"], i["due"].tzinfo) for i in box["listed"]] == [("새 알림", SEOUL)]
     assert texts(client) == ["이미 있는 알림"] and book.changed  # nothing written yet
     with request_of(app, client):
-        from webui.store import connection
+        from webui.database import write_transaction
 
-        book.apply(connection(), None, datetime.now(timezone.utc))
-        db.session.commit()
+        with write_transaction() as conn:
+            book.apply(conn, None, datetime.now(timezone.utc))
     assert texts(client) == ["새 알림"]
     book.add("너무 늦은 알림", datetime.now(SEOUL) + timedelta(days=3))  # after apply: dropped, logged
     assert texts(client) == ["새 알림"]

@@ -60,3 +60,42 @@ def test_the_chat_path_reads_the_conversation_and_its_last_messages_at_once(app)
         app.config["HISTORY_MESSAGES"] = 0
         found, history = owned_conversation_with_history(row.id)
         assert (found.id, history) == (row.id, [])
+
+
+def test_a_driver_statement_stores_what_sqlalchemy_would(app):
+    """The chat path's DB-API statements bind values through the column types as Connection.execute does: the
+    same row, read back through the ORM, whether SQLite (dates as text) or PostgreSQL."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    from webui.database import request_connection, write_transaction
+    from webui.store import INSERT_MESSAGE, MESSAGE_COLUMNS
+
+    when = datetime(2026, 12, 7, 21, 5, 9, 120034, tzinfo=timezone.utc)
+    with app.test_request_context():
+        conversation_id = store_exchange(Exchange(None, "안녕", reply("네"))).conversation_id
+        values = dict(zip(MESSAGE_COLUMNS, (conversation_id, "bot", "같은 줄", "greet", 0.25, True, when), strict=True))
+        with write_transaction() as conn:
+            (driver_id,), = INSERT_MESSAGE.run(conn, values)
+            core_id = conn.execute(insert(StoredMessage).returning(StoredMessage.id), values).scalar_one()
+        assert request_connection().in_transaction() is False  # committed: nothing left open
+    with app.app_context():
+        driver, core = db.session.get(StoredMessage, driver_id), db.session.get(StoredMessage, core_id)
+        assert [getattr(driver, c) for c in MESSAGE_COLUMNS] == [getattr(core, c) for c in MESSAGE_COLUMNS]
+        assert (driver.fallback, driver.confidence) == (True, 0.25)
+        assert driver.created_at.replace(tzinfo=timezone.utc) == when
+
+
+def test_a_driver_statement_fails_as_sqlalchemy_does_and_keeps_nothing(app):
+    """A DB-API error comes out as SQLAlchemy's (the error handlers know those), and rolls the transaction back."""
+    from webui.database import write_transaction
+    from webui.store import WRITE_TOUCH
+
+    with app.test_request_context():
+        conversation_id = store_exchange(Exchange(None, "안녕", reply("네"))).conversation_id
+        with pytest.raises(IntegrityError), write_transaction() as conn:
+            WRITE_TOUCH.run(conn, {"conversation_id": conversation_id, "now": None})  # updated_at is NOT NULL
+        assert owned_conversation(conversation_id) is not None  # the connection still works
+    with app.app_context():
+        assert count(Conversation) == 1 and db.session.get(Conversation, conversation_id).updated_at is not None
