@@ -3,11 +3,14 @@
 - Every request gets an id: the ``X-Request-ID`` header when it is short and made of safe characters
   (a load balancer's or a client's, so one id follows a request across machines), else a new one. The
   response carries it back in ``X-Request-ID``; every log record made while the request runs carries it
-  as ``request_id`` (``RequestIdFilter``), the chat write's line and a training job's start included,
-  and a training job started by the request keeps it in its record (``current_request_id``).
+  as ``request_id`` (``RequestIdFilter``), a training job's start included, and a training job started
+  by the request keeps it in its record (``current_request_id``).
 - When the response is ready, ``webui.requests`` logs one line: method, path, status, duration_ms,
-  request_id, user_id (when the request was authenticated) and remote_addr. With ``METRICS`` on,
-  ``webui.metrics`` counts the request in the same place.
+  request_id, user_id (when the request was authenticated) and remote_addr, and for a stored chat
+  exchange its conversation_id, message_id, intent, fallback and reply_source (``chat_written``): one
+  line a request, not a second one for the chat write (the two lines' write() and JSON were about 6% of
+  the chat request's server CPU: docs/benchmarks.md, "Issue 19"). With ``METRICS`` on, ``webui.metrics`` counts the
+  request in the same place.
 - ``configure_logging`` is for servers (``serve``, gunicorn's master), never for ``create_app``: tests and
   embedding code keep their own logging. In JSON every line, gunicorn's own included, is one object,
   which log pipelines (Loki, CloudWatch, Elasticsearch) parse without a regex.
@@ -36,8 +39,8 @@ MARK = "_chatbot_observability"  # on the handlers and filters this module set u
 JSON_FIELDS = "{levelname}{name}{message}"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
+LINE_FIELDS_KEY = "log_line_fields"  # on ``g``: fields a view adds to its request's line
 access_logger = logging.getLogger(ACCESS_LOGGER)
-chat_logger = logging.getLogger("webui.chat")
 
 
 def init_app(app: Flask) -> None:
@@ -77,11 +80,12 @@ def finish_request(response: Response) -> Response:
     if metrics is not None:
         metrics.observe_request(response, seconds)
     if access_logger.isEnabledFor(logging.INFO):
-        status = response.status_code
-        access_logger.info("%s %s %d %.1f ms", request.method, request.path, status, seconds * 1000, extra={
+        status, fields = response.status_code, g.get(LINE_FIELDS_KEY, {})
+        suffix = f" (conversation {fields['conversation_id']})" if "conversation_id" in fields else ""
+        access_logger.info("%s %s %d %.1f ms%s", request.method, request.path, status, seconds * 1000, suffix, extra={
             "method": request.method, "path": request.path, "status": status,
             "duration_ms": round(seconds * 1000, 2), "request_id": request_id, "user_id": request_user_id(),
-            "remote_addr": request.remote_addr})
+            "remote_addr": request.remote_addr, **fields})
     return response
 
 
@@ -96,10 +100,9 @@ def request_user_id() -> Any:
 
 
 def chat_written(stored: Any, reply: Any) -> None:
-    """The chat write's log line (the request id comes with it), and the reply counted (``METRICS``)."""
-    chat_logger.info("Chat exchange stored in conversation %s", stored.conversation_id, extra={
-        "request_id": current_request_id(), "conversation_id": stored.conversation_id,
-        "message_id": stored.bot_message_id,
+    """The stored exchange's fields for the request's log line, and the reply counted (``METRICS``)."""
+    setattr(g, LINE_FIELDS_KEY, {
+        "conversation_id": stored.conversation_id, "message_id": stored.bot_message_id,
         "intent": reply.intent, "fallback": bool(reply.fallback),
         "reply_source": getattr(reply, "source", None) or None})  # a bot given in the config may not say
     metrics = current_app.extensions.get(METRICS_KEY)
@@ -136,7 +139,7 @@ def configure_logging(log_format: str) -> None:
     """Format log records as ``log_format``, with request ids, where they are written: the app loggers'
     handlers when a server gave them some (gunicorn's master gives them its error log, whose own lines then
     match), else the root logger's (``python -m chatbot`` sets one up; one to stderr when there is none).
-    There, the request and chat-write lines are turned on (INFO) even when the rest stays at WARNING.
+    There, the request lines are turned on (INFO) even when the rest stays at WARNING.
     Calling it again changes the format and adds nothing."""
     formatter = log_formatter(log_format)
     handlers = [handler for name in APP_LOGGERS for handler in logging.getLogger(name).handlers]
@@ -145,10 +148,9 @@ def configure_logging(log_format: str) -> None:
         if not root.handlers:
             root.addHandler(logging.StreamHandler(sys.stderr))
         handlers = list(root.handlers)
-        for name in (ACCESS_LOGGER, chat_logger.name):
-            line_logger = logging.getLogger(name)
-            if line_logger.getEffectiveLevel() > logging.INFO:
-                line_logger.setLevel(logging.INFO)
+        line_logger = logging.getLogger(ACCESS_LOGGER)
+        if line_logger.getEffectiveLevel() > logging.INFO:
+            line_logger.setLevel(logging.INFO)
     for handler in {id(h): h for h in [*handlers, *logging.getLogger("gunicorn.error").handlers]}.values():
         handler.setFormatter(formatter)
         if not any(getattr(f, MARK, False) for f in handler.filters):

@@ -84,13 +84,16 @@ def test_the_line_names_a_logged_in_user(client, caplog):
     assert access_records(caplog)[-1].user_id == user_id
 
 
-def test_the_chat_write_line_carries_the_request_id(client, caplog):
+def test_a_chat_request_is_one_line_with_its_exchange(client, caplog):
     caplog.set_level(logging.INFO, logger="webui")
     body = client.post("/api/chat", json={"message": "안녕"}, headers={REQUEST_ID_HEADER: "chat-42"}).get_json()
-    written = [r for r in caplog.records if r.name == "webui.chat"]
-    assert len(written) == 1
-    line = json.loads(log_formatter("json").format(written[0]))
-    assert (line["request_id"], line["conversation_id"], line["intent"]) == ("chat-42", body["conversation_id"], "echo")
+    assert [r.name for r in caplog.records if r.levelno == logging.INFO] == [ACCESS_LOGGER]
+    line = json.loads(log_formatter("json").format(access_records(caplog)[-1]))
+    assert (line["request_id"], line["path"], line["conversation_id"], line["message_id"], line["intent"],
+            line["fallback"]) == ("chat-42", "/api/chat", body["conversation_id"], body["message_id"], "echo", False)
+    assert line["message"].endswith(f"ms (conversation {body['conversation_id']})")  # text lines name it too
+    client.get("/api/conversations")
+    assert "conversation_id" not in vars(access_records(caplog)[-1])  # the fields belong to that request alone
 
 
 def test_a_training_job_keeps_the_request_id(make_app, tmp_path):
@@ -158,7 +161,6 @@ def test_configure_logging_without_server_handlers_writes_request_lines_through_
         root.removeHandler(handler)
         root.setLevel(saved[0])
         lines_logger.setLevel(saved[1])
-        logging.getLogger("webui.chat").setLevel(logging.NOTSET)
         logging.getLogger("webui").handlers = saved[2]
 
 
