@@ -40,7 +40,7 @@ HISTORY = (select(StoredMessage.role, StoredMessage.text)
 RECENT_MESSAGE_IDS = (select(StoredMessage.id).where(StoredMessage.conversation_id == bindparam("key"))
                       .order_by(StoredMessage.id.desc()).limit(bindparam("limit", type_=Integer))
                       .correlate(None))  # its own FROM messages, not the outer query's
-CONVERSATION_WITH_HISTORY = (
+CONVERSATION_WITH_HISTORY = DriverStatement(
     select(Conversation.id, Conversation.user_id, Conversation.guest_key, Conversation.dialogue_state,
            StoredMessage.role, StoredMessage.text)
     .select_from(Conversation)
@@ -48,17 +48,13 @@ CONVERSATION_WITH_HISTORY = (
                (StoredMessage.conversation_id == Conversation.id) & StoredMessage.id.in_(RECENT_MESSAGE_IDS))
     .where(Conversation.id == bindparam("key")).order_by(StoredMessage.id))
 INSERT_CONVERSATION = insert(Conversation)
-TOUCH_CONVERSATION = update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(
-    updated_at=bindparam("now"))
-TOUCH_CONVERSATION_WITH_STATE = update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(
-    updated_at=bindparam("now"), dialogue_state=bindparam("state"))
+THE_CONVERSATION = update(Conversation).where(Conversation.id == bindparam("conversation_id"))
+TOUCH_CONVERSATION = DriverStatement(THE_CONVERSATION.values(updated_at=bindparam("now")))
+TOUCH_CONVERSATION_WITH_STATE = DriverStatement(THE_CONVERSATION.values(updated_at=bindparam("now"),
+                                                                        dialogue_state=bindparam("state")))
 MESSAGE_COLUMNS = ("conversation_id", "role", "text", "intent", "confidence", "fallback", "created_at")
 INSERT_MESSAGE = DriverStatement(insert(StoredMessage).returning(StoredMessage.id), MESSAGE_COLUMNS)
 INSERT_ATTACHMENTS = insert(Attachment)
-# The chat path's read and its writes, on the DB-API cursor.
-READ_CONVERSATION_WITH_HISTORY = DriverStatement(CONVERSATION_WITH_HISTORY)
-WRITE_TOUCH = DriverStatement(TOUCH_CONVERSATION)
-WRITE_TOUCH_WITH_STATE = DriverStatement(TOUCH_CONVERSATION_WITH_STATE)
 
 
 class ConversationRow(NamedTuple):
@@ -99,7 +95,7 @@ def owned_conversation_with_history(conversation_id: Any) -> tuple[ConversationR
     if key is None:
         return None, []
     limit = int(current_app.config["HISTORY_MESSAGES"])
-    found = READ_CONVERSATION_WITH_HISTORY.run(connection(), {"key": key, "limit": limit})
+    found = CONVERSATION_WITH_HISTORY.run(request_connection(), {"key": key, "limit": limit})
     rows = [ConversationRow(*row) for row in found]
     if not rows or not owned_by_caller(rows[0]):
         return None, []
@@ -145,7 +141,7 @@ def get_conversation(conversation_id: str) -> Conversation | None:
 def recent_history(conversation_id: str) -> list[tuple[str, str]]:
     """The last few ``(role, text)`` pairs of a conversation, oldest first, for the bot's context."""
     limit = int(current_app.config["HISTORY_MESSAGES"])
-    rows = connection().execute(HISTORY, {"conversation_id": conversation_id, "limit": limit}).all()
+    rows = request_connection().execute(HISTORY, {"conversation_id": conversation_id, "limit": limit}).all()
     return [(role, text) for role, text in reversed(rows)]
 
 
@@ -196,19 +192,15 @@ def store_exchange(exchange: Exchange) -> StoredExchange:
     return StoredExchange(conversation_id, user_id, bot_id)
 
 
-def connection() -> Connection:
-    """The chat path's connection: the request's own (``webui.database.request_connection``), not the ORM
-    session's, so that a write commits on it (``write_transaction``), never through ``db.session``."""
-    return request_connection()
-
 
 def _save_conversation(conn: Connection, exchange: Exchange, now: Any) -> str:
     state = dump_state(exchange.state)
     if exchange.conversation is not None:
         if state is None:
-            WRITE_TOUCH.run(conn, {"conversation_id": exchange.conversation.id, "now": now})
+            TOUCH_CONVERSATION.run(conn, {"conversation_id": exchange.conversation.id, "now": now})
         else:
-            WRITE_TOUCH_WITH_STATE.run(conn, {"conversation_id": exchange.conversation.id, "now": now, "state": state})
+            TOUCH_CONVERSATION_WITH_STATE.run(conn, {"conversation_id": exchange.conversation.id, "now": now,
+                                                     "state": state})
         return str(exchange.conversation.id)
     conversation_id = new_conversation_id()
     title = (exchange.user_text or IMAGE_TITLE)[:TITLE_CHARS]

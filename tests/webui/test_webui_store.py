@@ -90,12 +90,12 @@ def test_a_driver_statement_stores_what_sqlalchemy_would(app):
 def test_a_driver_statement_fails_as_sqlalchemy_does_and_keeps_nothing(app):
     """A DB-API error comes out as SQLAlchemy's (the error handlers know those), and rolls the transaction back."""
     from webui.database import write_transaction
-    from webui.store import WRITE_TOUCH
+    from webui.store import TOUCH_CONVERSATION
 
     with app.test_request_context():
         conversation_id = store_exchange(Exchange(None, "안녕", reply("네"))).conversation_id
         with pytest.raises(IntegrityError), write_transaction() as conn:
-            WRITE_TOUCH.run(conn, {"conversation_id": conversation_id, "now": None})  # updated_at is NOT NULL
+            TOUCH_CONVERSATION.run(conn, {"conversation_id": conversation_id, "now": None})  # updated_at is NOT NULL
         assert owned_conversation(conversation_id) is not None  # the connection still works
     with app.app_context():
         assert count(Conversation) == 1 and db.session.get(Conversation, conversation_id).updated_at is not None
